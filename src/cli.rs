@@ -1,0 +1,4 @@
+//! (stub)
+pub fn main() -> std::process::ExitCode {
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,220 @@
+//! The one diagnostic type every stage reports with, and how it is shown.
+//!
+//! A [`Problem`] carries a stable code (`goal::unknown-goal`), a message, where in the Goalfile
+//! it happened (file, span, label) when there is such a place, and help. Stages collect all the
+//! problems of a file before stopping, so a user fixes them in one pass rather than one per run.
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+
+use crate::goalfile::{Goalfile, Span};
+
+/// The text of one Goalfile, named by its path, shared by every problem that points into it.
+pub type Source = Arc<NamedSource<Arc<String>>>;
+
+/// The sources of a Goalfile's files, indexed like [`Goalfile::files`].
+#[derive(Debug, Clone, Default)]
+pub struct Sources(Vec<Source>);
+
+impl Sources {
+    pub fn of(goalfile: &Goalfile) -> Sources {
+        Sources(
+            goalfile
+                .files
+                .iter()
+                .map(|file| {
+                    source(
+                        &file.path.display().to_string(),
+                        Arc::new(file.text.clone()),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    pub fn push(&mut self, source: Source) {
+        self.0.push(source);
+    }
+
+    pub fn get(&self, span: Span) -> Option<&Source> {
+        self.0.get(span.file as usize)
+    }
+}
+
+pub fn source(name: &str, text: Arc<String>) -> Source {
+    Arc::new(NamedSource::new(name, text).with_language("kdl"))
+}
+
+/// Which kind of failure: decides the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The Goalfile or the command line is wrong; nothing ran. Exit status 2.
+    Input,
+    /// Something failed while running (a recipe, a broken promise, the Memory). Exit status 1.
+    Failure,
+}
+
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+    pub kind: Kind,
+    pub location: Option<Location>,
+    pub help: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub source: Source,
+    pub span: miette::SourceSpan,
+    pub label: String,
+}
+
+impl Problem {
+    /// A problem in the Goalfile or on the command line (exit status 2).
+    pub fn input(code: &'static str, message: impl Into<String>) -> Problem {
+        Problem {
+            code,
+            message: message.into(),
+            kind: Kind::Input,
+            location: None,
+            help: None,
+        }
+    }
+
+    /// A failure while running (exit status 1).
+    pub fn failure(code: &'static str, message: impl Into<String>) -> Problem {
+        Problem {
+            kind: Kind::Failure,
+            ..Problem::input(code, message)
+        }
+    }
+
+    /// Points the problem at `span` of the Goalfile, labelled `label`.
+    pub fn at(mut self, sources: &Sources, span: Span, label: impl Into<String>) -> Problem {
+        if let Some(source) = sources.get(span) {
+            self.location = Some(Location {
+                source: source.clone(),
+                span: span.source_span(),
+                label: label.into(),
+            });
+        }
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Problem {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_optional_help(mut self, help: Option<String>) -> Problem {
+        self.help = help;
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl Diagnostic for Problem {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.location
+            .as_ref()
+            .map(|location| location.source.as_ref() as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let location = self.location.as_ref()?;
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            Some(location.label.clone()),
+            location.span,
+        ))))
+    }
+}
+
+/// Everything that stops `goal`: one problem or several (all those found in a Goalfile).
+#[derive(Debug)]
+pub struct Error {
+    pub problems: Vec<Problem>,
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        if self.problems.iter().any(|p| p.kind == Kind::Failure) {
+            1
+        } else {
+            2
+        }
+    }
+}
+
+impl From<Problem> for Error {
+    fn from(problem: Problem) -> Error {
+        Error {
+            problems: vec![problem],
+        }
+    }
+}
+
+impl From<Vec<Problem>> for Error {
+    fn from(problems: Vec<Problem>) -> Error {
+        Error { problems }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Renders problems for stderr: colour only on a terminal and without `NO_COLOR`; a fixed width
+/// when `GOAL_DIAGNOSTIC_WIDTH` is set so tests get stable text.
+pub fn render(problems: &[Problem]) -> String {
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let theme = if colour {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let mut handler = GraphicalReportHandler::new_themed(theme).with_links(false);
+    if let Some(width) = std::env::var("GOAL_DIAGNOSTIC_WIDTH")
+        .ok()
+        .and_then(|w| w.parse().ok())
+    {
+        handler = handler.with_width(width);
+    }
+    let mut out = String::new();
+    for problem in problems {
+        if handler.render_report(&mut out, problem).is_err() {
+            out.push_str(&format!("error: {}\n", problem.message));
+        }
+    }
+    if problems.len() > 1 {
+        out.push_str(&format!("{} errors\n", problems.len()));
+    }
+    out
+}
+
+/// "did you mean `x`?" for the closest of `candidates`, when one is close enough to be a typo.
+pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .map(|candidate| (strsim::damerau_levenshtein(name, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= (name.len().max(candidate.len()) / 3).max(1))
+        .min()
+        .map(|(_, candidate)| format!("did you mean `{candidate}`?"))
+}

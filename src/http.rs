@@ -1,0 +1,1 @@
+//! URL predicates. (stub: being written)

@@ -1,0 +1,18 @@
+//! `goal`: make, with any condition as a target.
+//!
+//! The pipeline, one module a stage: [`parse`] (KDL text to a typed [`goalfile::Goalfile`]) →
+//! [`check`] (names, parameters, static cycles) → [`eval`] (depth-first over goal instances,
+//! predicates, the [`memory`]) → [`run`] (shell commands) → [`report`] (what the user sees).
+//! [`cli`] only wires the command line to these stages.
+
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod eval;
+pub mod goalfile;
+pub mod http;
+pub mod memory;
+pub mod parse;
+pub mod report;
+pub mod run;
+pub mod template;

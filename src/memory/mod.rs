@@ -1,0 +1,1 @@
+//! The persistent Memory. (stub: being written)

@@ -1,0 +1,164 @@
+//! The integration-test builder: a project in a temporary directory, run with the real binary.
+//!
+//! ```ignore
+//! let project = Project::new().goalfile(r#"goal all { run "echo hi" }"#);
+//! let out = project.goal(&["all"]);
+//! out.success().stdout_has("hi");
+//! ```
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Project {
+    fn default() -> Self {
+        Project::new()
+    }
+}
+
+impl Project {
+    pub fn new() -> Project {
+        Project {
+            dir: tempfile::Builder::new()
+                .prefix("goal-test")
+                .tempdir()
+                .expect("temporary directory"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn goalfile(self, text: &str) -> Project {
+        self.file("Goalfile", text)
+    }
+
+    /// Writes `text` to `relative` (creating directories); scripts ending in `.sh` are made
+    /// executable.
+    pub fn file(self, relative: &str, text: &str) -> Project {
+        self.write(relative, text);
+        self
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.dir.path().join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(&path, text).unwrap();
+        if relative.ends_with(".sh") {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        fs::read_to_string(self.dir.path().join(relative))
+            .unwrap_or_else(|e| panic!("reading {relative}: {e}"))
+    }
+
+    pub fn exists(&self, relative: &str) -> bool {
+        self.dir.path().join(relative).exists()
+    }
+
+    /// A `goal` command in the project directory with a stable, colourless environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_goal"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("GOAL_DIAGNOSTIC_WIDTH", "100")
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env_remove("GOAL_MEMORY_SOCKET")
+            .env_remove("GOAL_MEMORY")
+            .env_remove("RUST_LOG");
+        command
+    }
+
+    pub fn goal(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("running goal"))
+    }
+}
+
+/// What one run of `goal` did.
+pub struct Run {
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    fn describe(&self) -> String {
+        format!(
+            "status: {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+
+    pub fn status(&self, code: i32) -> &Run {
+        assert_eq!(self.status, Some(code), "{}", self.describe());
+        self
+    }
+
+    pub fn success(&self) -> &Run {
+        self.status(0)
+    }
+
+    pub fn stdout_has(&self, text: &str) -> &Run {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    pub fn stderr_has(&self, text: &str) -> &Run {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    pub fn stderr_lacks(&self, text: &str) -> &Run {
+        assert!(
+            !self.stderr.contains(text),
+            "stderr has {text:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    pub fn stdout_lacks(&self, text: &str) -> &Run {
+        assert!(
+            !self.stdout.contains(text),
+            "stdout has {text:?}\n{}",
+            self.describe()
+        );
+        self
+    }
+}
+
+/// The repository's root, for tests over `examples/` and `spec/`.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
