@@ -1,1 +1,175 @@
-//! (stub)
+//! Report: what the user sees while goals are evaluated.
+//!
+//! Status lines go to standard error, prefixed `goal:` like make's, so a recipe's own standard
+//! output can be piped untouched; a dry run's answer (what would fire) is the product of that
+//! command and goes to standard output. Colour only on a terminal, and never with `NO_COLOR`.
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+/// How much to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Errors only.
+    Quiet,
+    /// Goals that run, the goals asked for, and a summary.
+    Normal,
+    /// Also every goal found already reached, and every recipe before it runs.
+    Verbose,
+}
+
+pub struct Reporter {
+    verbosity: Verbosity,
+    colour: bool,
+    stats: Stats,
+}
+
+/// Counts for the closing summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub ran: usize,
+    pub reached: usize,
+    pub would_fire: usize,
+    pub may_fire: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Style {
+    Start,
+    Done,
+    Reached,
+    Failed,
+    Note,
+}
+
+impl Reporter {
+    pub fn new(verbosity: Verbosity) -> Reporter {
+        Reporter {
+            verbosity,
+            colour: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    fn line(&self, style: Style, word: &str, rest: &str) {
+        let mut text = String::from("goal: ");
+        if self.colour {
+            let code = match style {
+                Style::Start => "36",
+                Style::Done => "32",
+                Style::Reached => "2",
+                Style::Failed => "1;31",
+                Style::Note => "33",
+            };
+            let _ = write!(text, "\x1b[{code}m{word}\x1b[0m");
+        } else {
+            text.push_str(word);
+        }
+        text.push(' ');
+        text.push_str(rest);
+        text.push('\n');
+        // A closed stderr must not turn into a panic in the middle of a run.
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    }
+
+    /// A goal begins running its recipe.
+    pub fn started(&mut self, instance: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            self.line(Style::Start, "start", instance);
+        }
+    }
+
+    pub fn finished(&mut self, instance: &str, elapsed: Duration) {
+        self.stats.ran += 1;
+        if self.verbosity >= Verbosity::Normal {
+            self.line(
+                Style::Done,
+                "done ",
+                &format!("{instance} ({})", seconds(elapsed)),
+            );
+        }
+    }
+
+    /// A goal whose target held. Shown for goals asked for on the command line, and for all
+    /// with `-v`: a no-op run over ten thousand goals should not print ten thousand lines.
+    pub fn reached(&mut self, instance: &str, asked_for: bool) {
+        self.stats.reached += 1;
+        if self.verbosity >= Verbosity::Verbose
+            || (asked_for && self.verbosity >= Verbosity::Normal)
+        {
+            self.line(Style::Reached, "reached", instance);
+        }
+    }
+
+    pub fn failed(&mut self, instance: &str, elapsed: Duration) {
+        if self.verbosity >= Verbosity::Normal {
+            self.line(
+                Style::Failed,
+                "FAILED",
+                &format!("{instance} ({})", seconds(elapsed)),
+            );
+        }
+    }
+
+    /// `--explain`: why a goal fires or is skipped.
+    pub fn explain(&mut self, instance: &str, why: &str) {
+        self.line(Style::Note, "explain", &format!("{instance}: {why}"));
+    }
+
+    /// A note that is not an error (an unreachable URL that counts as false, …).
+    pub fn note(&mut self, text: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            self.line(Style::Note, "note", text);
+        }
+    }
+
+    /// `-v`: the command about to run.
+    pub fn command(&mut self, script: &str) {
+        if self.verbosity >= Verbosity::Verbose {
+            self.line(Style::Note, "run", script.trim());
+        }
+    }
+
+    /// `--dry-run`: an instance that would run its recipe, and why. Standard output.
+    pub fn would_fire(&mut self, instance: &str, why: &str) {
+        self.stats.would_fire += 1;
+        println!("would fire: {instance}  ({why})");
+    }
+
+    /// `--dry-run`: an instance whose target can only be known once what it requires has run.
+    pub fn may_fire(&mut self, instance: &str, why: &str) {
+        self.stats.may_fire += 1;
+        println!("may fire:   {instance}  ({why})");
+    }
+
+    pub fn summary(&mut self, elapsed: Duration, dry_run: bool) {
+        if self.verbosity < Verbosity::Normal {
+            return;
+        }
+        let Stats {
+            ran,
+            reached,
+            would_fire,
+            may_fire,
+        } = self.stats;
+        let text = if dry_run {
+            format!("{would_fire} would fire, {may_fire} may fire, {reached} already reached")
+        } else {
+            format!("{ran} ran, {reached} already reached")
+        };
+        self.line(
+            Style::Note,
+            "summary:",
+            &format!("{text} ({})", seconds(elapsed)),
+        );
+    }
+}
+
+fn seconds(elapsed: Duration) -> String {
+    format!("{:.2}s", elapsed.as_secs_f64())
+}

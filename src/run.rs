@@ -1,1 +1,69 @@
-//! (stub)
+//! Run: shell commands, for recipes and for the commands predicates and `let output=` ask.
+//!
+//! Every command runs as `/bin/sh -ec SCRIPT`, so a multi-line recipe stops at its first failing
+//! command, in the root Goalfile's directory (the process's working directory, set once at
+//! start), with standard input from /dev/null: a recipe that waits for a keyboard would hang a
+//! run nobody is watching, as ninja decided too.
+
+use std::ffi::OsStr;
+use std::io;
+use std::process::{Command, ExitStatus, Stdio};
+
+/// Environment variables a command gets on top of `goal`'s own: globals, parameters, `let`
+/// values in scope, and the Memory socket.
+pub type Env<'a> = [(&'a str, &'a str)];
+
+/// What to do with a command's standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdout {
+    /// Stream to the user (recipes).
+    Show,
+    /// Discard (`sh` predicates: their exit status is the answer).
+    Discard,
+    /// Capture (`output`, `let output=`, `for output=`).
+    Capture,
+}
+
+/// How a finished command went.
+pub struct Finished {
+    pub status: ExitStatus,
+    /// Standard output when captured, else empty.
+    pub stdout: String,
+}
+
+pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-ec")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(match stdout {
+            Stdout::Show => Stdio::inherit(),
+            Stdout::Discard => Stdio::null(),
+            Stdout::Capture => Stdio::piped(),
+        })
+        .stderr(Stdio::inherit())
+        .envs(env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))));
+    if stdout == Stdout::Capture {
+        let output = command.output()?;
+        Ok(Finished {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        })
+    } else {
+        Ok(Finished {
+            status: command.status()?,
+            stdout: String::new(),
+        })
+    }
+}
+
+/// "exited with status 2" / "was killed by signal 9", for messages.
+pub fn describe_status(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(signal)) => format!("was killed by signal {signal}"),
+        (None, None) => "ended abnormally".to_string(),
+    }
+}

@@ -35,3 +35,53 @@ pub fn command(command: &MemoryCommand, location: Option<Location>) -> Result<u8
     let _ = (command, location);
     Err(Problem::failure("goal::memory", "not yet").into())
 }
+
+impl Location {
+    pub fn beside(goalfile_dir: &std::path::Path, memory_override: Option<PathBuf>) -> Location {
+        let state_dir = goalfile_dir.join(".goal");
+        Location {
+            memory_dir: memory_override.unwrap_or_else(|| state_dir.join("memory")),
+            state_dir,
+        }
+    }
+}
+
+/// (stub)
+#[derive(Clone)]
+pub struct Memory;
+
+impl Memory {
+    pub fn new(_location: Location) -> Memory {
+        Memory
+    }
+    pub fn read_only(_location: Location) -> Memory {
+        Memory
+    }
+    pub fn get(&self, _key: &str) -> std::result::Result<Option<String>, Problem> {
+        Ok(None)
+    }
+    pub fn set(&self, _key: &str, _value: &str) -> std::result::Result<(), Problem> {
+        Ok(())
+    }
+    pub fn delete(&self, _key: &str) -> std::result::Result<bool, Problem> {
+        Ok(false)
+    }
+    pub fn flush(&self) {}
+    pub fn serve(&self) -> std::result::Result<PathBuf, Problem> {
+        Ok(PathBuf::from("/nonexistent"))
+    }
+}
+
+/// (stub)
+pub struct RunLock;
+impl RunLock {
+    pub fn acquire(
+        _state_dir: &std::path::Path,
+        _wait: bool,
+    ) -> std::result::Result<RunLock, Problem> {
+        Ok(RunLock)
+    }
+    pub fn advertise(&self, _socket: &std::path::Path) -> std::result::Result<(), Problem> {
+        Ok(())
+    }
+}
