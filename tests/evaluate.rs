@@ -1,0 +1,606 @@
+//! The evaluator end to end: real Goalfiles, the real binary, real files and the real Memory.
+
+mod common;
+
+use common::Project;
+
+#[test]
+fn a_goal_whose_target_holds_is_skipped_the_second_time() {
+    let project = Project::new().goalfile(
+        r#"
+goal all {
+    target { file-exists "out.txt" }
+    run "echo made >> log; echo x > out.txt"
+}
+"#,
+    );
+    project.goal(&[]).success().stderr_has("start all").stderr_has("done  all");
+    project.goal(&[]).success().stderr_has("reached all");
+    assert_eq!(project.read("log"), "made\n");
+}
+
+#[test]
+fn where_the_target_stands_decides_whether_requirements_run_first() {
+    let goalfile = r#"
+goal dep {
+    run "echo dep >> log"
+}
+goal make-order {
+    require dep
+    target { file-exists "done" }
+    run "echo make-order >> log"
+}
+goal goal-first {
+    target { file-exists "done" }
+    require dep
+    run "echo goal-first >> log"
+}
+"#;
+    let project = Project::new().goalfile(goalfile).file("done", "");
+    project.goal(&["make-order"]).success();
+    assert_eq!(project.read("log"), "dep\n", "requirements run before the target");
+    project.goal(&["goal-first"]).success();
+    assert_eq!(project.read("log"), "dep\n", "a true target first skips everything");
+}
+
+#[test]
+fn an_instance_is_reached_once_per_invocation() {
+    let project = Project::new().goalfile(
+        r#"
+goal shared x {
+    run "echo shared-{x} >> log"
+}
+goal a { require shared x="1" }
+goal b { require shared x="1"; require shared x="2" }
+goal all { require a; require b; require shared x="1" }
+"#,
+    );
+    project.goal(&[]).success();
+    assert_eq!(project.read("log"), "shared-1\nshared-2\n");
+    project.goal(&[]).success();
+    assert_eq!(
+        project.read("log"),
+        "shared-1\nshared-2\nshared-1\nshared-2\n",
+        "a goal without a target runs on every invocation"
+    );
+}
+
+#[test]
+fn a_cycle_found_at_run_time_names_the_chain() {
+    let project = Project::new().goalfile(
+        r#"
+goal chain n {
+    let next output="echo $(( ({n} + 1) % 3 ))"
+    require chain n="{next}"
+}
+"#,
+    );
+    project
+        .goal(&["chain", "n=0"])
+        .status(1)
+        .stderr_has("requirement cycle: chain n=0 → chain n=1 → chain n=2 → chain n=0");
+}
+
+#[test]
+fn a_broken_promise_fails_the_goal_and_names_it() {
+    let project = Project::new().goalfile(
+        r#"
+goal made name {
+    target { file-exists "{name}.out" }
+    run "echo not making it"
+}
+goal all { require made name="thing" }
+"#,
+    );
+    project
+        .goal(&[])
+        .status(1)
+        .stderr_has("`made name=thing` ran, but its target is still false: thing.out does not exist")
+        .stderr_has("required by all");
+}
+
+#[test]
+fn a_failing_recipe_stops_the_run_with_its_status() {
+    let project = Project::new().goalfile(
+        r#"
+goal broken pkg {
+    run "echo before; exit 3; echo after"
+}
+goal all {
+    require broken pkg="x y"
+    run "echo never > never"
+}
+"#,
+    );
+    project
+        .goal(&[])
+        .status(1)
+        .stdout_has("before")
+        .stdout_lacks("after")
+        .stderr_has("`broken pkg='x y'` failed: its recipe exited with status 3")
+        .stderr_has("FAILED broken pkg='x y'");
+    assert!(!project.exists("never"));
+}
+
+#[test]
+fn a_multi_line_recipe_stops_at_its_first_failing_command() {
+    let project = Project::new().goalfile(
+        "goal all {\n    run \"\"\"\n        echo one >> log\n        false\n        echo two >> log\n        \"\"\"\n}\n",
+    );
+    project.goal(&[]).status(1);
+    assert_eq!(project.read("log"), "one\n");
+}
+
+#[test]
+fn hostile_parameter_values_stay_one_word() {
+    let project = Project::new().goalfile(
+        r#"
+goal echo v {
+    run "printf '%s' {v} > out; printf '%s' \"$v\" > env-out"
+}
+"#,
+    );
+    let values = [
+        "it's",
+        "a; touch pwned",
+        "$(touch pwned)",
+        "`touch pwned`",
+        "two\nlines",
+        "  spaced  out ",
+        "{a,b}",
+        "!x",
+        "\"double\"",
+        "back\\slash",
+    ];
+    for value in values {
+        let arg = format!("v={value}");
+        project.goal(&["echo", &arg]).success();
+        assert_eq!(project.read("out"), value, "quoted in the recipe");
+        assert_eq!(project.read("env-out"), value, "as an environment variable");
+        assert!(!project.exists("pwned"), "{value:?} ran a command");
+    }
+}
+
+#[test]
+fn globals_and_lets_are_environment_variables_and_templates() {
+    let project = Project::new().goalfile(
+        r#"
+let greeting "hello"
+let shout output="echo LOUD"
+goal all {
+    let who "world"
+    run "echo {greeting} $greeting {who} $who $shout {shout} > out"
+}
+"#,
+    );
+    project.goal(&[]).success();
+    assert_eq!(project.read("out"), "hello hello world world LOUD LOUD\n");
+}
+
+#[test]
+fn filters_shape_paths() {
+    let project = Project::new().goalfile(
+        r#"
+goal all {
+    let f "src/deep/file.tar.gz"
+    run "echo {f|base} {f|dir} {f|stem} {f|ext} {f|noext} {f|trim-suffix:.gz}.xz {f|replace:/:_} > out"
+}
+"#,
+    );
+    project.goal(&[]).success();
+    assert_eq!(
+        project.read("out"),
+        "file.tar.gz src/deep file.tar gz src/deep/file.tar src/deep/file.tar.xz src_deep_file.tar.gz\n"
+    );
+}
+
+#[test]
+fn for_loops_over_lists_globs_output_and_words() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+let names "x y"
+goal seen item { run "echo {item} >> log" }
+goal all {
+    for i "a" "b" { require seen item="list-{i}" }
+    for f glob="src/*.c" { require seen item="glob-{f|stem}" }
+    for line output="printf 'one\n\n two \n'" { require seen item="out-{line}" }
+    for w words="{names}" { require seen item="word-{w}" }
+}
+"#,
+        )
+        .file("src/b.c", "")
+        .file("src/a.c", "");
+    project.goal(&[]).success();
+    assert_eq!(
+        project.read("log"),
+        "list-a\nlist-b\nglob-a\nglob-b\nout-one\nout-two\nword-x\nword-y\n"
+    );
+}
+
+#[test]
+fn file_newer_follows_makes_rule() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal all {
+    target { file-newer "out" than="in" }
+    run "echo built >> log; cp in out"
+}
+"#,
+        )
+        .file("in", "1");
+    project.goal(&[]).success();
+    project.goal(&[]).success();
+    assert_eq!(project.read("log"), "built\n");
+    // A source newer than the target fires it again.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(project.path().join("in"))
+        .unwrap();
+    file.set_modified(later).unwrap();
+    project.goal(&["--dry-run"]).status(1).stdout_has("out is older than in");
+    project.goal(&[]).success();
+    assert_eq!(project.read("log"), "built\nbuilt\n");
+}
+
+#[test]
+fn a_missing_source_makes_file_newer_false() {
+    let project = Project::new()
+        .goalfile(r#"goal all { target { file-newer "out" than="missing" }; run "touch out" }"#)
+        .file("out", "");
+    project
+        .goal(&["--dry-run"])
+        .status(1)
+        .stdout_has("its source missing does not exist");
+}
+
+#[test]
+fn sh_and_output_predicates() {
+    let project = Project::new().goalfile(
+        r#"
+goal by-sh { target { sh "test -f flag" }; run "touch flag" }
+goal by-output {
+    target { output "cat state 2>/dev/null || true" matches="^(Building|Complete)$" }
+    run "echo Complete > state"
+}
+goal by-equals {
+    target { output "cat answer 2>/dev/null || true" equals="42" }
+    run "echo 42 > answer"
+}
+goal all { require by-sh; require by-output; require by-equals }
+"#,
+    );
+    project.goal(&[]).success().stderr_has("3 ran");
+    project.goal(&[]).success().stderr_has("0 ran, 3 already reached");
+}
+
+#[test]
+fn all_any_not_are_lazy() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal all {
+    target {
+        any { file-exists "yes"; sh "touch any-evaluated-too-far" }
+        all { not { file-exists "no" }; file-exists "yes" }
+        not { all { file-exists "no"; sh "touch all-evaluated-too-far" } }
+    }
+    run "exit 1"
+}
+"#,
+        )
+        .file("yes", "");
+    project.goal(&[]).success();
+    assert!(!project.exists("any-evaluated-too-far"));
+    assert!(!project.exists("all-evaluated-too-far"));
+}
+
+#[test]
+fn user_predicates_bind_parameters_by_name() {
+    let project = Project::new().goalfile(
+        r#"
+predicate marked name doc="A marker file exists" {
+    file-exists "{name}.mark"
+}
+goal mark name {
+    target { marked name="{name}" }
+    run "touch {name}.mark"
+}
+goal all { require mark name="a"; require mark name="b" }
+"#,
+    );
+    project.goal(&[]).success().stderr_has("2 ran");
+    assert!(project.exists("a.mark") && project.exists("b.mark"));
+    project.goal(&[]).success().stderr_has("0 ran");
+}
+
+#[test]
+fn parameters_from_the_command_line_are_checked_before_anything_runs() {
+    let project = Project::new().goalfile(
+        r#"
+goal build pkg version {
+    param pkg pattern=#"[a-z][a-z0-9-]*"#
+    param version default="1.0"
+    run "echo {pkg}-{version} >> log"
+}
+"#,
+    );
+    project.goal(&["build", "pkg=foo"]).success();
+    project.goal(&["build", "pkg=bar", "version=2"]).success();
+    assert_eq!(project.read("log"), "foo-1.0\nbar-2\n");
+    project
+        .goal(&["biuld", "pkg=x"])
+        .status(2)
+        .stderr_has("there is no goal `biuld`")
+        .stderr_has("did you mean `build`?");
+    project
+        .goal(&["build", "pkj=x"])
+        .status(2)
+        .stderr_has("`build` has no parameter `pkj`")
+        .stderr_has("did you mean `pkg`?");
+    project
+        .goal(&["build"])
+        .status(2)
+        .stderr_has("`build` needs a value for its parameter `pkg`");
+    project
+        .goal(&["build", "pkg=Bad;rm"])
+        .status(2)
+        .stderr_has("does not match its pattern");
+    project
+        .goal(&["pkg=x"])
+        .status(2)
+        .stderr_has("no goal is named before it");
+    // A bad request anywhere on the line stops everything before it runs.
+    project.goal(&["build", "pkg=ok", "build", "pkg=NO"]).status(2);
+    assert_eq!(project.read("log"), "foo-1.0\nbar-2\n");
+}
+
+#[test]
+fn several_goals_in_one_call_run_in_order() {
+    let project = Project::new().goalfile(
+        r#"
+goal say word { run "echo {word} >> log" }
+"#,
+    );
+    project
+        .goal(&["say", "word=one", "say", "word=two"])
+        .success();
+    assert_eq!(project.read("log"), "one\ntwo\n");
+}
+
+#[test]
+fn the_goalfile_is_found_above_and_commands_run_beside_it() {
+    let project = Project::new()
+        .goalfile(r#"goal all { run "pwd > where" }"#)
+        .file("deep/er/.keep", "");
+    let out = project.command(&[]).current_dir(project.path().join("deep/er")).output().unwrap();
+    assert!(out.status.success());
+    let where_ = project.read("where");
+    assert_eq!(
+        std::fs::canonicalize(where_.trim()).unwrap(),
+        std::fs::canonicalize(project.path()).unwrap()
+    );
+    project.goal(&["-C", "deep", "--dry-run"]).status(1);
+    project
+        .goal(&["-f", "nowhere/Goalfile"])
+        .status(2)
+        .stderr_has("nowhere/Goalfile");
+}
+
+#[test]
+fn no_goalfile_is_a_clear_error() {
+    let project = Project::new();
+    project
+        .goal(&[])
+        .status(2)
+        .stderr_has("no Goalfile in")
+        .stderr_has("-f FILE");
+}
+
+#[test]
+fn without_an_all_goal_a_goal_must_be_named() {
+    let project = Project::new().goalfile(r#"goal other { run "true" }"#);
+    project
+        .goal(&[])
+        .status(2)
+        .stderr_has("no goal was named and the Goalfile has no goal `all`");
+}
+
+#[test]
+fn dry_run_reports_would_fire_and_may_fire_and_runs_nothing() {
+    let project = Project::new().goalfile(
+        r#"
+goal leaf {
+    target { file-exists "leaf" }
+    run "touch leaf"
+}
+goal middle {
+    require leaf
+    target { file-exists "middle" }
+    run "touch middle"
+}
+goal all {
+    require middle
+    memory-set "done" "yes"
+}
+"#,
+    );
+    let out = project.goal(&["--dry-run"]);
+    out.status(1)
+        .stdout_has("would fire: leaf  (leaf does not exist)")
+        .stdout_has("may fire:   middle  (requires leaf, which may fire first)")
+        .stdout_has("may fire:   all");
+    let leaf_line = out.stdout.find("leaf  (").unwrap();
+    let middle_line = out.stdout.find("middle  (").unwrap();
+    assert!(leaf_line < middle_line, "in the order they would run");
+    assert!(!project.exists("leaf"));
+    project.goal(&["memory", "get", "done"]).status(1);
+    project.goal(&[]).success();
+    project
+        .goal(&["--dry-run"])
+        .success()
+        .stdout_has("would fire: all  (it has no target)");
+}
+
+#[test]
+fn dry_run_is_silent_and_zero_when_everything_is_reached() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal made { target { file-exists "made" }; run "touch made" }
+goal all { require made }
+"#,
+        )
+        .file("made", "");
+    let out = project.goal(&["--dry-run"]);
+    out.success();
+    assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn explain_says_why() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal a { target { file-exists "a" }; run "touch a" }
+goal b { target { file-exists "b" }; run "touch b" }
+goal all { require a; require b }
+"#,
+        )
+        .file("a", "");
+    project
+        .goal(&["--explain"])
+        .success()
+        .stderr_has("explain a: already reached")
+        .stderr_has("explain b: fires: b does not exist");
+}
+
+#[test]
+fn quiet_and_verbose() {
+    let project = Project::new().goalfile(
+        r#"
+goal made { target { file-exists "made" }; run "touch made" }
+goal all { require made; run "echo recipe-output" }
+"#,
+    );
+    let out = project.goal(&["-q"]);
+    out.success().stdout_has("recipe-output");
+    assert_eq!(out.stderr, "");
+    project
+        .goal(&["-v"])
+        .success()
+        .stderr_has("reached made")
+        .stderr_has("run echo recipe-output");
+}
+
+#[test]
+fn memory_statements_and_predicates() {
+    let project = Project::new().goalfile(
+        r#"
+goal tested commit {
+    target { memory-exists "tested-{commit}" }
+    run "echo testing {commit} >> log"
+    memory-set "tested-{commit}" "ok"
+}
+goal pinned {
+    target { memory-equals "version" "2" }
+    memory-set "version" "2"
+}
+goal forget { memory-delete "tested-abc" }
+"#,
+    );
+    project.goal(&["tested", "commit=abc", "pinned"]).success();
+    project.goal(&["tested", "commit=abc", "pinned"]).success().stderr_has("0 ran");
+    assert_eq!(project.read("log"), "testing abc\n");
+    project.goal(&["memory", "get", "tested-abc"]).success().stdout_has("ok");
+    project.goal(&["forget"]).success();
+    project.goal(&["tested", "commit=abc"]).success();
+    assert_eq!(project.read("log"), "testing abc\ntesting abc\n");
+}
+
+#[test]
+fn memo_remembers_a_true_answer_and_can_expire() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal checked {
+    target { memo "slow-check" { sh "echo asked >> asked; test -f ok" } }
+    run "touch ok"
+}
+goal brief {
+    target { memo "brief-check" for="1s" { sh "echo asked >> brief; true" } }
+}
+"#,
+        );
+    project.goal(&["checked"]).success();
+    project.goal(&["checked"]).success();
+    project.goal(&["checked"]).success();
+    // Asked before the run, after it (the promise), then remembered.
+    assert_eq!(project.read("asked"), "asked\nasked\n");
+    project.goal(&["memory", "get", "slow-check"]).success();
+    project.goal(&["brief"]).success();
+    project.goal(&["brief"]).success();
+    assert_eq!(project.read("brief"), "asked\n");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    project.goal(&["brief"]).success();
+    assert_eq!(project.read("brief"), "asked\nasked\n");
+}
+
+#[test]
+fn a_recipe_reads_and_writes_the_memory_during_a_run() {
+    let project = Project::new().goalfile(
+        r#"
+goal stored {
+    target { memory-equals "answer" "42" }
+    run "\"$GOAL\" memory set answer 42 && \"$GOAL\" memory get answer > seen"
+}
+"#,
+    );
+    let out = project
+        .command(&["stored"])
+        .env("GOAL", env!("CARGO_BIN_EXE_goal"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(project.read("seen"), "42\n");
+    project.goal(&["memory", "get", "answer"]).success().stdout_has("42");
+}
+
+#[test]
+fn a_second_run_in_the_same_project_stops_with_a_clear_message() {
+    let project = Project::new().goalfile(
+        r#"
+goal slow { run "touch started; sleep 3" }
+goal quick { run "touch quick" }
+"#,
+    );
+    let mut first = project.command(&["slow"]).spawn().unwrap();
+    while !project.exists("started") {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    project
+        .goal(&["quick"])
+        .status(1)
+        .stderr_has("another goal run")
+        .stderr_has(&first.id().to_string());
+    assert!(!project.exists("quick"));
+    assert!(first.wait().unwrap().success());
+    project.goal(&["quick"]).success();
+}
+
+#[test]
+fn a_command_whose_output_is_used_must_succeed() {
+    let project = Project::new().goalfile(
+        r#"
+goal all {
+    for dep output="echo one; exit 4" { run "echo {dep}" }
+}
+"#,
+    );
+    project
+        .goal(&[])
+        .status(1)
+        .stderr_has("the command of this `for` exited with status 4");
+}

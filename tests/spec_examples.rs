@@ -1,0 +1,98 @@
+//! Every example in the language reference is tested: a ```kdl block is a whole Goalfile that
+//! must check clean, a ```kdl-error block must fail with the code its first line names
+//! (`// error: goal::unknown-goal`), and a block whose first line is `// run: goal ARGS…` is
+//! also run with those arguments and must succeed.
+
+mod common;
+
+use std::fs;
+
+use common::{repo_root, Project};
+
+struct Example {
+    file: String,
+    line: usize,
+    fence: String,
+    text: String,
+}
+
+fn examples() -> Vec<Example> {
+    let mut examples = Vec::new();
+    let mut files: Vec<_> = ["spec", "docs"]
+        .iter()
+        .flat_map(|dir| fs::read_dir(repo_root().join(dir)).into_iter().flatten())
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    files.push(repo_root().join("README.md"));
+    files.sort();
+    for path in files {
+        let Ok(text) = fs::read_to_string(&path) else { continue };
+        let mut open: Option<Example> = None;
+        for (index, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            match (&mut open, trimmed.strip_prefix("```")) {
+                (None, Some(fence)) if fence.starts_with("kdl") => {
+                    open = Some(Example {
+                        file: path.strip_prefix(repo_root()).unwrap().display().to_string(),
+                        line: index + 1,
+                        fence: fence.trim().to_string(),
+                        text: String::new(),
+                    })
+                }
+                (Some(_), Some("")) => examples.push(open.take().unwrap()),
+                (Some(example), _) => {
+                    example.text.push_str(line);
+                    example.text.push('\n');
+                }
+                (None, _) => {}
+            }
+        }
+    }
+    examples
+}
+
+#[test]
+fn every_example_in_the_reference_checks_as_it_says() {
+    let examples = examples();
+    assert!(examples.len() >= 30, "only {} examples found", examples.len());
+    let mut failures = Vec::new();
+    for example in &examples {
+        let place = format!("{}:{}", example.file, example.line);
+        let project = Project::new().goalfile(&example.text);
+        let first = example.text.lines().next().unwrap_or_default().trim();
+        if example.fence == "kdl-error" {
+            let Some(code) = first.strip_prefix("// error:").map(str::trim) else {
+                failures.push(format!("{place}: a kdl-error block must start with `// error: CODE`"));
+                continue;
+            };
+            let out = project.goal(&["--check"]);
+            if out.status != Some(2) || !out.stderr.contains(code) {
+                failures.push(format!(
+                    "{place}: expected {code}, got status {:?}:\n{}",
+                    out.status, out.stderr
+                ));
+            }
+            continue;
+        }
+        let out = project.goal(&["--check"]);
+        if out.status != Some(0) {
+            failures.push(format!("{place}: does not check clean:\n{}", out.stderr));
+            continue;
+        }
+        if let Some(args) = first.strip_prefix("// run: goal") {
+            let args = shell_words::split(args).unwrap();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = project.goal(&args);
+            if out.status != Some(0) {
+                failures.push(format!(
+                    "{place}: `goal {}` failed:\n{}{}",
+                    args.join(" "),
+                    out.stdout,
+                    out.stderr
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
