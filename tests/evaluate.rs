@@ -14,7 +14,11 @@ goal all {
 }
 "#,
     );
-    project.goal(&[]).success().stderr_has("start all").stderr_has("done  all");
+    project
+        .goal(&[])
+        .success()
+        .stderr_has("start all")
+        .stderr_has("done  all");
     project.goal(&[]).success().stderr_has("reached all");
     assert_eq!(project.read("log"), "made\n");
 }
@@ -38,9 +42,17 @@ goal goal-first {
 "#;
     let project = Project::new().goalfile(goalfile).file("done", "");
     project.goal(&["make-order"]).success();
-    assert_eq!(project.read("log"), "dep\n", "requirements run before the target");
+    assert_eq!(
+        project.read("log"),
+        "dep\n",
+        "requirements run before the target"
+    );
     project.goal(&["goal-first"]).success();
-    assert_eq!(project.read("log"), "dep\n", "a true target first skips everything");
+    assert_eq!(
+        project.read("log"),
+        "dep\n",
+        "a true target first skips everything"
+    );
 }
 
 #[test]
@@ -95,7 +107,9 @@ goal all { require made name="thing" }
     project
         .goal(&[])
         .status(1)
-        .stderr_has("`made name=thing` ran, but its target is still false: thing.out does not exist")
+        .stderr_has(
+            "`made name=thing` ran, but its target is still false: thing.out does not exist",
+        )
         .stderr_has("required by all");
 }
 
@@ -240,7 +254,10 @@ goal all {
         .open(project.path().join("in"))
         .unwrap();
     file.set_modified(later).unwrap();
-    project.goal(&["--dry-run"]).status(1).stdout_has("out is older than in");
+    project
+        .goal(&["--dry-run"])
+        .status(1)
+        .stdout_has("out is older than in");
     project.goal(&[]).success();
     assert_eq!(project.read("log"), "built\nbuilt\n");
 }
@@ -273,7 +290,10 @@ goal all { require by-sh; require by-output; require by-equals }
 "#,
     );
     project.goal(&[]).success().stderr_has("3 ran");
-    project.goal(&[]).success().stderr_has("0 ran, 3 already reached");
+    project
+        .goal(&[])
+        .success()
+        .stderr_has("0 ran, 3 already reached");
 }
 
 #[test]
@@ -319,13 +339,13 @@ goal all { require mark name="a"; require mark name="b" }
 #[test]
 fn parameters_from_the_command_line_are_checked_before_anything_runs() {
     let project = Project::new().goalfile(
-        r#"
+        r##"
 goal build pkg version {
     param pkg pattern=#"[a-z][a-z0-9-]*"#
     param version default="1.0"
     run "echo {pkg}-{version} >> log"
 }
-"#,
+"##,
     );
     project.goal(&["build", "pkg=foo"]).success();
     project.goal(&["build", "pkg=bar", "version=2"]).success();
@@ -353,7 +373,9 @@ goal build pkg version {
         .status(2)
         .stderr_has("no goal is named before it");
     // A bad request anywhere on the line stops everything before it runs.
-    project.goal(&["build", "pkg=ok", "build", "pkg=NO"]).status(2);
+    project
+        .goal(&["build", "pkg=ok", "build", "pkg=NO"])
+        .status(2);
     assert_eq!(project.read("log"), "foo-1.0\nbar-2\n");
 }
 
@@ -375,7 +397,11 @@ fn the_goalfile_is_found_above_and_commands_run_beside_it() {
     let project = Project::new()
         .goalfile(r#"goal all { run "pwd > where" }"#)
         .file("deep/er/.keep", "");
-    let out = project.command(&[]).current_dir(project.path().join("deep/er")).output().unwrap();
+    let out = project
+        .command(&[])
+        .current_dir(project.path().join("deep/er"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let where_ = project.read("where");
     assert_eq!(
@@ -512,9 +538,15 @@ goal forget { memory-delete "tested-abc" }
 "#,
     );
     project.goal(&["tested", "commit=abc", "pinned"]).success();
-    project.goal(&["tested", "commit=abc", "pinned"]).success().stderr_has("0 ran");
+    project
+        .goal(&["tested", "commit=abc", "pinned"])
+        .success()
+        .stderr_has("0 ran");
     assert_eq!(project.read("log"), "testing abc\n");
-    project.goal(&["memory", "get", "tested-abc"]).success().stdout_has("ok");
+    project
+        .goal(&["memory", "get", "tested-abc"])
+        .success()
+        .stdout_has("ok");
     project.goal(&["forget"]).success();
     project.goal(&["tested", "commit=abc"]).success();
     assert_eq!(project.read("log"), "testing abc\ntesting abc\n");
@@ -522,9 +554,8 @@ goal forget { memory-delete "tested-abc" }
 
 #[test]
 fn memo_remembers_a_true_answer_and_can_expire() {
-    let project = Project::new()
-        .goalfile(
-            r#"
+    let project = Project::new().goalfile(
+        r#"
 goal checked {
     target { memo "slow-check" { sh "echo asked >> asked; test -f ok" } }
     run "touch ok"
@@ -533,7 +564,7 @@ goal brief {
     target { memo "brief-check" for="1s" { sh "echo asked >> brief; true" } }
 }
 "#,
-        );
+    );
     project.goal(&["checked"]).success();
     project.goal(&["checked"]).success();
     project.goal(&["checked"]).success();
@@ -563,9 +594,16 @@ goal stored {
         .env("GOAL", env!("CARGO_BIN_EXE_goal"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(project.read("seen"), "42\n");
-    project.goal(&["memory", "get", "answer"]).success().stdout_has("42");
+    project
+        .goal(&["memory", "get", "answer"])
+        .success()
+        .stdout_has("42");
 }
 
 #[test]

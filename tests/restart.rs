@@ -34,7 +34,13 @@ fn remembered(project: &Project) -> BTreeSet<String> {
     out.success();
     out.stdout
         .lines()
-        .map(|line| line.split('\t').next().unwrap().trim_start_matches("step-").to_string())
+        .map(|line| {
+            line.split('\t')
+                .next()
+                .unwrap()
+                .trim_start_matches("step-")
+                .to_string()
+        })
         .collect()
 }
 
@@ -58,7 +64,10 @@ fn sigkill_at_any_point_then_restart_completes_without_redoing_finished_goals() 
         }
         // Every finished step left its file; every remembered step finished.
         for n in remembered(&project) {
-            assert!(project.exists(&format!("made-{n}")), "step {n} remembered but not made");
+            assert!(
+                project.exists(&format!("made-{n}")),
+                "step {n} remembered but not made"
+            );
         }
     }
     project.goal(&[]).success();

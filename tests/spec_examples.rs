@@ -27,14 +27,20 @@ fn examples() -> Vec<Example> {
     files.push(repo_root().join("README.md"));
     files.sort();
     for path in files {
-        let Ok(text) = fs::read_to_string(&path) else { continue };
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
         let mut open: Option<Example> = None;
         for (index, line) in text.lines().enumerate() {
             let trimmed = line.trim_start();
             match (&mut open, trimmed.strip_prefix("```")) {
                 (None, Some(fence)) if fence.starts_with("kdl") => {
                     open = Some(Example {
-                        file: path.strip_prefix(repo_root()).unwrap().display().to_string(),
+                        file: path
+                            .strip_prefix(repo_root())
+                            .unwrap()
+                            .display()
+                            .to_string(),
                         line: index + 1,
                         fence: fence.trim().to_string(),
                         text: String::new(),
@@ -55,7 +61,11 @@ fn examples() -> Vec<Example> {
 #[test]
 fn every_example_in_the_reference_checks_as_it_says() {
     let examples = examples();
-    assert!(examples.len() >= 30, "only {} examples found", examples.len());
+    assert!(
+        examples.len() >= 30,
+        "only {} examples found",
+        examples.len()
+    );
     let mut failures = Vec::new();
     for example in &examples {
         let place = format!("{}:{}", example.file, example.line);
@@ -63,7 +73,9 @@ fn every_example_in_the_reference_checks_as_it_says() {
         let first = example.text.lines().next().unwrap_or_default().trim();
         if example.fence == "kdl-error" {
             let Some(code) = first.strip_prefix("// error:").map(str::trim) else {
-                failures.push(format!("{place}: a kdl-error block must start with `// error: CODE`"));
+                failures.push(format!(
+                    "{place}: a kdl-error block must start with `// error: CODE`"
+                ));
                 continue;
             };
             let out = project.goal(&["--check"]);
