@@ -106,6 +106,16 @@ impl Reporter {
         }
     }
 
+    /// Whether [`Reporter::reached`] prints goals not asked for on the command line.
+    pub fn shows_nested_reached(&self) -> bool {
+        self.verbosity >= Verbosity::Verbose
+    }
+
+    /// Counts a reached goal that is not shown.
+    pub fn count_reached(&mut self) {
+        self.stats.reached += 1;
+    }
+
     pub fn failed(&mut self, instance: &str, elapsed: Duration) {
         if self.verbosity >= Verbosity::Normal {
             self.line(

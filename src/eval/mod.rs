@@ -21,7 +21,9 @@ use std::time::Instant;
 use regex::Regex;
 
 use crate::diagnostic::{did_you_mean, Problem, Sources};
-use crate::goalfile::{ForSource, Goalfile, LetValue, Param, Pattern, Span, Statement, Target};
+use crate::goalfile::{
+    ForSource, Goal, Goalfile, LetValue, Param, Pattern, Span, Statement, Target,
+};
 use crate::memory::{Memory, RunLock, SOCKET_ENV};
 use crate::report::Reporter;
 use crate::run::{self, Finished, Stdout};
@@ -64,11 +66,6 @@ impl Outcome {
     }
 }
 
-enum State {
-    InProgress,
-    Done(Outcome),
-}
-
 /// Whether a body goes on after a statement.
 enum Flow {
     Continue,
@@ -98,9 +95,15 @@ pub struct Evaluator<'g> {
     globals: Globals<'g>,
     /// Compiled once per distinct pattern: compiling costs ~100 µs.
     regexes: HashMap<&'g str, Regex>,
-    states: HashMap<Instance, State>,
-    /// The instances being reached, outermost first, for cycle chains and "required by".
-    stack: Vec<Instance>,
+    /// Every instance met in this invocation, by id: each is stored once, and the stack and
+    /// outcomes refer to it by id.
+    instances: Vec<Instance>,
+    ids: HashMap<Instance, usize>,
+    /// By id; `None` while the instance is being reached.
+    outcomes: Vec<Option<Outcome>>,
+    /// The ids of the instances being reached, outermost first, for cycle chains and
+    /// "required by".
+    stack: Vec<usize>,
     memory: Memory,
     /// The Memory socket's path once served: only when a command is first run.
     socket: Option<String>,
@@ -126,7 +129,9 @@ impl<'g> Evaluator<'g> {
             predicates: goalfile.predicate_index(),
             globals: Globals::new(&goalfile.globals),
             regexes: HashMap::new(),
-            states: HashMap::new(),
+            instances: Vec::new(),
+            ids: HashMap::new(),
+            outcomes: Vec::new(),
             stack: Vec::new(),
             memory,
             socket: None,
@@ -192,9 +197,8 @@ impl<'g> Evaluator<'g> {
     /// Reaches every instance, in order.
     pub fn reach_all(&mut self, instances: Vec<Instance>) -> Result<()> {
         for instance in instances {
-            let outcome = self.reach(instance.clone(), None)?;
-            if outcome == Outcome::Reached {
-                let text = self.describe(&instance);
+            let text = self.describe(&instance);
+            if self.reach(instance, None)? == Outcome::Reached {
                 self.reporter.reached(&text, true);
             }
         }
@@ -203,6 +207,14 @@ impl<'g> Evaluator<'g> {
 
     fn describe(&self, instance: &Instance) -> String {
         describe(&self.goalfile.goals[instance.goal], &instance.values)
+    }
+
+    /// The instance being reached now.
+    fn current(&self) -> String {
+        self.stack
+            .last()
+            .map(|&id| self.describe(&self.instances[id]))
+            .unwrap_or_default()
     }
 
     fn sources(&mut self) -> &Sources {
@@ -218,37 +230,37 @@ impl<'g> Evaluator<'g> {
         let chain: Vec<String> = self.stack[..self.stack.len() - 1]
             .iter()
             .rev()
-            .map(|instance| self.describe(instance))
+            .map(|&id| self.describe(&self.instances[id]))
             .collect();
         Some(format!("required by {}", chain.join(" ← ")))
     }
 
     fn reach(&mut self, instance: Instance, via: Option<Span>) -> Result<Outcome> {
-        match self.states.get(&instance) {
-            Some(State::Done(outcome)) => return Ok(*outcome),
-            Some(State::InProgress) => return Err(self.cycle(&instance, via)),
-            None => {}
+        if let Some(&id) = self.ids.get(&instance) {
+            return match self.outcomes[id] {
+                Some(outcome) => Ok(outcome),
+                None => Err(self.cycle(id, via)),
+            };
         }
-        self.states.insert(instance.clone(), State::InProgress);
-        self.stack.push(instance.clone());
-        let result = self.reach_new(&instance);
+        let id = self.instances.len();
+        self.ids.insert(instance.clone(), id);
+        self.instances.push(instance);
+        self.outcomes.push(None);
+        self.stack.push(id);
+        let result = self.reach_new(id);
         self.stack.pop();
         let outcome = result?;
-        self.states.insert(instance, State::Done(outcome));
+        self.outcomes[id] = Some(outcome);
         Ok(outcome)
     }
 
-    fn cycle(&mut self, instance: &Instance, via: Option<Span>) -> Problem {
-        let start = self
-            .stack
+    fn cycle(&mut self, id: usize, via: Option<Span>) -> Problem {
+        let start = self.stack.iter().position(|&open| open == id).unwrap_or(0);
+        let chain: Vec<String> = self.stack[start..]
             .iter()
-            .position(|open| open == instance)
-            .unwrap_or(0);
-        let mut chain: Vec<String> = self.stack[start..]
-            .iter()
-            .map(|open| self.describe(open))
+            .chain(std::iter::once(&id))
+            .map(|&open| self.describe(&self.instances[open]))
             .collect();
-        chain.push(self.describe(instance));
         let problem = Problem::failure(
             "goal::requirement-cycle",
             format!("requirement cycle: {}", chain.join(" → ")),
@@ -262,7 +274,8 @@ impl<'g> Evaluator<'g> {
         }
     }
 
-    fn reach_new(&mut self, instance: &Instance) -> Result<Outcome> {
+    fn reach_new(&mut self, id: usize) -> Result<Outcome> {
+        let instance = &self.instances[id];
         let goal = &self.goalfile.goals[instance.goal];
         let mut scope = Scope::new();
         for (param, value) in goal.params.iter().zip(instance.values.iter()) {
@@ -271,40 +284,39 @@ impl<'g> Evaluator<'g> {
         let mut body = Body::default();
         let flow = self.statements(&goal.body, &mut scope, &mut body);
         if let (Err(_), Some(started)) = (&flow, body.started) {
-            let text = self.describe(instance);
+            let text = self.current();
             self.reporter.failed(&text, started.elapsed());
         }
         if let Flow::Reached = flow? {
             return Ok(if body.started.is_some() {
-                self.finish(instance, &body);
+                self.finish(&body);
                 Outcome::Ran
             } else {
                 Outcome::Reached
             });
         }
         if self.options.dry_run {
-            return Ok(self.dry_outcome(instance, &body));
+            return Ok(self.dry_outcome(goal, &body));
         }
         if let Some(target) = body.promise {
             let verdict = self.holds(&target.predicate, &scope)?;
             if !verdict.holds {
-                return Err(self.broken_promise(instance, target, verdict.reason, &body));
+                return Err(self.broken_promise(target, verdict.reason, &body));
             }
         }
-        self.finish(instance, &body);
+        self.finish(&body);
         Ok(Outcome::Ran)
     }
 
-    fn finish(&mut self, instance: &Instance, body: &Body) {
+    fn finish(&mut self, body: &Body) {
         if let Some(started) = body.started {
-            let text = self.describe(instance);
+            let text = self.current();
             self.reporter.finished(&text, started.elapsed());
         }
     }
 
-    fn dry_outcome(&mut self, instance: &Instance, body: &Body) -> Outcome {
-        let goal = &self.goalfile.goals[instance.goal];
-        let text = self.describe(instance);
+    fn dry_outcome(&mut self, goal: &Goal, body: &Body) -> Outcome {
+        let text = self.current();
         if let Some(why) = &body.why_fires {
             self.reporter.would_fire(&text, why);
             Outcome::WouldFire
@@ -322,14 +334,8 @@ impl<'g> Evaluator<'g> {
         }
     }
 
-    fn broken_promise(
-        &mut self,
-        instance: &Instance,
-        target: &Target,
-        reason: Option<String>,
-        body: &Body,
-    ) -> Problem {
-        let text = self.describe(instance);
+    fn broken_promise(&mut self, target: &Target, reason: Option<String>, body: &Body) -> Problem {
+        let text = self.current();
         if let Some(started) = body.started {
             self.reporter.failed(&text, started.elapsed());
         }
@@ -451,10 +457,8 @@ impl<'g> Evaluator<'g> {
         }
         if body.started.is_none() {
             body.started = Some(Instant::now());
-            if let Some(instance) = self.stack.last() {
-                let text = self.describe(instance);
-                self.reporter.started(&text);
-            }
+            let text = self.current();
+            self.reporter.started(&text);
         }
         true
     }
@@ -466,16 +470,22 @@ impl<'g> Evaluator<'g> {
         body: &mut Body<'g>,
     ) -> Result<Flow> {
         let verdict = self.holds(&target.predicate, scope)?;
-        let text = self.stack.last().map(|instance| self.describe(instance));
-        let text = text.unwrap_or_default();
         if verdict.holds && body.pending.is_none() {
-            if self.options.explain {
-                let why = verdict.reason.as_deref().unwrap_or("its target holds");
-                self.reporter
-                    .explain(&text, &format!("already reached: {why}"));
-            }
-            if body.started.is_none() && self.stack.len() > 1 {
-                self.reporter.reached(&text, false);
+            let nested = body.started.is_none() && self.stack.len() > 1;
+            // Building the instance's text for each of ten thousand reached goals would be
+            // the bulk of a no-op run's work: only when it is shown.
+            if self.options.explain || (nested && self.reporter.shows_nested_reached()) {
+                let text = self.current();
+                if self.options.explain {
+                    let why = verdict.reason.as_deref().unwrap_or("its target holds");
+                    self.reporter
+                        .explain(&text, &format!("already reached: {why}"));
+                }
+                if nested {
+                    self.reporter.reached(&text, false);
+                }
+            } else if nested {
+                self.reporter.count_reached();
             }
             return Ok(Flow::Reached);
         }
@@ -484,6 +494,7 @@ impl<'g> Evaluator<'g> {
                 .reason
                 .unwrap_or_else(|| "its target is false".to_string());
             if self.options.explain && !self.options.dry_run {
+                let text = self.current();
                 self.reporter.explain(&text, &format!("fires: {why}"));
             }
             if body.pending.is_none() {
@@ -740,11 +751,7 @@ impl<'g> Evaluator<'g> {
     }
 
     fn recipe_failed(&mut self, finished: &Finished, span: Span) -> Problem {
-        let text = self
-            .stack
-            .last()
-            .map(|instance| self.describe(instance))
-            .unwrap_or_default();
+        let text = self.current();
         let sources = self.sources().clone();
         Problem::failure(
             "goal::recipe-failed",
