@@ -32,6 +32,7 @@ pub struct Finished {
 }
 
 pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
+    tracing::debug!(script, ?stdout, "running");
     let mut command = Command::new("/bin/sh");
     command
         .arg("-ec")

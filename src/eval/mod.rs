@@ -281,6 +281,13 @@ impl<'g> Evaluator<'g> {
         for (param, value) in goal.params.iter().zip(instance.values.iter()) {
             scope.push(&param.name.text, value.clone());
         }
+        if self.options.explain && !self.options.dry_run && goal.target().is_none() {
+            let text = self.current();
+            self.reporter.explain(
+                &text,
+                "fires: it has no target, so it runs whenever it is required",
+            );
+        }
         let mut body = Body::default();
         let flow = self.statements(&goal.body, &mut scope, &mut body);
         if let (Err(_), Some(started)) = (&flow, body.started) {
@@ -724,6 +731,7 @@ impl<'g> Evaluator<'g> {
     ) -> Result<Finished> {
         if self.socket.is_none() {
             let path = self.memory.serve()?;
+            tracing::debug!(socket = %path.display(), "serving the Memory to commands");
             if let Some(lock) = self.run_lock {
                 lock.advertise(&path)?;
             }
