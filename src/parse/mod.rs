@@ -220,3 +220,6 @@ fn parse_on_big_stack(text: &str) -> std::result::Result<KdlDocument, KdlError> 
         }
     })
 }
+
+#[cfg(test)]
+mod tests;
