@@ -223,16 +223,19 @@ fn param(cx: &mut FileCx, kdl: &KdlNode, params: &mut [Param], described: &mut [
 
 /// Statements of a body that takes no `param` nodes.
 fn statements_only(cx: &mut FileCx, children: &[KdlNode], place: &str) -> Option<Vec<Statement>> {
-    if let Some(param) = children.iter().find(|c| c.name().value() == "param") {
+    all_of(cx, children, |cx, child| {
+        if child.name().value() != "param" {
+            return statement(cx, child);
+        }
         cx.report(
             "goal::param",
             format!("`param` is not allowed in {place}"),
-            param.name().span(),
+            child.name().span(),
             "here",
             Some("`param` describes a parameter of a goal or predicate".into()),
         );
-    }
-    statements(cx, children)
+        None
+    })
 }
 
 /// Walks every node (reporting all problems); `None` if any was wrong.

@@ -12,27 +12,59 @@ pub const MAX_DEPTH: usize = 32;
 
 /// The byte offset of the first `{` that opens a block deeper than [`MAX_DEPTH`].
 pub fn too_deep(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
     let mut depth = 0usize;
+    scan(text, |i, byte| {
+        match byte {
+            b'{' => depth += 1,
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        (depth > MAX_DEPTH).then_some(i)
+    })
+}
+
+/// Where a bare `scheme://…` starts: KDL reads `scheme:` and takes the rest for a comment.
+pub fn bare_url(text: &str) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    scan(text, |i, byte| {
+        if byte != b'/' || i == 0 || bytes[i - 1] != b':' {
+            return None;
+        }
+        let start = bytes[..i - 1]
+            .iter()
+            .rposition(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')))
+            .map_or(0, |at| at + 1);
+        let bare = start < i - 1 && (start == 0 || matches!(bytes[start - 1], b' ' | b'\t' | b'='));
+        let end = bytes[i..]
+            .iter()
+            .position(|b| b.is_ascii_whitespace() || matches!(b, b'}' | b';'))
+            .map_or(bytes.len(), |at| i + at);
+        bare.then_some((start, end - start))
+    })
+}
+
+/// Calls `visit` with each byte outside strings and comments (and with the `/` that starts a
+/// line comment), until it returns something.
+fn scan<T>(text: &str, mut visit: impl FnMut(usize, u8) -> Option<T>) -> Option<T> {
+    let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         i = match bytes[i] {
-            b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(i);
+            b'"' => skip_quoted(bytes, i),
+            b'#' => skip_raw(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                if let Some(found) = visit(i, b'/') {
+                    return Some(found);
+                }
+                skip_line(bytes, i)
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => skip_block_comment(bytes, i),
+            byte => {
+                if let Some(found) = visit(i, byte) {
+                    return Some(found);
                 }
                 i + 1
             }
-            b'}' => {
-                depth = depth.saturating_sub(1);
-                i + 1
-            }
-            b'"' => skip_quoted(bytes, i),
-            b'#' => skip_raw(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'/') => skip_line(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'*') => skip_block_comment(bytes, i),
-            _ => i + 1,
         };
     }
     None
@@ -134,6 +166,14 @@ mod tests {
         ] {
             assert_eq!(too_deep(&text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn finds_bare_urls() {
+        let text = "a https://x.org/a\nb \"https://y\"\nc u=http://z }";
+        assert_eq!(bare_url(text), Some((2, 15)));
+        assert_eq!(bare_url(&text[18..]), Some((16, 8)));
+        assert_eq!(bare_url("a \"https://y\" // c://d"), None);
     }
 
     #[test]

@@ -6,14 +6,27 @@ use miette::SourceSpan;
 
 use super::reader::FileCx;
 
-/// Reports every diagnostic of `error`, which came from parsing `text`.
-pub fn report(cx: &mut FileCx, text: &str, error: KdlError) {
+/// Reports every diagnostic of `error`, which came from parsing the file of `cx`.
+pub fn report(cx: &mut FileCx, error: KdlError) {
     for diagnostic in error.diagnostics {
-        report_one(cx, text, diagnostic);
+        report_one(cx, diagnostic);
+    }
+    // A bare URL on a line with a closing `}` comments the brace out; kdl then reports a
+    // missing `}` far from the cause.
+    if let Some((offset, len)) = super::depth::bare_url(cx.text) {
+        let url = &cx.text[offset..offset + len];
+        cx.report(
+            "goal::unquoted-url",
+            format!("the bare value `{url}` is cut short: `//` starts a comment in KDL"),
+            (offset, len).into(),
+            "the rest of the line is a comment",
+            Some(format!("quote it: \"{url}\"")),
+        );
     }
 }
 
-fn report_one(cx: &mut FileCx, text: &str, diagnostic: KdlDiagnostic) {
+fn report_one(cx: &mut FileCx, diagnostic: KdlDiagnostic) {
+    let text = cx.text;
     let span = narrow(text, diagnostic.span);
     let written = text
         .get(span.offset()..span.offset() + span.len())

@@ -88,7 +88,7 @@ impl Loader {
         self.chain.push((identity, path.clone()));
         if let Some(document) = self.parse_kdl(file, &text) {
             for node in document.nodes() {
-                self.top_level(file, &path, node);
+                self.top_level(file, &path, &text, node);
             }
         }
         self.chain.pop();
@@ -98,6 +98,7 @@ impl Loader {
     fn parse_kdl(&mut self, file: u32, text: &str) -> Option<KdlDocument> {
         let mut cx = FileCx {
             file,
+            text,
             sources: &self.sources,
             problems: &mut self.problems,
         };
@@ -114,15 +115,16 @@ impl Loader {
         match parse_on_big_stack(text) {
             Ok(document) => Some(document),
             Err(error) => {
-                kdl_errors::report(&mut cx, text, error);
+                kdl_errors::report(&mut cx, error);
                 None
             }
         }
     }
 
-    fn top_level(&mut self, file: u32, path: &Path, node: &KdlNode) {
+    fn top_level(&mut self, file: u32, path: &Path, text: &str, node: &KdlNode) {
         let mut cx = FileCx {
             file,
+            text,
             sources: &self.sources,
             problems: &mut self.problems,
         };
@@ -147,15 +149,16 @@ impl Loader {
                     self.goalfile.every.push(every);
                 }
             }
-            "include" => self.include(file, path, node),
+            "include" => self.include(file, path, text, node),
             other => body::unknown_node(&mut cx, node, other, body::TOP_LEVEL, "top-level node"),
         }
     }
 
     /// `include "path"`: relative to the including file; read once; cycles are errors.
-    fn include(&mut self, file: u32, including: &Path, node: &KdlNode) {
+    fn include(&mut self, file: u32, including: &Path, text: &str, node: &KdlNode) {
         let mut cx = FileCx {
             file,
+            text,
             sources: &self.sources,
             problems: &mut self.problems,
         };

@@ -13,6 +13,7 @@ use crate::template::{is_value_name, Template};
 /// The file being walked and the problems found in it so far.
 pub struct FileCx<'a> {
     pub file: u32,
+    pub text: &'a str,
     pub sources: &'a Sources,
     pub problems: &'a mut Vec<Problem>,
 }
@@ -228,7 +229,7 @@ impl FileCx<'_> {
             (Block::No, Some(children)) => self.report(
                 "goal::unexpected-block",
                 format!("`{}` takes no block", node.name),
-                children.span(),
+                self.block_span(kdl, children.span()),
                 "a block starts here",
                 Some(format!(
                     "`{{` starts a child block in KDL; if it belongs to the value, quote the \
@@ -245,6 +246,17 @@ impl FileCx<'_> {
             ),
             _ => {}
         }
+    }
+
+    /// From a block's `{` to the end of its node (kdl's block span covers only its content).
+    fn block_span(&self, kdl: &KdlNode, content: SourceSpan) -> SourceSpan {
+        let open = self
+            .text
+            .get(..content.offset())
+            .and_then(|before| before.rfind('{'))
+            .unwrap_or(content.offset());
+        let end = kdl.span().offset() + kdl.span().len();
+        (open, end.saturating_sub(open).max(1)).into()
     }
 
     /// Checks the number of positional arguments; `usage` shows the right form.
