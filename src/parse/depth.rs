@@ -172,7 +172,7 @@ mod tests {
     fn finds_bare_urls() {
         let text = "a https://x.org/a\nb \"https://y\"\nc u=http://z }";
         assert_eq!(bare_url(text), Some((2, 15)));
-        assert_eq!(bare_url(&text[18..]), Some((16, 8)));
+        assert_eq!(bare_url(&text[18..]), Some((18, 8)));
         assert_eq!(bare_url("a \"https://y\" // c://d"), None);
     }
 
