@@ -725,6 +725,16 @@ fn a_literal_argument_must_match_the_pattern() {
 }
 
 #[test]
+fn a_literal_default_must_match_the_pattern() {
+    one(
+        "goal b n {\n  param n pattern=#\"\\d+\"# default=\"x\"\n}\n",
+        "goal::pattern-mismatch",
+        "`x` does not match the pattern of `n`",
+        "2:36",
+    );
+}
+
+#[test]
 fn unknown_reference_with_did_you_mean() {
     let problem = one(
         "goal g pkg {\n  run \"echo {pgk}\"\n}\n",

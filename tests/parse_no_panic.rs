@@ -156,6 +156,25 @@ fn mutated_inputs_do_not_panic() {
 }
 
 #[test]
+fn mutated_schedules_and_durations_do_not_panic() {
+    let mut rng = Rng(7);
+    for seed in [
+        "*/30 * * * *",
+        "0 3 * * 1-5",
+        "0 0 12 L * ?",
+        "30 minutes",
+        "1h 30m",
+    ] {
+        let chars: Vec<char> = seed.chars().collect();
+        for _ in 0..300 {
+            let value = mutate(&chars, &mut rng).replace(['"', '\\'], "");
+            parse_and_check(&format!("every cron=\"{value}\" {{ run \"x\" }}"));
+            parse_and_check(&format!("every \"{value}\" {{ run \"x\" }}"));
+        }
+    }
+}
+
+#[test]
 fn deep_nesting_is_an_error_not_an_abort() {
     for opener in ["a {", "all {", "a \"}}}\" {", "a /* } */ {", "a #\"}\"# {"] {
         let text = opener.repeat(5_000);

@@ -206,7 +206,9 @@ impl<'g> Checker<'g> {
     /// Patterns compile; a default refers to globals and earlier parameters only.
     fn params(&mut self, params: &'g [Param]) {
         for (index, param) in params.iter().enumerate() {
-            if let Some(pattern) = &param.pattern {
+            if let (Some(pattern), Some(default)) = (&param.pattern, &param.default) {
+                self.literal_matches(param, pattern, default);
+            } else if let Some(pattern) = &param.pattern {
                 self.regex(pattern, true);
             }
             if let Some(default) = &param.default {
@@ -449,7 +451,9 @@ impl<'g> Checker<'g> {
                 );
                 continue;
             };
-            self.literal_matches(param, arg);
+            if let Some(pattern) = &param.pattern {
+                self.literal_matches(param, pattern, &arg.value);
+            }
         }
         for param in params {
             let bound = args.iter().any(|arg| arg.name.text == param.name.text);
@@ -468,22 +472,23 @@ impl<'g> Checker<'g> {
         }
     }
 
-    /// A literal argument that can never match the parameter's pattern is wrong already.
-    fn literal_matches(&mut self, param: &Param, arg: &Arg) {
-        let (Some(pattern), Some(value)) = (&param.pattern, arg.value.as_literal()) else {
-            return;
-        };
+    /// A literal value (an argument or a default) that can never match the parameter's
+    /// pattern is wrong already.
+    fn literal_matches(&mut self, param: &Param, pattern: &Pattern, value: &Template) {
         let Some(regex) = self.regex(pattern, true) else {
             return;
         };
-        if !regex.is_match(&value) {
+        let Some(literal) = value.as_literal() else {
+            return;
+        };
+        if !regex.is_match(&literal) {
             self.report(
                 "goal::pattern-mismatch",
                 format!(
-                    "`{value}` does not match the pattern of `{}`",
+                    "`{literal}` does not match the pattern of `{}`",
                     param.name.text
                 ),
-                arg.value.span,
+                value.span,
                 format!("must match `{}`", pattern.source),
                 Some(format!(
                     "the pattern is at {}",
