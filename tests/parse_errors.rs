@@ -124,6 +124,17 @@ fn slash_in_a_bare_value_suggests_quotes() {
 }
 
 #[test]
+fn an_unclosed_block_is_reported_once() {
+    let problem = one(
+        "goal g {\n  run \"x\"\n",
+        "goal::kdl-syntax",
+        "No closing '}' for child block",
+        "1:8",
+    );
+    help_has(&problem, "close the block");
+}
+
+#[test]
 fn a_bad_number_is_pointed_at_itself() {
     let text = "goal g {\n  run \"x\"\n}\ngoal h {\n  run 1.\n}\n";
     let all = problems(text);
@@ -159,10 +170,9 @@ fn a_bare_url_is_cut_by_the_comment() {
 #[test]
 fn a_bare_url_that_hides_a_brace_is_named() {
     let all = problems("goal g {\n  target { url-exists https://x.org/a }\n}\n");
-    let url = all
-        .iter()
-        .find(|p| p.code == "goal::unquoted-url")
-        .unwrap_or_else(|| panic!("{all:#?}"));
+    let codes: Vec<&str> = all.iter().map(|p| p.code).collect();
+    assert_eq!(codes, ["goal::unquoted-url", "goal::kdl-syntax"]);
+    let url = &all[0];
     assert_eq!(url.at, "Goalfile:2:23");
     assert_eq!(
         url.message,
@@ -459,6 +469,16 @@ fn output_needs_one_test() {
 fn invalid_goal_name() {
     one(
         "goal \"a b\"\n",
+        "goal::name",
+        "`a b` is not a valid goal name",
+        "1:6",
+    );
+}
+
+#[test]
+fn a_bad_goal_name_does_not_hide_its_parameters() {
+    one(
+        "goal \"a b\" pkg {\n  param pkg doc=\"x\"\n}\n",
         "goal::name",
         "`a b` is not a valid goal name",
         "1:6",

@@ -17,10 +17,10 @@ pub const TOP_LEVEL: &[&str] = &["let", "include", "goal", "predicate", "every"]
 /// `goal NAME PARAM… doc="…" { param…; statements… }`; the block may be left out.
 pub fn goal(cx: &mut FileCx, kdl: &KdlNode) -> Option<Goal> {
     let node = cx.open(kdl, Shape::new(&["doc"], Block::Optional));
-    let header = header(cx, &node, "goal", "goal NAME PARAM… { … }");
-    let (params, rest) = params(cx, &node, header.as_ref().map(|h| h.1.clone()));
+    let (name, header) = header(cx, &node, "goal", "goal NAME PARAM… { … }");
+    let (params, rest) = params(cx, &node, header);
     let body = statements(cx, rest);
-    let (name, _) = header?;
+    let name = name?;
     Some(Goal {
         name,
         doc: cx.prop(&node, "doc", FileCx::text),
@@ -33,10 +33,10 @@ pub fn goal(cx: &mut FileCx, kdl: &KdlNode) -> Option<Goal> {
 /// `predicate NAME PARAM… doc="…" { param…; predicates… }`.
 pub fn predicate_def(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateDef> {
     let node = cx.open(kdl, Shape::new(&["doc"], Block::Required));
-    let header = header(cx, &node, "predicate", "predicate NAME PARAM… { … }");
-    let (params, rest) = params(cx, &node, header.as_ref().map(|h| h.1.clone()));
+    let (name, header) = header(cx, &node, "predicate", "predicate NAME PARAM… { … }");
+    let (params, rest) = params(cx, &node, header);
     let body = predicates(cx, &node, rest, 1);
-    let (name, _) = header?;
+    let name = name?;
     if let Some(builtin) = BUILTIN_PREDICATES.iter().find(|b| **b == name.text) {
         cx.report(
             "goal::builtin-predicate",
@@ -120,10 +120,11 @@ fn cron_schedule(cx: &mut FileCx, entry: &kdl::KdlEntry) -> Option<Schedule> {
     }
 }
 
-/// The name and parameter list of a goal or predicate header.
-fn header(cx: &mut FileCx, node: &Node, what: &str, usage: &str) -> Option<(Name, Vec<Name>)> {
+/// The name and parameter list of a goal or predicate header. The list holds the parameters
+/// that could be read even when others could not, so `param` nodes are not reported twice.
+fn header(cx: &mut FileCx, node: &Node, what: &str, usage: &str) -> (Option<Name>, Header) {
     if !cx.arg_count(node, 1, None, usage) {
-        return None;
+        return (None, Header::default());
     }
     let name = cx.callable_name(node.args[0], what);
     let mut params: Vec<Name> = Vec::new();
@@ -144,15 +145,22 @@ fn header(cx: &mut FileCx, node: &Node, what: &str, usage: &str) -> Option<(Name
             None => ok = false,
         }
     }
-    Some((name?, params)).filter(|_| ok)
+    (name, Header { params, ok })
 }
 
-/// Reads the leading `param` nodes of a body into the header's parameters; returns them and
-/// the rest of the body. `header` is `None` when the header was wrong (already reported).
+#[derive(Default)]
+struct Header {
+    params: Vec<Name>,
+    /// Every parameter of the header was read.
+    ok: bool,
+}
+
+/// Reads the leading `param` nodes of a body into the header's parameters; returns them (`None`
+/// when anything was wrong, already reported) and the rest of the body.
 fn params<'k>(
     cx: &mut FileCx,
     node: &Node<'k>,
-    header: Option<Vec<Name>>,
+    header: Header,
 ) -> (Option<Vec<Param>>, &'k [KdlNode]) {
     let children = node.children();
     let count = children
@@ -160,7 +168,7 @@ fn params<'k>(
         .take_while(|child| child.name().value() == "param")
         .count();
     let mut params: Vec<Param> = header
-        .unwrap_or_default()
+        .params
         .into_iter()
         .map(|name| Param {
             name,
@@ -170,7 +178,7 @@ fn params<'k>(
         })
         .collect();
     let mut described = vec![false; params.len()];
-    let mut ok = true;
+    let mut ok = header.ok;
     for child in &children[..count] {
         ok &= param(cx, child, &mut params, &mut described);
     }

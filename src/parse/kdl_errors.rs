@@ -8,11 +8,8 @@ use super::reader::FileCx;
 
 /// Reports every diagnostic of `error`, which came from parsing the file of `cx`.
 pub fn report(cx: &mut FileCx, error: KdlError) {
-    for diagnostic in error.diagnostics {
-        report_one(cx, diagnostic);
-    }
     // A bare URL on a line with a closing `}` comments the brace out; kdl then reports a
-    // missing `}` far from the cause.
+    // missing `}` far from the cause, so the cause comes first.
     if let Some((offset, len)) = super::depth::bare_url(cx.text) {
         let url = &cx.text[offset..offset + len];
         cx.report(
@@ -23,7 +20,21 @@ pub fn report(cx: &mut FileCx, error: KdlError) {
             Some(format!("quote it: \"{url}\"")),
         );
     }
+    let unclosed_block = error
+        .diagnostics
+        .iter()
+        .any(|d| d.message.as_deref() == Some(UNCLOSED_BLOCK));
+    for diagnostic in error.diagnostics {
+        // kdl reports an unclosed block twice, the second time at the last node.
+        if unclosed_block && diagnostic.message.as_deref() == Some(UNCLOSED_NODES) {
+            continue;
+        }
+        report_one(cx, diagnostic);
+    }
 }
+
+const UNCLOSED_BLOCK: &str = "No closing '}' for child block";
+const UNCLOSED_NODES: &str = "Closing '}' was not found after nodes";
 
 fn report_one(cx: &mut FileCx, diagnostic: KdlDiagnostic) {
     let text = cx.text;
@@ -68,6 +79,9 @@ fn trap_hint(written: &str, message: &str) -> Option<String> {
         return Some(format!(
             "KDL v2 writes `#{written}`; for the string, quote it: \"{written}\""
         ));
+    }
+    if message == UNCLOSED_BLOCK {
+        return Some("close the block with `}`".into());
     }
     if message.contains("Multi-line string opening quotes") {
         return Some(
