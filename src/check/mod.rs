@@ -1,10 +1,724 @@
-//! Check: static checks over a parsed Goalfile. (stub: being written)
+//! Check: static checks over a parsed Goalfile.
+//!
+//! Everything that can be known without running a command is checked here, and every problem
+//! of the file is reported at once: names of goals and predicates, parameters bound by
+//! callers, references to values, regular expressions, where a `target` may stand, and
+//! requirement cycles that hold whatever the parameters are.
 
-use crate::diagnostic::Result;
-use crate::goalfile::Goalfile;
+mod cycles;
+
+use std::collections::HashMap;
+
+use regex::Regex;
+
+use crate::diagnostic::{did_you_mean, Problem, Result, Sources};
+use crate::goalfile::{
+    Arg, ForSource, Goalfile, LetValue, Name, OutputTest, Param, Pattern, Predicate, PredicateKind,
+    Span, Statement, BUILTIN_PREDICATES,
+};
+use crate::template::Template;
+use cycles::Call;
 
 /// Reports every static problem of the Goalfile at once.
 pub fn check(goalfile: &Goalfile) -> Result<()> {
-    let _ = goalfile;
-    Ok(())
+    let mut checker = Checker::new(goalfile);
+    checker.duplicates();
+    checker.globals();
+    checker.goals();
+    checker.predicate_defs();
+    checker.every();
+    checker.cycles();
+    if checker.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(checker.problems.into())
+    }
+}
+
+struct Checker<'g> {
+    goalfile: &'g Goalfile,
+    sources: Sources,
+    problems: Vec<Problem>,
+    goals: HashMap<&'g str, usize>,
+    predicates: HashMap<&'g str, usize>,
+    /// Global names with the index of their first definition.
+    globals: HashMap<&'g str, usize>,
+    /// Compiled regexes by source (`None`: invalid, already reported); each compiled once.
+    regexes: HashMap<String, Option<Regex>>,
+}
+
+/// The names visible at one point of a body.
+struct Scope<'g> {
+    /// Globals with an index below this are visible (a global sees only earlier ones).
+    globals_before: usize,
+    params: &'g [Param],
+    locals: Vec<&'g Name>,
+    /// Where a `target` found now would stand.
+    place: Place,
+    targets: Vec<Span>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    GoalBody,
+    ForBody,
+    EveryBody,
+    Elsewhere,
+}
+
+impl<'g> Scope<'g> {
+    fn new(globals_before: usize, params: &'g [Param], place: Place) -> Scope<'g> {
+        Scope {
+            globals_before,
+            params,
+            locals: Vec::new(),
+            place,
+            targets: Vec::new(),
+        }
+    }
+}
+
+/// "line:column" of a span, for help that points at a second place.
+fn position(goalfile: &Goalfile, span: Span) -> String {
+    let Some(file) = goalfile.files.get(span.file as usize) else {
+        return String::new();
+    };
+    let before = file.text.get(..span.offset as usize).unwrap_or_default();
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    format!("{}:{line}:{column}", file.path.display())
+}
+
+impl<'g> Checker<'g> {
+    fn new(goalfile: &'g Goalfile) -> Checker<'g> {
+        let mut globals = HashMap::new();
+        for (index, global) in goalfile.globals.iter().enumerate() {
+            globals.entry(global.name.text.as_str()).or_insert(index);
+        }
+        Checker {
+            goalfile,
+            sources: Sources::of(goalfile),
+            problems: Vec::new(),
+            goals: first_by_name(goalfile.goals.iter().map(|goal| &goal.name)),
+            predicates: first_by_name(goalfile.predicates.iter().map(|def| &def.name)),
+            globals,
+            regexes: HashMap::new(),
+        }
+    }
+
+    fn report(
+        &mut self,
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) {
+        let problem = Problem::input(code, message)
+            .at(&self.sources, span, label)
+            .with_optional_help(help);
+        self.problems.push(problem);
+    }
+
+    /// A second definition of a name, pointing at the second with help naming the first.
+    fn defined_twice(&mut self, code: &'static str, what: &str, first: Span, second: &Name) {
+        let help = format!("the first is at {}", position(self.goalfile, first));
+        self.report(
+            code,
+            format!("{what} `{}` is defined twice", second.text),
+            second.span,
+            "defined again here",
+            Some(help),
+        );
+    }
+
+    fn duplicates(&mut self) {
+        let goalfile = self.goalfile;
+        let kinds = [
+            (
+                "goal::duplicate-goal",
+                "goal",
+                goalfile.goals.iter().map(|g| &g.name).collect::<Vec<_>>(),
+            ),
+            (
+                "goal::duplicate-predicate",
+                "predicate",
+                goalfile.predicates.iter().map(|p| &p.name).collect(),
+            ),
+            (
+                "goal::duplicate-global",
+                "global",
+                goalfile.globals.iter().map(|g| &g.name).collect(),
+            ),
+        ];
+        for (code, what, names) in kinds {
+            let mut first: HashMap<&str, Span> = HashMap::new();
+            for name in names {
+                match first.get(name.text.as_str()) {
+                    Some(&span) => self.defined_twice(code, what, span, name),
+                    None => {
+                        first.insert(&name.text, name.span);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each global may refer to the globals defined before it.
+    fn globals(&mut self) {
+        for (index, global) in self.goalfile.globals.iter().enumerate() {
+            let mut scope = Scope::new(index, &[], Place::Elsewhere);
+            self.let_value(&global.value, &mut scope);
+        }
+    }
+
+    fn goals(&mut self) {
+        for goal in &self.goalfile.goals {
+            let mut scope = Scope::new(usize::MAX, &goal.params, Place::GoalBody);
+            self.params(&goal.params);
+            self.statements(&goal.body, &mut scope);
+        }
+    }
+
+    fn predicate_defs(&mut self) {
+        for def in &self.goalfile.predicates {
+            let mut scope = Scope::new(usize::MAX, &def.params, Place::Elsewhere);
+            self.params(&def.params);
+            for predicate in &def.body {
+                self.predicate(predicate, &mut scope);
+            }
+        }
+    }
+
+    fn every(&mut self) {
+        for every in &self.goalfile.every {
+            let mut scope = Scope::new(usize::MAX, &[], Place::EveryBody);
+            self.statements(&every.body, &mut scope);
+        }
+    }
+
+    /// Patterns compile; a default refers to globals and earlier parameters only.
+    fn params(&mut self, params: &'g [Param]) {
+        for (index, param) in params.iter().enumerate() {
+            if let (Some(pattern), Some(default)) = (&param.pattern, &param.default) {
+                self.literal_matches(param, pattern, default);
+            } else if let Some(pattern) = &param.pattern {
+                self.regex(pattern, true);
+            }
+            if let Some(default) = &param.default {
+                let scope = Scope::new(usize::MAX, &params[..index], Place::Elsewhere);
+                self.refs(default, &scope);
+            }
+        }
+    }
+
+    /// The compiled regex for a pattern (anchored for parameter patterns), reporting it once.
+    fn regex(&mut self, pattern: &Pattern, anchored: bool) -> Option<Regex> {
+        let source = if anchored {
+            format!("^(?:{})$", pattern.source)
+        } else {
+            pattern.source.clone()
+        };
+        if let Some(compiled) = self.regexes.get(&source) {
+            return compiled.clone();
+        }
+        let compiled = Regex::new(&source);
+        if let Err(error) = &compiled {
+            let text = error.to_string();
+            let reason = text
+                .lines()
+                .find_map(|line| line.strip_prefix("error: "))
+                .unwrap_or(&text)
+                .to_string();
+            self.report(
+                "goal::regex",
+                format!("invalid regular expression: {reason}"),
+                pattern.span,
+                "invalid regex",
+                Some("regexes use Rust `regex` syntax; look-around and backreferences are not supported".into()),
+            );
+        }
+        let compiled = compiled.ok();
+        self.regexes.insert(source, compiled.clone());
+        compiled
+    }
+
+    fn statements(&mut self, statements: &'g [Statement], scope: &mut Scope<'g>) {
+        for statement in statements {
+            self.statement(statement, scope);
+        }
+    }
+
+    fn statement(&mut self, statement: &'g Statement, scope: &mut Scope<'g>) {
+        match statement {
+            Statement::Let(let_) => {
+                self.let_value(&let_.value, scope);
+                self.define_local(&let_.name, scope);
+            }
+            Statement::Target(target) => {
+                self.target_place(target.span, scope);
+                self.predicate(&target.predicate, scope);
+            }
+            Statement::Require(require) => {
+                match self.goals.get(require.goal.text.as_str()) {
+                    Some(&index) => {
+                        let goal = &self.goalfile.goals[index];
+                        self.args(
+                            "goal",
+                            &goal.name.text,
+                            &goal.params,
+                            &require.args,
+                            require.span,
+                        );
+                    }
+                    None => self.unknown_goal(&require.goal),
+                }
+                for arg in &require.args {
+                    self.refs(&arg.value, scope);
+                }
+            }
+            Statement::For(for_) => {
+                match &for_.source {
+                    ForSource::List(values) => {
+                        for value in values {
+                            self.refs(value, scope);
+                        }
+                    }
+                    ForSource::Glob(value) | ForSource::Output(value) | ForSource::Words(value) => {
+                        self.refs(value, scope)
+                    }
+                }
+                let outer = (scope.locals.len(), scope.place);
+                self.define_local(&for_.var, scope);
+                if scope.place == Place::GoalBody {
+                    scope.place = Place::ForBody;
+                }
+                self.statements(&for_.body, scope);
+                scope.locals.truncate(outer.0);
+                scope.place = outer.1;
+            }
+            Statement::Run(run) => self.refs(&run.script, scope),
+            Statement::MemorySet { key, value, .. } => {
+                self.refs(key, scope);
+                self.refs(value, scope);
+            }
+            Statement::MemoryDelete { key, .. } => self.refs(key, scope),
+        }
+    }
+
+    fn let_value(&mut self, value: &LetValue, scope: &mut Scope<'g>) {
+        match value {
+            LetValue::Template(template) | LetValue::Output(template) => self.refs(template, scope),
+        }
+    }
+
+    /// At most one `target`, at the top level of a goal body.
+    fn target_place(&mut self, span: Span, scope: &mut Scope<'g>) {
+        let misplaced = match scope.place {
+            Place::GoalBody => None,
+            Place::ForBody => Some("a `target` cannot stand inside `for`"),
+            Place::EveryBody => Some("an `every` body has no `target`"),
+            Place::Elsewhere => Some("a `target` is only allowed in a goal body"),
+        };
+        if let Some(message) = misplaced {
+            let help = "move the `target` to the top level of a goal body";
+            self.report("goal::target", message, span, "here", Some(help.into()));
+        } else if let Some(&first) = scope.targets.first() {
+            let help = format!(
+                "the first is at {}; put all predicates in one `target {{ … }}`",
+                position(self.goalfile, first)
+            );
+            self.report(
+                "goal::target",
+                "a goal has at most one `target`",
+                span,
+                "second target",
+                Some(help),
+            );
+        } else {
+            scope.targets.push(span);
+        }
+    }
+
+    fn predicate(&mut self, predicate: &'g Predicate, scope: &mut Scope<'g>) {
+        match &predicate.kind {
+            PredicateKind::FileExists(paths) => self.all_refs(paths, scope),
+            PredicateKind::FileNewer {
+                targets,
+                sources,
+                source_globs,
+            } => {
+                self.all_refs(targets, scope);
+                self.all_refs(sources, scope);
+                self.all_refs(source_globs, scope);
+            }
+            PredicateKind::UrlExists { url, .. } => self.refs(url, scope),
+            PredicateKind::UrlContains { url, text, .. } => {
+                self.refs(url, scope);
+                self.refs(text, scope);
+            }
+            PredicateKind::MemoryExists(key) | PredicateKind::Sh(key) => self.refs(key, scope),
+            PredicateKind::MemoryEquals { key, value } => {
+                self.refs(key, scope);
+                self.refs(value, scope);
+            }
+            PredicateKind::Output { command, test } => {
+                self.refs(command, scope);
+                match test {
+                    OutputTest::Equals(expected) => self.refs(expected, scope),
+                    OutputTest::Matches(pattern) => {
+                        self.regex(pattern, false);
+                    }
+                }
+            }
+            PredicateKind::All(inner) | PredicateKind::Any(inner) => {
+                for predicate in inner {
+                    self.predicate(predicate, scope);
+                }
+            }
+            PredicateKind::Not(inner) => self.predicate(inner, scope),
+            PredicateKind::Memo { key, predicate, .. } => {
+                self.refs(key, scope);
+                self.predicate(predicate, scope);
+            }
+            PredicateKind::Call { name, args } => {
+                match self.predicates.get(name.text.as_str()) {
+                    Some(&index) => {
+                        let def = &self.goalfile.predicates[index];
+                        self.args(
+                            "predicate",
+                            &def.name.text,
+                            &def.params,
+                            args,
+                            predicate.span,
+                        );
+                    }
+                    None => self.unknown_predicate(name),
+                }
+                for arg in args {
+                    self.refs(&arg.value, scope);
+                }
+            }
+        }
+    }
+
+    fn unknown_goal(&mut self, name: &Name) {
+        let help = did_you_mean(&name.text, self.goals.keys().copied());
+        self.report(
+            "goal::unknown-goal",
+            format!("unknown goal `{}`", name.text),
+            name.span,
+            "no such goal",
+            help,
+        );
+    }
+
+    fn unknown_predicate(&mut self, name: &Name) {
+        let candidates = self
+            .predicates
+            .keys()
+            .copied()
+            .chain(BUILTIN_PREDICATES.iter().copied());
+        let help = did_you_mean(&name.text, candidates);
+        self.report(
+            "goal::unknown-predicate",
+            format!("unknown predicate `{}`", name.text),
+            name.span,
+            "no such predicate",
+            help,
+        );
+    }
+
+    /// The arguments of a `require` or a predicate call against the callee's parameters.
+    fn args(&mut self, kind: &str, callee: &str, params: &[Param], args: &[Arg], span: Span) {
+        for arg in args {
+            let Some(param) = params.iter().find(|p| p.name.text == arg.name.text) else {
+                let help =
+                    did_you_mean(&arg.name.text, params.iter().map(|p| p.name.text.as_str()))
+                        .or_else(|| Some(parameter_list(kind, callee, params)));
+                self.report(
+                    "goal::unknown-param",
+                    format!("{kind} `{callee}` has no parameter `{}`", arg.name.text),
+                    arg.name.span,
+                    "unknown parameter",
+                    help,
+                );
+                continue;
+            };
+            if let Some(pattern) = &param.pattern {
+                self.literal_matches(param, pattern, &arg.value);
+            }
+        }
+        for param in params {
+            let bound = args.iter().any(|arg| arg.name.text == param.name.text);
+            if !bound && param.default.is_none() {
+                self.report(
+                    "goal::missing-param",
+                    format!(
+                        "parameter `{}` of {kind} `{callee}` is not bound",
+                        param.name.text
+                    ),
+                    span,
+                    format!("`{}` missing", param.name.text),
+                    Some(format!("add `{}=\"…\"`", param.name.text)),
+                );
+            }
+        }
+    }
+
+    /// A literal value (an argument or a default) that can never match the parameter's
+    /// pattern is wrong already.
+    fn literal_matches(&mut self, param: &Param, pattern: &Pattern, value: &Template) {
+        let Some(regex) = self.regex(pattern, true) else {
+            return;
+        };
+        let Some(literal) = value.as_literal() else {
+            return;
+        };
+        if !regex.is_match(&literal) {
+            self.report(
+                "goal::pattern-mismatch",
+                format!(
+                    "`{literal}` does not match the pattern of `{}`",
+                    param.name.text
+                ),
+                value.span,
+                format!("must match `{}`", pattern.source),
+                Some(format!(
+                    "the pattern is at {}",
+                    position(self.goalfile, pattern.span)
+                )),
+            );
+        }
+    }
+
+    fn all_refs(&mut self, templates: &[Template], scope: &Scope<'g>) {
+        for template in templates {
+            self.refs(template, scope);
+        }
+    }
+
+    /// Every `{name}` of a template is visible at this point.
+    fn refs(&mut self, template: &Template, scope: &Scope<'g>) {
+        for reference in template.refs() {
+            if self.visible(&reference.name, scope) {
+                continue;
+            }
+            let help = did_you_mean(&reference.name, self.visible_names(scope).into_iter())
+                .or_else(|| {
+                    Some(format!(
+                        "define it first with `let {} \"…\"`, or declare a parameter",
+                        reference.name
+                    ))
+                });
+            self.report(
+                "goal::unknown-name",
+                format!("`{}` is not defined here", reference.name),
+                reference.span,
+                "undefined",
+                help,
+            );
+        }
+    }
+
+    fn visible(&self, name: &str, scope: &Scope<'g>) -> bool {
+        scope.locals.iter().any(|local| local.text == name)
+            || scope.params.iter().any(|param| param.name.text == name)
+            || self
+                .globals
+                .get(name)
+                .is_some_and(|&index| index < scope.globals_before)
+    }
+
+    fn visible_names(&self, scope: &Scope<'g>) -> Vec<&'g str> {
+        let locals = scope.locals.iter().map(|local| local.text.as_str());
+        let params = scope.params.iter().map(|param| param.name.text.as_str());
+        let globals = self
+            .globals
+            .iter()
+            .filter(|(_, &index)| index < scope.globals_before)
+            .map(|(&name, _)| name);
+        locals.chain(params).chain(globals).collect()
+    }
+
+    /// A local may shadow a global, never a parameter or a local still in scope.
+    fn define_local(&mut self, name: &'g Name, scope: &mut Scope<'g>) {
+        let earlier = scope
+            .params
+            .iter()
+            .map(|param| (&param.name, "a parameter"))
+            .chain(scope.locals.iter().map(|local| (*local, "a local value")))
+            .find(|(earlier, _)| earlier.text == name.text);
+        if let Some((earlier, what)) = earlier {
+            let help = format!(
+                "it is defined at {}; choose another name",
+                position(self.goalfile, earlier.span)
+            );
+            self.report(
+                "goal::redefined",
+                format!("`{}` is already {what} here", name.text),
+                name.span,
+                "defined again",
+                Some(help),
+            );
+        }
+        scope.locals.push(name);
+    }
+
+    fn cycles(&mut self) {
+        let goalfile = self.goalfile;
+        let goal_params: Vec<&[Param]> =
+            goalfile.goals.iter().map(|g| g.params.as_slice()).collect();
+        let mut requires = Vec::new();
+        for (from, goal) in goalfile.goals.iter().enumerate() {
+            self.collect_requires(from, &goal.body, &mut requires);
+        }
+        let goal_names: Vec<&str> = goalfile
+            .goals
+            .iter()
+            .map(|g| g.name.text.as_str())
+            .collect();
+        for cycle in cycles::definite_cycles(&goal_params, &requires) {
+            self.report_cycle(
+                "goal::cycle",
+                "requirement cycle",
+                "requires",
+                &goal_names,
+                &requires,
+                &cycle,
+            );
+        }
+        let def_params: Vec<&[Param]> = goalfile
+            .predicates
+            .iter()
+            .map(|p| p.params.as_slice())
+            .collect();
+        let mut calls = Vec::new();
+        for (from, def) in goalfile.predicates.iter().enumerate() {
+            for predicate in &def.body {
+                self.collect_calls(from, predicate, &mut calls);
+            }
+        }
+        let def_names: Vec<&str> = goalfile
+            .predicates
+            .iter()
+            .map(|p| p.name.text.as_str())
+            .collect();
+        for cycle in cycles::definite_cycles(&def_params, &calls) {
+            self.report_cycle(
+                "goal::predicate-cycle",
+                "predicate cycle",
+                "uses",
+                &def_names,
+                &calls,
+                &cycle,
+            );
+        }
+    }
+
+    fn collect_requires(&self, from: usize, body: &'g [Statement], out: &mut Vec<Call<'g>>) {
+        for statement in body {
+            match statement {
+                Statement::Require(require) => {
+                    if let Some(&to) = self.goals.get(require.goal.text.as_str()) {
+                        out.push(Call {
+                            from,
+                            to,
+                            args: &require.args,
+                            span: require.span,
+                        });
+                    }
+                }
+                Statement::For(for_) => self.collect_requires(from, &for_.body, out),
+                _ => {}
+            }
+        }
+    }
+
+    fn collect_calls(&self, from: usize, predicate: &'g Predicate, out: &mut Vec<Call<'g>>) {
+        match &predicate.kind {
+            PredicateKind::Call { name, args } => {
+                if let Some(&to) = self.predicates.get(name.text.as_str()) {
+                    out.push(Call {
+                        from,
+                        to,
+                        args,
+                        span: predicate.span,
+                    });
+                }
+            }
+            PredicateKind::All(inner) | PredicateKind::Any(inner) => {
+                for predicate in inner {
+                    self.collect_calls(from, predicate, out);
+                }
+            }
+            PredicateKind::Not(inner)
+            | PredicateKind::Memo {
+                predicate: inner, ..
+            } => self.collect_calls(from, inner, out),
+            _ => {}
+        }
+    }
+
+    fn report_cycle(
+        &mut self,
+        code: &'static str,
+        what: &str,
+        verb: &str,
+        names: &[&str],
+        calls: &[Call],
+        cycle: &[usize],
+    ) {
+        let Some(&first) = cycle.first() else { return };
+        let chain: Vec<&str> = cycle
+            .iter()
+            .map(|&call| names[calls[call].from])
+            .chain([names[calls[first].from]])
+            .collect();
+        let steps: Vec<String> = cycle
+            .iter()
+            .map(|&call| {
+                let call = &calls[call];
+                format!(
+                    "`{}` {verb} `{}` at {}",
+                    names[call.from],
+                    names[call.to],
+                    position(self.goalfile, call.span)
+                )
+            })
+            .collect();
+        self.report(
+            code,
+            format!("{what}: {}", chain.join(" → ")),
+            calls[first].span,
+            format!("{verb} `{}`", names[calls[first].to]),
+            Some(format!(
+                "{}; this repeats forever whatever the parameters",
+                steps.join("; ")
+            )),
+        );
+    }
+}
+
+fn first_by_name<'g>(names: impl Iterator<Item = &'g Name>) -> HashMap<&'g str, usize> {
+    let mut index = HashMap::new();
+    for (i, name) in names.enumerate() {
+        index.entry(name.text.as_str()).or_insert(i);
+    }
+    index
+}
+
+fn parameter_list(kind: &str, callee: &str, params: &[Param]) -> String {
+    if params.is_empty() {
+        format!("{kind} `{callee}` takes no parameters")
+    } else {
+        let names: Vec<&str> = params.iter().map(|p| p.name.text.as_str()).collect();
+        format!("the parameters of `{callee}` are: {}", names.join(", "))
+    }
 }

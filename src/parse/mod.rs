@@ -1,12 +1,228 @@
-//! Parse: KDL text to a typed Goalfile. (stub: being written)
+//! Parse: KDL text to a typed [`Goalfile`].
+//!
+//! A file goes through three gates before it means anything: the brace-depth guard (kdl would
+//! abort the process on deep nesting), kdl itself (its errors become problems with hints for
+//! the KDL v2 traps), then the walk in `body`, which reports every unknown name, wrong type and
+//! missing piece of the file at once. Includes are read at their `include` node so globals keep
+//! the order they were written in.
 
-use std::path::Path;
+mod body;
+mod depth;
+mod kdl_errors;
+mod reader;
 
-use crate::diagnostic::Result;
-use crate::goalfile::Goalfile;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kdl::{KdlDocument, KdlError, KdlNode};
+
+use crate::diagnostic::{source, Problem, Result, Sources};
+use crate::goalfile::{Goalfile, SourceFile};
+use reader::{Block, FileCx, Shape};
 
 /// Reads the Goalfile at `path` and every file it includes.
 pub fn load(path: &Path) -> Result<Goalfile> {
-    let _ = path;
-    todo!("parser")
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        Problem::input(
+            "goal::read",
+            format!("cannot read {}: {error}", path.display()),
+        )
+    })?;
+    parse_root(path, text)
 }
+
+/// Parses `text` as a Goalfile named `name`; includes are read relative to `name`'s directory.
+pub fn parse_text(name: &str, text: &str) -> Result<Goalfile> {
+    parse_root(Path::new(name), text.to_string())
+}
+
+fn parse_root(path: &Path, text: String) -> Result<Goalfile> {
+    let mut loader = Loader {
+        goalfile: Goalfile {
+            files: Vec::new(),
+            globals: Vec::new(),
+            goals: Vec::new(),
+            predicates: Vec::new(),
+            every: Vec::new(),
+        },
+        sources: Sources::default(),
+        problems: Vec::new(),
+        read: HashSet::new(),
+        chain: Vec::new(),
+    };
+    loader.read_file(path.to_path_buf(), identity(path), text);
+    if loader.problems.is_empty() {
+        Ok(loader.goalfile)
+    } else {
+        Err(loader.problems.into())
+    }
+}
+
+/// The path that identifies a file for include cycles and diamonds.
+fn identity(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+struct Loader {
+    goalfile: Goalfile,
+    sources: Sources,
+    problems: Vec<Problem>,
+    /// Files already read (by identity): a diamond include reads a file once.
+    read: HashSet<PathBuf>,
+    /// The files being read, outermost first, to name an include cycle.
+    chain: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Loader {
+    fn read_file(&mut self, path: PathBuf, identity: PathBuf, text: String) {
+        let file = self.goalfile.files.len() as u32;
+        let text = Arc::new(text);
+        self.sources
+            .push(source(&path.display().to_string(), text.clone()));
+        self.goalfile.files.push(SourceFile {
+            path: path.clone(),
+            text: text.to_string(),
+        });
+        self.read.insert(identity.clone());
+        self.chain.push((identity, path.clone()));
+        if let Some(document) = self.parse_kdl(file, &text) {
+            for node in document.nodes() {
+                self.top_level(file, &path, &text, node);
+            }
+        }
+        self.chain.pop();
+    }
+
+    /// The KDL document, or `None` with the problems reported.
+    fn parse_kdl(&mut self, file: u32, text: &str) -> Option<KdlDocument> {
+        let mut cx = FileCx {
+            file,
+            text,
+            sources: &self.sources,
+            problems: &mut self.problems,
+        };
+        if let Some(offset) = depth::too_deep(text) {
+            cx.report(
+                "goal::too-deep",
+                format!("blocks are nested more than {} deep", depth::MAX_DEPTH),
+                (offset, 1).into(),
+                "this block is too deep",
+                Some("a Goalfile never needs this much nesting; split it into goals".into()),
+            );
+            return None;
+        }
+        match parse_on_big_stack(text) {
+            Ok(document) => Some(document),
+            Err(error) => {
+                kdl_errors::report(&mut cx, error);
+                None
+            }
+        }
+    }
+
+    fn top_level(&mut self, file: u32, path: &Path, text: &str, node: &KdlNode) {
+        let mut cx = FileCx {
+            file,
+            text,
+            sources: &self.sources,
+            problems: &mut self.problems,
+        };
+        match node.name().value() {
+            "let" => {
+                if let Some(global) = body::let_(&mut cx, node) {
+                    self.goalfile.globals.push(global);
+                }
+            }
+            "goal" => {
+                if let Some(goal) = body::goal(&mut cx, node) {
+                    self.goalfile.goals.push(goal);
+                }
+            }
+            "predicate" => {
+                if let Some(def) = body::predicate_def(&mut cx, node) {
+                    self.goalfile.predicates.push(def);
+                }
+            }
+            "every" => {
+                if let Some(every) = body::every(&mut cx, node) {
+                    self.goalfile.every.push(every);
+                }
+            }
+            "include" => self.include(file, path, text, node),
+            other => body::unknown_node(&mut cx, node, other, body::TOP_LEVEL, "top-level node"),
+        }
+    }
+
+    /// `include "path"`: relative to the including file; read once; cycles are errors.
+    fn include(&mut self, file: u32, including: &Path, text: &str, node: &KdlNode) {
+        let mut cx = FileCx {
+            file,
+            text,
+            sources: &self.sources,
+            problems: &mut self.problems,
+        };
+        let include = cx.open(node, Shape::new(&[], Block::No));
+        if !cx.arg_count(&include, 1, Some(1), "include \"path\"") {
+            return;
+        }
+        let Some(relative) = cx.string(include.args[0]) else {
+            return;
+        };
+        let path = match including.parent() {
+            Some(dir) => dir.join(relative),
+            None => PathBuf::from(relative),
+        };
+        let identity = identity(&path);
+        let span = reader::value_span(include.args[0]);
+        if let Some(start) = self.chain.iter().position(|(id, _)| *id == identity) {
+            let names: Vec<String> = self.chain[start..]
+                .iter()
+                .map(|(_, path)| path.display().to_string())
+                .chain([path.display().to_string()])
+                .collect();
+            cx.report(
+                "goal::include-cycle",
+                format!("include cycle: {}", names.join(" → ")),
+                span,
+                "included again here",
+                Some("remove one of the includes".into()),
+            );
+            return;
+        }
+        if self.read.contains(&identity) {
+            return;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(text) => self.read_file(path, identity, text),
+            Err(error) => cx.report(
+                "goal::include",
+                format!("cannot read included file {}: {error}", path.display()),
+                span,
+                "included here",
+                Some("the path is relative to the including file".into()),
+            ),
+        }
+    }
+}
+
+/// kdl recurses per block; the depth guard keeps that within a 2 MiB debug thread, and a big
+/// stack here leaves a wide margin in case the guard's view of strings differs from kdl's.
+fn parse_on_big_stack(text: &str) -> std::result::Result<KdlDocument, KdlError> {
+    const STACK: usize = 64 << 20;
+    std::thread::scope(|scope| {
+        let parsed = std::thread::Builder::new()
+            .name("kdl".into())
+            .stack_size(STACK)
+            .spawn_scoped(scope, || KdlDocument::parse(text));
+        match parsed {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => KdlDocument::parse(text),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests;

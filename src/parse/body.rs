@@ -1,0 +1,733 @@
+//! What each Goalfile node means: goals, predicate definitions, `every`, statements and
+//! predicates, built from nodes whose shape `reader` has checked.
+
+use kdl::KdlNode;
+
+use super::reader::{is_callable_name, Block, FileCx, Node, Shape};
+use crate::diagnostic::did_you_mean;
+use crate::goalfile::{
+    Arg, Every, For, ForSource, Goal, Let, LetValue, Name, OutputTest, Param, Predicate,
+    PredicateDef, PredicateKind, Require, Run, Schedule, Statement, Target, BUILTIN_PREDICATES,
+    STATEMENTS,
+};
+
+/// Names only allowed at the top level of a file.
+pub const TOP_LEVEL: &[&str] = &["let", "include", "goal", "predicate", "every"];
+
+/// `goal NAME PARAM… doc="…" { param…; statements… }`; the block may be left out.
+pub fn goal(cx: &mut FileCx, kdl: &KdlNode) -> Option<Goal> {
+    let node = cx.open(kdl, Shape::new(&["doc"], Block::Optional));
+    let (name, header) = header(cx, &node, "goal", "goal NAME PARAM… { … }");
+    let (params, rest) = params(cx, &node, header);
+    let body = statements(cx, rest);
+    let name = name?;
+    Some(Goal {
+        name,
+        doc: cx.prop(&node, "doc", FileCx::text),
+        params: params?,
+        body: body?,
+        span: cx.span(kdl.span()),
+    })
+}
+
+/// `predicate NAME PARAM… doc="…" { param…; predicates… }`.
+pub fn predicate_def(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateDef> {
+    let node = cx.open(kdl, Shape::new(&["doc"], Block::Required));
+    let (name, header) = header(cx, &node, "predicate", "predicate NAME PARAM… { … }");
+    let (params, rest) = params(cx, &node, header);
+    let body = predicates(cx, &node, rest, 1);
+    let name = name?;
+    if let Some(builtin) = BUILTIN_PREDICATES.iter().find(|b| **b == name.text) {
+        cx.report(
+            "goal::builtin-predicate",
+            format!("`{builtin}` is a built-in predicate"),
+            name.span.source_span(),
+            "defined again here",
+            Some("choose another name for your predicate".into()),
+        );
+        return None;
+    }
+    Some(PredicateDef {
+        name,
+        doc: cx.prop(&node, "doc", FileCx::text),
+        params: params?,
+        body: body?,
+        span: cx.span(kdl.span()),
+    })
+}
+
+/// `every "30 minutes" name="…" { … }` or `every cron="*/30 * * * *" { … }`.
+pub fn every(cx: &mut FileCx, kdl: &KdlNode) -> Option<Every> {
+    let node = cx.open(kdl, Shape::new(&["name", "cron"], Block::Required));
+    let usage = "every \"30 minutes\" { … }` or `every cron=\"*/30 * * * *\" { … }";
+    let body = statements_only(cx, node.children(), "an `every` body");
+    let name = cx.prop(&node, "name", |cx, entry| cx.callable_name(entry, "job"));
+    let schedule = match (node.args.as_slice(), node.prop("cron")) {
+        ([interval], None) => interval_schedule(cx, interval)?,
+        ([], Some(cron)) => cron_schedule(cx, cron)?,
+        _ => {
+            cx.report(
+                "goal::schedule",
+                "`every` needs exactly one schedule: an interval or `cron=`",
+                kdl.span(),
+                "here",
+                Some(format!("write `{usage}`")),
+            );
+            return None;
+        }
+    };
+    Some(Every {
+        name,
+        schedule,
+        body: body?,
+        span: cx.span(kdl.span()),
+    })
+}
+
+fn interval_schedule(cx: &mut FileCx, entry: &kdl::KdlEntry) -> Option<Schedule> {
+    let every = cx.duration(entry)?;
+    let text = cx.text(entry)?;
+    if every.is_zero() {
+        cx.report(
+            "goal::duration",
+            "an `every` interval must be longer than zero",
+            super::reader::value_span(entry),
+            "zero",
+            Some("write a duration such as \"30 minutes\"".into()),
+        );
+        return None;
+    }
+    Some(Schedule::Interval { text, every })
+}
+
+fn cron_schedule(cx: &mut FileCx, entry: &kdl::KdlEntry) -> Option<Schedule> {
+    let expression = cx.text(entry)?;
+    let parsed = croner::Cron::new(&expression)
+        .with_seconds_optional()
+        .parse();
+    match parsed {
+        Ok(_) => Some(Schedule::Cron { expression }),
+        Err(error) => {
+            cx.report(
+                "goal::cron",
+                format!("invalid cron expression: {error}"),
+                super::reader::value_span(entry),
+                "invalid cron expression",
+                Some("write five fields, minute hour day month weekday: \"*/30 * * * *\"".into()),
+            );
+            None
+        }
+    }
+}
+
+/// The name and parameter list of a goal or predicate header. The list holds the parameters
+/// that could be read even when others could not, so `param` nodes are not reported twice.
+fn header(cx: &mut FileCx, node: &Node, what: &str, usage: &str) -> (Option<Name>, Header) {
+    if !cx.arg_count(node, 1, None, usage) {
+        return (None, Header::default());
+    }
+    let name = cx.callable_name(node.args[0], what);
+    let mut params: Vec<Name> = Vec::new();
+    let mut ok = true;
+    for entry in &node.args[1..] {
+        match cx.value_name(entry) {
+            Some(param) if params.iter().any(|p| p.text == param.text) => {
+                cx.report(
+                    "goal::param",
+                    format!("parameter `{}` is declared twice", param.text),
+                    param.span.source_span(),
+                    "declared again",
+                    None,
+                );
+                ok = false;
+            }
+            Some(param) => params.push(param),
+            None => ok = false,
+        }
+    }
+    (name, Header { params, ok })
+}
+
+#[derive(Default)]
+struct Header {
+    params: Vec<Name>,
+    /// Every parameter of the header was read.
+    ok: bool,
+}
+
+/// Reads the leading `param` nodes of a body into the header's parameters; returns them (`None`
+/// when anything was wrong, already reported) and the rest of the body.
+fn params<'k>(
+    cx: &mut FileCx,
+    node: &Node<'k>,
+    header: Header,
+) -> (Option<Vec<Param>>, &'k [KdlNode]) {
+    let children = node.children();
+    let count = children
+        .iter()
+        .take_while(|child| child.name().value() == "param")
+        .count();
+    let mut params: Vec<Param> = header
+        .params
+        .into_iter()
+        .map(|name| Param {
+            name,
+            pattern: None,
+            default: None,
+            doc: None,
+        })
+        .collect();
+    let mut described = vec![false; params.len()];
+    let mut ok = header.ok;
+    for child in &children[..count] {
+        ok &= param(cx, child, &mut params, &mut described);
+    }
+    (Some(params).filter(|_| ok), &children[count..])
+}
+
+/// `param NAME pattern=… default=… doc=…`: fills in the header parameter `NAME`.
+fn param(cx: &mut FileCx, kdl: &KdlNode, params: &mut [Param], described: &mut [bool]) -> bool {
+    let node = cx.open(kdl, Shape::new(&["pattern", "default", "doc"], Block::No));
+    if !cx.arg_count(
+        &node,
+        1,
+        Some(1),
+        "param NAME pattern=#\"…\"# default=\"…\"",
+    ) {
+        return false;
+    }
+    let Some(name) = cx.value_name(node.args[0]) else {
+        return false;
+    };
+    let Some(index) = params.iter().position(|p| p.name.text == name.text) else {
+        let help = did_you_mean(&name.text, params.iter().map(|p| p.name.text.as_str()))
+            .unwrap_or_else(|| "declare it in the header: `goal NAME PARAM… { … }`".into());
+        cx.report(
+            "goal::param",
+            format!("`{}` is not a parameter of this header", name.text),
+            name.span.source_span(),
+            "not in the header",
+            Some(help),
+        );
+        return false;
+    };
+    if std::mem::replace(&mut described[index], true) {
+        cx.report(
+            "goal::param",
+            format!("parameter `{}` is described twice", name.text),
+            name.span.source_span(),
+            "described again",
+            Some("merge the two `param` nodes".into()),
+        );
+        return false;
+    }
+    let errors_before = cx.problems.len();
+    let param = &mut params[index];
+    param.pattern = cx.prop(&node, "pattern", FileCx::pattern);
+    param.default = cx.prop(&node, "default", FileCx::template);
+    param.doc = cx.prop(&node, "doc", FileCx::text);
+    cx.problems.len() == errors_before
+}
+
+/// Statements of a body that takes no `param` nodes.
+fn statements_only(cx: &mut FileCx, children: &[KdlNode], place: &str) -> Option<Vec<Statement>> {
+    all_of(cx, children, |cx, child| {
+        if child.name().value() != "param" {
+            return statement(cx, child);
+        }
+        cx.report(
+            "goal::param",
+            format!("`param` is not allowed in {place}"),
+            child.name().span(),
+            "here",
+            Some("`param` describes a parameter of a goal or predicate".into()),
+        );
+        None
+    })
+}
+
+/// Walks every node (reporting all problems); `None` if any was wrong.
+fn all_of<T>(
+    cx: &mut FileCx,
+    children: &[KdlNode],
+    mut read: impl FnMut(&mut FileCx, &KdlNode) -> Option<T>,
+) -> Option<Vec<T>> {
+    let items: Vec<Option<T>> = children.iter().map(|child| read(cx, child)).collect();
+    items.into_iter().collect()
+}
+
+fn statements(cx: &mut FileCx, children: &[KdlNode]) -> Option<Vec<Statement>> {
+    all_of(cx, children, statement)
+}
+
+fn statement(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
+    match kdl.name().value() {
+        "let" => let_(cx, kdl).map(Statement::Let),
+        "target" => target(cx, kdl).map(Statement::Target),
+        "require" => require(cx, kdl).map(Statement::Require),
+        "for" => for_(cx, kdl).map(Statement::For),
+        "run" => run(cx, kdl).map(Statement::Run),
+        "memory-set" => memory_set(cx, kdl),
+        "memory-delete" => memory_delete(cx, kdl),
+        "param" => {
+            cx.report(
+                "goal::param",
+                "`param` must come before the statements of a body",
+                kdl.name().span(),
+                "after a statement",
+                Some("move the `param` nodes to the start of the body".into()),
+            );
+            None
+        }
+        other => {
+            unknown_node(cx, kdl, other, STATEMENTS, "statement");
+            None
+        }
+    }
+}
+
+/// Reports an unknown node name, with a hint when the name belongs somewhere else.
+pub fn unknown_node(cx: &mut FileCx, kdl: &KdlNode, name: &str, valid: &[&str], what: &str) {
+    let help = if STATEMENTS.contains(&name) && what != "statement" {
+        Some(format!("`{name}` is a statement: put it in a goal body"))
+    } else if BUILTIN_PREDICATES.contains(&name) && what != "predicate" {
+        Some(format!(
+            "`{name}` is a predicate: put it in `target {{ … }}`"
+        ))
+    } else if TOP_LEVEL.contains(&name) && what != "top-level node" {
+        Some(format!(
+            "`{name}` is only allowed at the top level of a file"
+        ))
+    } else {
+        did_you_mean(name, valid.iter().copied())
+            .or_else(|| Some(format!("expected one of: {}", valid.join(", "))))
+    };
+    cx.report(
+        "goal::unknown-node",
+        format!("unknown {what} `{name}`"),
+        kdl.name().span(),
+        format!("not a {what}"),
+        help,
+    );
+}
+
+/// `let NAME "template"` or `let NAME output="command"`: a global or a local.
+pub fn let_(cx: &mut FileCx, kdl: &KdlNode) -> Option<Let> {
+    let node = cx.open(kdl, Shape::new(&["output"], Block::No));
+    let usage = "let NAME \"value\"` or `let NAME output=\"command\"";
+    let value = match (node.args.len(), node.prop("output")) {
+        (2, None) => cx.template(node.args[1]).map(LetValue::Template),
+        (1, Some(output)) => cx.template(output).map(LetValue::Output),
+        _ => {
+            cx.report(
+                "goal::arguments",
+                "`let` needs a name and exactly one value",
+                kdl.span(),
+                "here",
+                Some(format!("write `{usage}`")),
+            );
+            return None;
+        }
+    };
+    let name = cx.value_name(node.args[0]);
+    Some(Let {
+        name: name?,
+        value: value?,
+        span: cx.span(kdl.span()),
+    })
+}
+
+/// `target { predicates… }`.
+fn target(cx: &mut FileCx, kdl: &KdlNode) -> Option<Target> {
+    let node = cx.open(kdl, Shape::new(&[], Block::Required));
+    cx.arg_count(&node, 0, Some(0), "target { predicate… }");
+    let predicates = predicates(cx, &node, node.children(), 1)?;
+    Some(Target {
+        predicate: conjunction(predicates, cx.span(kdl.span())),
+        span: cx.span(kdl.span()),
+    })
+}
+
+/// One predicate stays itself (so a broken promise names it); several become `all`.
+fn conjunction(mut predicates: Vec<Predicate>, span: crate::goalfile::Span) -> Predicate {
+    if predicates.len() == 1 {
+        if let Some(only) = predicates.pop() {
+            return only;
+        }
+    }
+    Predicate {
+        kind: PredicateKind::All(predicates),
+        span,
+    }
+}
+
+/// `require GOAL name="value"…`.
+fn require(cx: &mut FileCx, kdl: &KdlNode) -> Option<Require> {
+    let node = cx.open(kdl, Shape::any_props(Block::No));
+    let usage = "require GOAL param=\"value\"…";
+    if !cx.arg_count(&node, 1, Some(1), usage) {
+        return None;
+    }
+    let goal = cx.callable_name(node.args[0], "goal");
+    let args = named_args(cx, &node);
+    Some(Require {
+        goal: goal?,
+        args: args?,
+        span: cx.span(kdl.span()),
+    })
+}
+
+/// Properties as parameter bindings.
+fn named_args(cx: &mut FileCx, node: &Node) -> Option<Vec<Arg>> {
+    let args: Vec<Option<Arg>> = node
+        .props
+        .iter()
+        .map(|entry| {
+            let key = entry.name()?;
+            let value = cx.template(entry)?;
+            Some(Arg {
+                name: Name {
+                    text: key.value().to_string(),
+                    span: cx.span(key.span()),
+                },
+                value,
+            })
+        })
+        .collect();
+    args.into_iter().collect()
+}
+
+/// `for VAR "a" "b" { … }`, or one of `glob=`, `output=`, `words=`.
+fn for_(cx: &mut FileCx, kdl: &KdlNode) -> Option<For> {
+    let node = cx.open(
+        kdl,
+        Shape::new(&["glob", "output", "words"], Block::Required),
+    );
+    let usage = "for VAR \"a\" \"b\" { … }` or `for VAR glob=\"src/*.c\" { … }";
+    if !cx.arg_count(&node, 1, None, usage) {
+        return None;
+    }
+    let var = cx.value_name(node.args[0]);
+    let list = &node.args[1..];
+    let source = match (list.is_empty(), node.props.as_slice()) {
+        (false, []) => cx.templates(list).map(ForSource::List),
+        (true, [prop]) => {
+            let value = cx.template(prop);
+            match prop.name().map(|name| name.value()) {
+                Some("glob") => value.map(ForSource::Glob),
+                Some("output") => value.map(ForSource::Output),
+                Some("words") => value.map(ForSource::Words),
+                _ => None,
+            }
+        }
+        _ => {
+            cx.report(
+                "goal::one-of",
+                "`for` needs exactly one source: a list of values, `glob=`, `output=` or `words=`",
+                kdl.span(),
+                "here",
+                Some(format!("write `{usage}`")),
+            );
+            None
+        }
+    };
+    let body = statements_only(cx, node.children(), "a `for` body");
+    Some(For {
+        var: var?,
+        source: source?,
+        body: body?,
+        span: cx.span(kdl.span()),
+    })
+}
+
+/// A node with exactly one template argument and nothing else.
+fn single_template<'k>(
+    cx: &mut FileCx,
+    kdl: &'k KdlNode,
+    props: &'static [&'static str],
+    usage: &str,
+) -> Option<(Node<'k>, crate::template::Template)> {
+    let node = cx.open(kdl, Shape::new(props, Block::No));
+    if !cx.arg_count(&node, 1, Some(1), usage) {
+        return None;
+    }
+    let template = cx.template(node.args[0])?;
+    Some((node, template))
+}
+
+fn run(cx: &mut FileCx, kdl: &KdlNode) -> Option<Run> {
+    let (_, script) = single_template(cx, kdl, &[], "run \"shell command\"")?;
+    Some(Run {
+        script,
+        span: cx.span(kdl.span()),
+    })
+}
+
+fn memory_set(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
+    let node = cx.open(kdl, Shape::new(&[], Block::No));
+    if !cx.arg_count(&node, 2, Some(2), "memory-set \"key\" \"value\"") {
+        return None;
+    }
+    let key = cx.template(node.args[0]);
+    let value = cx.template(node.args[1]);
+    Some(Statement::MemorySet {
+        key: key?,
+        value: value?,
+        span: cx.span(kdl.span()),
+    })
+}
+
+fn memory_delete(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
+    let (_, key) = single_template(cx, kdl, &[], "memory-delete \"key\"")?;
+    Some(Statement::MemoryDelete {
+        key,
+        span: cx.span(kdl.span()),
+    })
+}
+
+/// The predicates of a block, at least `min` of them.
+fn predicates(
+    cx: &mut FileCx,
+    node: &Node,
+    children: &[KdlNode],
+    min: usize,
+) -> Option<Vec<Predicate>> {
+    if children.len() < min && node.kdl.children().is_some() {
+        cx.report(
+            "goal::arguments",
+            format!(
+                "`{}` needs at least {min} predicate(s) in its block",
+                node.name
+            ),
+            node.kdl.span(),
+            "empty block",
+            Some(format!("write `{} {{ file-exists \"out\" }}`", node.name)),
+        );
+        return None;
+    }
+    all_of(cx, children, predicate)
+}
+
+fn predicate(cx: &mut FileCx, kdl: &KdlNode) -> Option<Predicate> {
+    let kind = match kdl.name().value() {
+        "file-exists" => file_exists(cx, kdl),
+        "file-newer" => file_newer(cx, kdl),
+        "url-exists" => url_exists(cx, kdl),
+        "url-contains" => url_contains(cx, kdl),
+        "memory-exists" => single_template(cx, kdl, &[], "memory-exists \"key\"")
+            .map(|(_, key)| PredicateKind::MemoryExists(key)),
+        "memory-equals" => memory_equals(cx, kdl),
+        "sh" => single_template(cx, kdl, &[], "sh \"command\"")
+            .map(|(_, command)| PredicateKind::Sh(command)),
+        "output" => output(cx, kdl),
+        "all" => nested(cx, kdl).map(PredicateKind::All),
+        "any" => nested(cx, kdl).map(PredicateKind::Any),
+        "not" => not(cx, kdl),
+        "memo" => memo(cx, kdl),
+        name if STATEMENTS.contains(&name) || !is_callable_name(name) => {
+            unknown_node(cx, kdl, name, BUILTIN_PREDICATES, "predicate");
+            None
+        }
+        _ => call(cx, kdl),
+    }?;
+    Some(Predicate {
+        kind,
+        span: cx.span(kdl.span()),
+    })
+}
+
+fn file_exists(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
+    let node = cx.open(kdl, Shape::new(&[], Block::No));
+    if !cx.arg_count(&node, 1, None, "file-exists \"path\"…") {
+        return None;
+    }
+    cx.templates(&node.args).map(PredicateKind::FileExists)
+}
+
+/// `file-newer "t"… than="s" than-glob="p"` and/or children `than "a"…`, `than-glob "p"…`.
+fn file_newer(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
+    let node = cx.open(kdl, Shape::new(&["than", "than-glob"], Block::Optional));
+    let usage = "file-newer \"target\"… than=\"source\"` or `than-glob=\"src/*.c\"";
+    if !cx.arg_count(&node, 1, None, usage) {
+        return None;
+    }
+    let targets = cx.templates(&node.args);
+    let mut sources: Vec<_> = cx
+        .prop(&node, "than", FileCx::template)
+        .into_iter()
+        .collect();
+    let mut source_globs: Vec<_> = cx
+        .prop(&node, "than-glob", FileCx::template)
+        .into_iter()
+        .collect();
+    let errors_before = cx.problems.len();
+    for child in node.children() {
+        let list = match child.name().value() {
+            "than" => &mut sources,
+            "than-glob" => &mut source_globs,
+            other => {
+                unknown_node(
+                    cx,
+                    child,
+                    other,
+                    &["than", "than-glob"],
+                    "`file-newer` source",
+                );
+                continue;
+            }
+        };
+        let source = cx.open(child, Shape::new(&[], Block::No));
+        if cx.arg_count(&source, 1, None, "than \"source\"…") {
+            list.extend(cx.templates(&source.args).unwrap_or_default());
+        }
+    }
+    if sources.is_empty() && source_globs.is_empty() && cx.problems.len() == errors_before {
+        cx.report(
+            "goal::arguments",
+            "`file-newer` needs sources to compare with: `than=` or `than-glob=`",
+            kdl.span(),
+            "no sources",
+            Some(format!(
+                "write `{usage}`, or `file-exists` for targets without sources"
+            )),
+        );
+    }
+    if cx.problems.len() != errors_before {
+        return None;
+    }
+    Some(PredicateKind::FileNewer {
+        targets: targets?,
+        sources,
+        source_globs,
+    })
+}
+
+fn url_exists(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
+    let (node, url) = single_template(cx, kdl, &["timeout"], "url-exists \"https://…\"")?;
+    Some(PredicateKind::UrlExists {
+        url,
+        timeout: cx.prop(&node, "timeout", FileCx::duration),
+    })
+}
+
+fn url_contains(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
+    let usage = "url-contains \"https://…\" text=\"needle\"";
+    let (node, url) = single_template(cx, kdl, &["text", "timeout"], usage)?;
+    let Some(text) = node.prop("text") else {
+        cx.report(
+            "goal::arguments",
+            "`url-contains` needs `text=`",
+            kdl.span(),
+            "no text",
+            Some(format!("write `{usage}`")),
+        );
+        return None;
+    };
+    Some(PredicateKind::UrlContains {
+        url,
+        text: cx.template(text)?,
+        timeout: cx.prop(&node, "timeout", FileCx::duration),
+    })
+}
+
+fn memory_equals(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
+    let node = cx.open(kdl, Shape::new(&[], Block::No));
+    if !cx.arg_count(&node, 2, Some(2), "memory-equals \"key\" \"value\"") {
+        return None;
+    }
+    let key = cx.template(node.args[0]);
+    let value = cx.template(node.args[1]);
+    Some(PredicateKind::MemoryEquals {
+        key: key?,
+        value: value?,
+    })
+}
+
+/// `output "cmd" equals="…"` or `output "cmd" matches=#"regex"#`.
+fn output(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
+    let usage = "output \"command\" equals=\"text\"` or `output \"command\" matches=#\"regex\"#";
+    let (node, command) = single_template(cx, kdl, &["equals", "matches"], usage)?;
+    let test = match (node.prop("equals"), node.prop("matches")) {
+        (Some(equals), None) => OutputTest::Equals(cx.template(equals)?),
+        (None, Some(matches)) => OutputTest::Matches(cx.pattern(matches)?),
+        _ => {
+            cx.report(
+                "goal::one-of",
+                "`output` needs exactly one of `equals=` and `matches=`",
+                kdl.span(),
+                "here",
+                Some(format!("write `{usage}`")),
+            );
+            return None;
+        }
+    };
+    Some(PredicateKind::Output { command, test })
+}
+
+fn nested(cx: &mut FileCx, kdl: &KdlNode) -> Option<Vec<Predicate>> {
+    let node = cx.open(kdl, Shape::new(&[], Block::Required));
+    cx.arg_count(
+        &node,
+        0,
+        Some(0),
+        &format!("{} {{ predicate… }}", node.name),
+    );
+    predicates(cx, &node, node.children(), 1)
+}
+
+fn not(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
+    let node = cx.open(kdl, Shape::new(&[], Block::Required));
+    cx.arg_count(&node, 0, Some(0), "not { predicate }");
+    let mut inner = predicates(cx, &node, node.children(), 1)?;
+    if inner.len() > 1 {
+        cx.report(
+            "goal::arguments",
+            "`not` takes exactly one predicate",
+            kdl.span(),
+            "here",
+            Some("write `not { any { … } }` or `not { all { … } }`".into()),
+        );
+        return None;
+    }
+    inner.pop().map(|only| PredicateKind::Not(Box::new(only)))
+}
+
+/// `memo "key" for="1 hour" { predicates… }`.
+fn memo(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
+    let node = cx.open(kdl, Shape::new(&["for"], Block::Required));
+    let usage = "memo \"key\" for=\"1 hour\" { predicate… }";
+    if !cx.arg_count(&node, 1, Some(1), usage) {
+        return None;
+    }
+    let key = cx.template(node.args[0]);
+    let valid_for = cx.prop(&node, "for", FileCx::duration);
+    let inner = predicates(cx, &node, node.children(), 1)?;
+    Some(PredicateKind::Memo {
+        key: key?,
+        valid_for,
+        predicate: Box::new(conjunction(inner, cx.span(kdl.span()))),
+    })
+}
+
+/// `NAME arg="value"…`: a user predicate, checked against its definition later.
+fn call(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
+    let node = cx.open(kdl, Shape::any_props(Block::No));
+    let name = kdl.name().value();
+    if let Some(first) = node.args.first() {
+        cx.report(
+            "goal::arguments",
+            format!("arguments of `{name}` are bound by name"),
+            first.span(),
+            "positional argument",
+            Some(format!("write `{name} param=\"value\"`")),
+        );
+        return None;
+    }
+    Some(PredicateKind::Call {
+        name: Name {
+            text: name.to_string(),
+            span: cx.span(kdl.name().span()),
+        },
+        args: named_args(cx, &node)?,
+    })
+}
