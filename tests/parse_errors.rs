@@ -508,6 +508,16 @@ fn param_must_name_a_header_parameter() {
 }
 
 #[test]
+fn param_after_a_predicate() {
+    one(
+        "predicate p x {\n  sh \"{x}\"\n  param x doc=\"a\"\n}\n",
+        "goal::unknown-node",
+        "unknown predicate `param`",
+        "3:3",
+    );
+}
+
+#[test]
 fn param_described_twice() {
     one(
         "goal g pkg {\n  param pkg doc=\"a\"\n  param pkg doc=\"b\"\n}\n",
