@@ -567,6 +567,16 @@ fn a_user_predicate_named_like_a_built_in() {
     );
 }
 
+#[test]
+fn a_user_predicate_named_like_a_statement() {
+    one(
+        "predicate run cmd { file-exists \"x\" }\n",
+        "goal::builtin-predicate",
+        "`run` is a word of the language",
+        "1:11",
+    );
+}
+
 // ---- includes
 
 #[test]

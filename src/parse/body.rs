@@ -38,10 +38,15 @@ pub fn predicate_def(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateDef> {
     let body = predicates(cx, &node, rest, 1);
     let doc = cx.prop(&node, "doc", FileCx::text);
     let name = name?;
-    if let Some(builtin) = BUILTIN_PREDICATES.iter().find(|b| **b == name.text) {
+    if BUILTIN_PREDICATES.contains(&name.text.as_str()) || is_reserved(&name.text) {
+        let meaning = if is_reserved(&name.text) {
+            "a word of the language"
+        } else {
+            "a built-in predicate"
+        };
         cx.report(
             "goal::builtin-predicate",
-            format!("`{builtin}` is a built-in predicate"),
+            format!("`{}` is {meaning}", name.text),
             name.span.source_span(),
             "defined again here",
             Some("choose another name for your predicate".into()),
