@@ -508,6 +508,16 @@ fn param_must_name_a_header_parameter() {
 }
 
 #[test]
+fn param_after_a_predicate() {
+    one(
+        "predicate p x {\n  sh \"{x}\"\n  param x doc=\"a\"\n}\n",
+        "goal::unknown-node",
+        "unknown predicate `param`",
+        "3:3",
+    );
+}
+
+#[test]
 fn param_described_twice() {
     one(
         "goal g pkg {\n  param pkg doc=\"a\"\n  param pkg doc=\"b\"\n}\n",
@@ -553,6 +563,16 @@ fn a_user_predicate_named_like_a_built_in() {
         "predicate sh cmd { file-exists \"x\" }\n",
         "goal::builtin-predicate",
         "`sh` is a built-in predicate",
+        "1:11",
+    );
+}
+
+#[test]
+fn a_user_predicate_named_like_a_statement() {
+    one(
+        "predicate run cmd { file-exists \"x\" }\n",
+        "goal::builtin-predicate",
+        "`run` is a word of the language",
         "1:11",
     );
 }

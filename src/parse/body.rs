@@ -3,7 +3,7 @@
 
 use kdl::KdlNode;
 
-use super::reader::{is_callable_name, Block, FileCx, Node, Shape};
+use super::reader::{is_callable_name, value_span, Block, FileCx, Node, Shape};
 use crate::diagnostic::did_you_mean;
 use crate::goalfile::{
     Arg, Every, For, ForSource, Goal, Let, LetValue, Name, OutputTest, Param, Predicate,
@@ -20,10 +20,10 @@ pub fn goal(cx: &mut FileCx, kdl: &KdlNode) -> Option<Goal> {
     let (name, header) = header(cx, &node, "goal", "goal NAME PARAM… { … }");
     let (params, rest) = params(cx, &node, header);
     let body = statements(cx, rest);
-    let name = name?;
+    let doc = cx.prop(&node, "doc", FileCx::text);
     Some(Goal {
-        name,
-        doc: cx.prop(&node, "doc", FileCx::text),
+        name: name?,
+        doc,
         params: params?,
         body: body?,
         span: cx.span(kdl.span()),
@@ -36,11 +36,17 @@ pub fn predicate_def(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateDef> {
     let (name, header) = header(cx, &node, "predicate", "predicate NAME PARAM… { … }");
     let (params, rest) = params(cx, &node, header);
     let body = predicates(cx, &node, rest, 1);
+    let doc = cx.prop(&node, "doc", FileCx::text);
     let name = name?;
-    if let Some(builtin) = BUILTIN_PREDICATES.iter().find(|b| **b == name.text) {
+    if BUILTIN_PREDICATES.contains(&name.text.as_str()) || is_reserved(&name.text) {
+        let meaning = if is_reserved(&name.text) {
+            "a word of the language"
+        } else {
+            "a built-in predicate"
+        };
         cx.report(
             "goal::builtin-predicate",
-            format!("`{builtin}` is a built-in predicate"),
+            format!("`{}` is {meaning}", name.text),
             name.span.source_span(),
             "defined again here",
             Some("choose another name for your predicate".into()),
@@ -49,7 +55,7 @@ pub fn predicate_def(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateDef> {
     }
     Some(PredicateDef {
         name,
-        doc: cx.prop(&node, "doc", FileCx::text),
+        doc,
         params: params?,
         body: body?,
         span: cx.span(kdl.span()),
@@ -91,7 +97,7 @@ fn interval_schedule(cx: &mut FileCx, entry: &kdl::KdlEntry) -> Option<Schedule>
         cx.report(
             "goal::duration",
             "an `every` interval must be longer than zero",
-            super::reader::value_span(entry),
+            value_span(entry),
             "zero",
             Some("write a duration such as \"30 minutes\"".into()),
         );
@@ -111,7 +117,7 @@ fn cron_schedule(cx: &mut FileCx, entry: &kdl::KdlEntry) -> Option<Schedule> {
             cx.report(
                 "goal::cron",
                 format!("invalid cron expression: {error}"),
-                super::reader::value_span(entry),
+                value_span(entry),
                 "invalid cron expression",
                 Some("write five fields, minute hour day month weekday: \"*/30 * * * *\"".into()),
             );
@@ -288,7 +294,9 @@ fn statement(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
 
 /// Reports an unknown node name, with a hint when the name belongs somewhere else.
 pub fn unknown_node(cx: &mut FileCx, kdl: &KdlNode, name: &str, valid: &[&str], what: &str) {
-    let help = if STATEMENTS.contains(&name) && what != "statement" {
+    let help = if name == "param" {
+        Some("`param` nodes come first in a goal or predicate body".into())
+    } else if STATEMENTS.contains(&name) && what != "statement" {
         Some(format!("`{name}` is a statement: put it in a goal body"))
     } else if BUILTIN_PREDICATES.contains(&name) && what != "predicate" {
         Some(format!(
@@ -524,7 +532,7 @@ fn predicate(cx: &mut FileCx, kdl: &KdlNode) -> Option<Predicate> {
         "any" => nested(cx, kdl).map(PredicateKind::Any),
         "not" => not(cx, kdl),
         "memo" => memo(cx, kdl),
-        name if STATEMENTS.contains(&name) || !is_callable_name(name) => {
+        name if is_reserved(name) || !is_callable_name(name) => {
             unknown_node(cx, kdl, name, BUILTIN_PREDICATES, "predicate");
             None
         }
@@ -534,6 +542,11 @@ fn predicate(cx: &mut FileCx, kdl: &KdlNode) -> Option<Predicate> {
         kind,
         span: cx.span(kdl.span()),
     })
+}
+
+/// Names that mean something else in the language, so they cannot name a user predicate call.
+fn is_reserved(name: &str) -> bool {
+    STATEMENTS.contains(&name) || TOP_LEVEL.contains(&name) || name == "param"
 }
 
 fn file_exists(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
