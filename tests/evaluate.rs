@@ -82,7 +82,7 @@ fn a_cycle_found_at_run_time_names_the_chain() {
     let project = Project::new().goalfile(
         r#"
 goal chain n {
-    let next output="echo $(( ({n} + 1) % 3 ))"
+    let next output="echo $(( ($n + 1) % 3 ))"
     require chain n="{next}"
 }
 "#,
@@ -247,13 +247,13 @@ goal all {
     project.goal(&[]).success();
     project.goal(&[]).success();
     assert_eq!(project.read("log"), "built\n");
-    // A source newer than the target fires it again.
-    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    // A target older than its source fires again.
+    let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
     let file = std::fs::File::options()
         .write(true)
-        .open(project.path().join("in"))
+        .open(project.path().join("out"))
         .unwrap();
-    file.set_modified(later).unwrap();
+    file.set_modified(earlier).unwrap();
     project
         .goal(&["--dry-run"])
         .status(1)

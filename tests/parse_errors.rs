@@ -903,7 +903,7 @@ fn every_bodies_are_checked_like_goal_bodies() {
 fn a_goal_requiring_itself() {
     one(
         "goal a {\n  require a\n}\n",
-        "goal::cycle",
+        "goal::requirement-cycle",
         "requirement cycle: a → a",
         "2:3",
     );
@@ -913,7 +913,7 @@ fn a_goal_requiring_itself() {
 fn a_goal_requiring_itself_with_the_same_parameter() {
     one(
         "goal a x {\n  require a x=\"{x}\"\n}\n",
-        "goal::cycle",
+        "goal::requirement-cycle",
         "requirement cycle: a → a",
         "2:3",
     );
@@ -923,7 +923,7 @@ fn a_goal_requiring_itself_with_the_same_parameter() {
 fn a_goal_requiring_itself_with_a_literal() {
     one(
         "goal b y {\n  require b y=\"1\"\n}\n",
-        "goal::cycle",
+        "goal::requirement-cycle",
         "requirement cycle: b → b",
         "2:3",
     );
@@ -933,7 +933,7 @@ fn a_goal_requiring_itself_with_a_literal() {
 fn a_cycle_through_two_goals_names_the_chain() {
     let problem = one(
         "goal all {\n  require a\n}\ngoal a {\n  require b\n}\ngoal b {\n  for f \"x\" { require a }\n}\n",
-        "goal::cycle",
+        "goal::requirement-cycle",
         "requirement cycle: a → b → a",
         "5:3",
     );
@@ -948,7 +948,7 @@ fn a_cycle_through_two_goals_names_the_chain() {
 fn a_cycle_through_a_literal_default() {
     one(
         "goal a x y {\n  param y default=\"d\"\n  require b x=\"{x}\"\n}\ngoal b x {\n  require a x=\"{x}\"\n}\n",
-        "goal::cycle",
+        "goal::requirement-cycle",
         "requirement cycle: a → b → a",
         "3:3",
     );

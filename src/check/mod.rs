@@ -586,7 +586,7 @@ impl<'g> Checker<'g> {
             .collect();
         for cycle in cycles::definite_cycles(&goal_params, &requires) {
             self.report_cycle(
-                "goal::cycle",
+                "goal::requirement-cycle",
                 "requirement cycle",
                 "requires",
                 &goal_names,

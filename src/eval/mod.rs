@@ -383,7 +383,8 @@ impl<'g> Evaluator<'g> {
                         self.render(template, scope, Context::Literal)?
                     }
                     LetValue::Output(command) => {
-                        self.output_of(command, scope, definition.span, "let")?
+                        let all = self.globals.defs.len();
+                        self.output_of(command, scope, definition.span, "let", all)?
                     }
                 };
                 scope.push(&definition.name.text, value);
@@ -532,7 +533,7 @@ impl<'g> Evaluator<'g> {
                 .map(str::to_string)
                 .collect(),
             ForSource::Output(command) => self
-                .output_of(command, scope, span, "for")?
+                .output_of(command, scope, span, "for", self.globals.defs.len())?
                 .lines()
                 .map(str::trim)
                 .filter(|line| !line.is_empty())
@@ -588,7 +589,7 @@ impl<'g> Evaluator<'g> {
                 let help = did_you_mean(name, params.iter().map(|p| p.name.text.as_str()))
                     .unwrap_or_else(|| parameter_list(params));
                 return Err(Problem::failure(
-                    "goal::unknown-parameter",
+                    "goal::unknown-param",
                     format!("`{goal_name}` has no parameter `{name}`"),
                 )
                 .with_help(help));
@@ -608,7 +609,7 @@ impl<'g> Evaluator<'g> {
                 (None, Some(default)) => self.render(default, &scope, Context::Literal)?,
                 (None, None) => {
                     return Err(Problem::failure(
-                        "goal::missing-parameter",
+                        "goal::missing-param",
                         format!(
                             "`{goal_name}` needs a value for its parameter `{}`",
                             param.name.text
@@ -621,7 +622,7 @@ impl<'g> Evaluator<'g> {
                 if !self.regex(pattern, true)?.is_match(&value) {
                     let sources = self.sources().clone();
                     return Err(Problem::failure(
-                        "goal::invalid-parameter",
+                        "goal::pattern-mismatch",
                         format!(
                             "the value {value:?} of `{goal_name}`'s parameter `{}` does not match its pattern",
                             param.name.text
@@ -646,7 +647,7 @@ impl<'g> Evaluator<'g> {
             let regex = Regex::new(&source).map_err(|error| {
                 let sources = self.sources().clone();
                 Problem::failure(
-                    "goal::invalid-regex",
+                    "goal::regex",
                     format!("invalid regular expression: {error}"),
                 )
                 .at(&sources, pattern.span, "this pattern")
@@ -687,7 +688,11 @@ impl<'g> Evaluator<'g> {
         let empty = Scope::new();
         let value = match &definition.value {
             LetValue::Template(template) => self.render(template, &empty, Context::Literal)?,
-            LetValue::Output(command) => self.output_of(command, &empty, definition.span, "let")?,
+            // Its command sees only the globals defined before it: computing the others first
+            // could need this very value.
+            LetValue::Output(command) => {
+                self.output_of(command, &empty, definition.span, "let", position)?
+            }
         };
         self.globals.set(position, value);
         Ok(())
@@ -695,15 +700,17 @@ impl<'g> Evaluator<'g> {
 
     /// The trimmed standard output of a command (`let output=`, `for output=`); a failing
     /// command is an error, since its output cannot be trusted.
+    /// `globals` is how many globals, in definition order, the command gets in its environment.
     fn output_of(
         &mut self,
         command: &'g Template,
         scope: &Scope<'g>,
         span: Span,
         what: &str,
+        globals: usize,
     ) -> Result<String> {
         let script = self.render(command, scope, Context::Shell)?;
-        let finished = self.command(&script, scope, Stdout::Capture, span)?;
+        let finished = self.command_with(&script, scope, Stdout::Capture, span, globals)?;
         if !finished.status.success() {
             let sources = self.sources().clone();
             return Err(Problem::failure(
@@ -729,6 +736,17 @@ impl<'g> Evaluator<'g> {
         stdout: Stdout,
         span: Span,
     ) -> Result<Finished> {
+        self.command_with(script, scope, stdout, span, self.globals.defs.len())
+    }
+
+    fn command_with(
+        &mut self,
+        script: &str,
+        scope: &Scope<'g>,
+        stdout: Stdout,
+        span: Span,
+        globals: usize,
+    ) -> Result<Finished> {
         if self.socket.is_none() {
             let path = self.memory.serve()?;
             tracing::debug!(socket = %path.display(), "serving the Memory to commands");
@@ -738,10 +756,10 @@ impl<'g> Evaluator<'g> {
             self.socket = Some(path.to_string_lossy().into_owned());
         }
         // Recipes see every global; compute the ones nothing has asked for yet.
-        for position in 0..self.globals.defs.len() {
+        for position in 0..globals {
             self.compute_global(position)?;
         }
-        let mut env: Vec<(&str, &str)> = self.globals.computed().collect();
+        let mut env: Vec<(&str, &str)> = self.globals.computed().take(globals).collect();
         env.extend(scope.vars());
         if let Some(socket) = &self.socket {
             env.push((SOCKET_ENV, socket));
