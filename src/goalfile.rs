@@ -5,10 +5,10 @@
 //! structure is serializable so a later stage can cache the checked Goalfile instead of
 //! re-parsing KDL (which reads only ~1.4 MB/s) on every run.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::template::Template;
@@ -74,7 +74,7 @@ impl Goalfile {
     }
 
     /// Index of goals by name. Built on demand: the evaluator builds it once per run.
-    pub fn goal_index(&self) -> HashMap<&str, usize> {
+    pub fn goal_index(&self) -> FxHashMap<&str, usize> {
         self.goals
             .iter()
             .enumerate()
@@ -82,7 +82,7 @@ impl Goalfile {
             .collect()
     }
 
-    pub fn predicate_index(&self) -> HashMap<&str, usize> {
+    pub fn predicate_index(&self) -> FxHashMap<&str, usize> {
         self.predicates
             .iter()
             .enumerate()

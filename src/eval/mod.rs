@@ -10,15 +10,16 @@
 //! requirement would fire, later targets of the requiring goal cannot be known before it has
 //! run, so such goals are reported as "may fire".
 
+mod files;
 mod instance;
 mod predicate;
 mod scope;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use regex::Regex;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::diagnostic::{did_you_mean, Problem, Sources};
 use crate::goalfile::{
@@ -104,6 +105,8 @@ pub struct Evaluator<'g> {
     /// The ids of the instances being reached, outermost first, for cycle chains and
     /// "required by".
     stack: Vec<usize>,
+    /// Modification times seen since the last command ran (any command may change files).
+    mtimes: HashMap<String, Option<SystemTime>>,
     memory: Memory,
     /// The Memory socket's path once served: only when a command is first run.
     socket: Option<String>,
@@ -128,11 +131,12 @@ impl<'g> Evaluator<'g> {
             goals: goalfile.goal_index(),
             predicates: goalfile.predicate_index(),
             globals: Globals::new(&goalfile.globals),
-            regexes: HashMap::new(),
+            regexes: HashMap::default(),
             instances: Vec::new(),
-            ids: HashMap::new(),
+            ids: HashMap::default(),
             outcomes: Vec::new(),
             stack: Vec::new(),
+            mtimes: HashMap::default(),
             memory,
             socket: None,
             run_lock: None,
@@ -541,29 +545,23 @@ impl<'g> Evaluator<'g> {
                 .collect(),
             ForSource::Glob(pattern) => {
                 let pattern = self.render(pattern, scope, Context::Literal)?;
-                self.glob(&pattern, span)?
+                let mut paths = self.glob(&pattern, span)?;
+                paths.sort_unstable();
+                paths
             }
         })
     }
 
-    /// The paths matching `pattern`, sorted.
+    /// The paths matching `pattern`, in no particular order.
     fn glob(&mut self, pattern: &str, span: Span) -> Result<Vec<String>> {
-        let paths = glob::glob(pattern).map_err(|error| {
+        files::glob(pattern).map_err(|error| {
             let sources = self.sources().clone();
             Problem::failure(
                 "goal::invalid-glob",
                 format!("invalid glob pattern `{pattern}`: {}", error.msg),
             )
             .at(&sources, span, "in this glob")
-        })?;
-        let mut matches = Vec::new();
-        for path in paths {
-            // An unreadable directory entry is skipped, as a shell's glob skips it.
-            let Ok(path) = path else { continue };
-            matches.push(path.to_string_lossy().into_owned());
-        }
-        matches.sort_unstable();
-        Ok(matches)
+        })
     }
 
     /// Points a problem raised without a place (by the Memory, by binding) at `span`.
@@ -764,6 +762,7 @@ impl<'g> Evaluator<'g> {
         if let Some(socket) = &self.socket {
             env.push((SOCKET_ENV, socket));
         }
+        self.mtimes.clear();
         run::shell(script, &env, stdout).map_err(|error| {
             let sources = self
                 .sources

@@ -179,6 +179,18 @@ impl<'g> Evaluator<'g> {
             .map_err(|problem| self.locate(problem, span, "reading the Memory here"))
     }
 
+    /// A file's modification time, `None` when it does not exist. Remembered until the next
+    /// command runs: a no-op run would otherwise stat every object twice, once for its own
+    /// target and once for the link's.
+    fn modified(&mut self, path: &str) -> Option<SystemTime> {
+        if let Some(&time) = self.mtimes.get(path) {
+            return time;
+        }
+        let time = super::files::modified(path);
+        self.mtimes.insert(path.to_string(), time);
+        time
+    }
+
     /// make's rule: every target exists, and no source is newer than the oldest target.
     fn file_newer(
         &mut self,
@@ -191,7 +203,7 @@ impl<'g> Evaluator<'g> {
         let mut oldest: Option<(SystemTime, String)> = None;
         for target in targets {
             let path = self.render(target, scope, Context::Literal)?;
-            let Some(modified) = modified(&path) else {
+            let Some(modified) = self.modified(&path) else {
                 return Ok(Verdict::no(format!("{path} does not exist")));
             };
             if oldest.as_ref().is_none_or(|(time, _)| modified < *time) {
@@ -210,7 +222,7 @@ impl<'g> Evaluator<'g> {
             paths.extend(self.glob(&pattern, span)?);
         }
         for source in &paths {
-            match modified(source) {
+            match self.modified(source) {
                 None => return Ok(Verdict::no(format!("its source {source} does not exist"))),
                 Some(time) if time > oldest => {
                     return Ok(Verdict::no(format!("{oldest_path} is older than {source}")))
@@ -331,8 +343,4 @@ impl<'g> Evaluator<'g> {
         }
         self.all(&definition.body, &inner)
     }
-}
-
-fn modified(path: &str) -> Option<SystemTime> {
-    fs::metadata(path).ok()?.modified().ok()
 }

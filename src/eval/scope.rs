@@ -4,7 +4,7 @@
 //! one stack, [`Scope`]), then globals. Globals are computed lazily and once: a `let` global
 //! that runs a command costs nothing on a run that never refers to it.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::goalfile::Let;
 

@@ -1,0 +1,102 @@
+//! File-system questions the evaluator asks often: globs and modification times.
+
+use std::fs;
+
+use glob::{MatchOptions, Pattern, PatternError};
+
+/// As a shell expands them: `*` does not match a leading dot, and case matters.
+const OPTIONS: MatchOptions = MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: true,
+};
+
+/// The paths matching `pattern`, in no particular order (sorting ten thousand names costs more
+/// than finding them; callers that need an order sort); an unreadable entry is skipped, as a
+/// shell skips it.
+///
+/// Nearly every pattern in a Goalfile is a literal directory and a wildcard file name
+/// (`src/*.c`). Those read their directory once and match names with the `glob` crate's own
+/// matcher, which is several times cheaper than its general walker on a directory of ten
+/// thousand files; every other pattern goes to that walker.
+pub fn glob(pattern: &str) -> Result<Vec<String>, PatternError> {
+    let (dir, name) = match pattern.rsplit_once('/') {
+        Some((dir, name)) => (dir, name),
+        None => ("", pattern),
+    };
+    Ok(if is_literal(dir) && !name.is_empty() {
+        in_one_directory(dir, &Pattern::new(name)?)
+    } else {
+        glob::glob_with(pattern, OPTIONS)?
+            .filter_map(|path| Some(path.ok()?.to_string_lossy().into_owned()))
+            .collect()
+    })
+}
+
+fn is_literal(text: &str) -> bool {
+    !text.contains(['*', '?', '['])
+}
+
+fn in_one_directory(dir: &str, name: &Pattern) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(if dir.is_empty() { "." } else { dir }) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| {
+            let file_name = entry.ok()?.file_name();
+            let file_name = file_name.to_str()?;
+            if !name.matches_with(file_name, OPTIONS) {
+                return None;
+            }
+            Some(if dir.is_empty() {
+                file_name.to_string()
+            } else {
+                format!("{dir}/{file_name}")
+            })
+        })
+        .collect()
+}
+
+/// A file's modification time, `None` when it does not exist.
+pub fn modified(path: &str) -> Option<std::time::SystemTime> {
+    fs::metadata(path).and_then(|meta| meta.modified()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_paths_agree_with_a_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "a.c",
+            "b.c",
+            ".hidden.c",
+            "c.h",
+            "sub/d.c",
+            "sub/deeper/e.c",
+        ] {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, "").unwrap();
+        }
+        let root = dir.path().to_str().unwrap();
+        let strip = |paths: Vec<String>| -> Vec<String> {
+            let mut paths: Vec<String> = paths
+                .into_iter()
+                .map(|p| p[root.len() + 1..].to_string())
+                .collect();
+            paths.sort();
+            paths
+        };
+        assert_eq!(strip(glob(&format!("{root}/*.c")).unwrap()), ["a.c", "b.c"]);
+        assert_eq!(strip(glob(&format!("{root}/*/*.c")).unwrap()), ["sub/d.c"]);
+        assert_eq!(
+            strip(glob(&format!("{root}/**/*.c")).unwrap()),
+            ["a.c", "b.c", "sub/d.c", "sub/deeper/e.c"]
+        );
+        assert!(glob(&format!("{root}/missing/*.c")).unwrap().is_empty());
+        assert!(glob("[").is_err());
+    }
+}
