@@ -162,3 +162,4 @@ impl Run {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+pub mod http_server;
