@@ -1,0 +1,12 @@
+#include "greet.h"
+
+int count_names(int argc, char **argv)
+{
+    int count = 0;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] != '\0') {
+            count++;
+        }
+    }
+    return count;
+}
