@@ -1,0 +1,171 @@
+//! The examples in examples/ run end to end, each in a fresh copy: the C project really
+//! compiles and then does nothing, the mass rebuild builds in dependency order (and, killed
+//! halfway, continues), and each commit is tested once.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{repo_root, Project};
+
+#[test]
+fn example_goalfiles_check_clean() {
+    for example in ["c-project", "mass-rebuild", "commit-tests"] {
+        let dir = repo_root().join("examples").join(example);
+        let mut command = Project::new().command(&["--check"]);
+        command.current_dir(&dir);
+        let run = common::Run::from(command.output().unwrap());
+        run.success();
+    }
+}
+
+/// Copies `examples/NAME` into a fresh project, leaving out what a run creates.
+fn example(name: &str) -> Project {
+    let project = Project::new();
+    let source = repo_root().join("examples").join(name);
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        for entry in fs::read_dir(source.join(&relative)).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if [".goal", "build", ".fakekoji", "repo", ".scratch"]
+                .iter()
+                .any(|skip| name == *skip)
+            {
+                continue;
+            }
+            let relative = relative.join(&name);
+            if entry.path().is_dir() {
+                fs::create_dir_all(project.path().join(&relative)).unwrap();
+                stack.push(relative);
+            } else {
+                fs::copy(entry.path(), project.path().join(&relative)).unwrap();
+            }
+        }
+    }
+    project
+}
+
+fn mtime(project: &Project, relative: &str) -> std::time::SystemTime {
+    fs::metadata(project.path().join(relative))
+        .unwrap()
+        .modified()
+        .unwrap()
+}
+
+#[test]
+fn c_project_compiles_links_and_then_does_nothing() {
+    let project = example("c-project");
+    project.goal(&[]).success();
+    for object in [
+        "build/main.o",
+        "build/greet.o",
+        "build/count.o",
+        "build/hello",
+    ] {
+        assert!(project.exists(object), "{object} missing");
+    }
+    let output = std::process::Command::new(project.path().join("build/hello"))
+        .arg("Ada")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "Hello, Ada!\n1 name(s) greeted\n"
+    );
+    let before = mtime(&project, "build/hello");
+    project.goal(&[]).success();
+    assert_eq!(
+        mtime(&project, "build/hello"),
+        before,
+        "second run relinked"
+    );
+    project.goal(&["--dry-run"]).success();
+}
+
+#[test]
+fn mass_rebuild_builds_each_package_once_after_its_dependencies() {
+    let project = example("mass-rebuild");
+    project.goal(&[]).success();
+    let log = project.read(".fakekoji/log");
+    let order: Vec<&str> = log
+        .lines()
+        .map(|l| l.trim_start_matches("build "))
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        order.len(),
+        "a package was built twice: {order:?}"
+    );
+    assert_eq!(order.len(), 6, "{order:?}");
+    let deps = |pkg: &str| -> Vec<String> {
+        let out = std::process::Command::new("sh")
+            .args(["./fakekoji", "deps", pkg])
+            .current_dir(project.path())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    for (i, pkg) in order.iter().enumerate() {
+        for dep in deps(pkg) {
+            let j = order.iter().position(|p| *p == dep).unwrap();
+            assert!(j < i, "{pkg} built before its dependency {dep}: {order:?}");
+        }
+    }
+    // Everything is remembered: a second run asks for no build.
+    project.goal(&[]).success();
+    assert_eq!(project.read(".fakekoji/log"), log);
+}
+
+#[test]
+fn commit_tests_tests_each_commit_once() {
+    let project = example("commit-tests");
+    project.goal(&[]).success().stdout_has("all tests passed");
+    project.goal(&[]).success().stdout_lacks("all tests passed");
+    project
+        .goal(&["new-commit", "test-head"])
+        .success()
+        .stdout_has("all tests passed");
+    let listed = project.goal(&["memory", "list", "tested-"]);
+    listed.success();
+    assert_eq!(listed.stdout.lines().count(), 2, "{}", listed.stdout);
+}
+
+#[test]
+fn mass_rebuild_killed_halfway_continues_without_rebuilding() {
+    let project = example("mass-rebuild");
+    let mut child = project
+        .command(&["-q"])
+        .env("FAKEKOJI_DELAY", "0.3")
+        .spawn()
+        .unwrap();
+    // Wait for a few builds, then kill in the middle of the run.
+    let log = project.path().join(".fakekoji/log");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while fs::read_to_string(&log).map_or(0, |l| l.lines().count()) < 2 {
+        assert!(std::time::Instant::now() < deadline, "no build started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = project.read(".fakekoji/log");
+    assert!(
+        before.lines().count() < 6,
+        "the run finished before the kill: {before}"
+    );
+    project.goal(&[]).success();
+    let after = project.read(".fakekoji/log");
+    let mut builds: Vec<&str> = after.lines().collect();
+    assert_eq!(builds.len(), 6, "{after}");
+    builds.sort();
+    builds.dedup();
+    assert_eq!(builds.len(), 6, "a package was built twice: {after}");
+}
