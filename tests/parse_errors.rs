@@ -387,7 +387,7 @@ fn template_errors_point_into_the_string() {
         "goal g x {\n  run \"echo {x|stme}\"\n}\n",
         "goal::template",
         "unknown filter `stme`",
-        "2:16",
+        "2:17",
     );
     help_has(&problem, "did you mean `stem`?");
     one(
@@ -1047,5 +1047,21 @@ fn snapshot_cycle() {
   help: `a` requires `a` at Goalfile:2:3; this repeats forever whatever the
         parameters
 "
+    );
+}
+
+#[test]
+fn an_invalid_literal_glob_is_found_by_the_check() {
+    one(
+        "goal all {\n    for f glob=\"src/[*.c\" { run \"echo {f}\" }\n}\n",
+        "goal::invalid-glob",
+        "invalid glob pattern `src/[*.c`: invalid range pattern",
+        "2:17",
+    );
+    one(
+        "goal all { target { file-newer \"app\" than-glob=\"[\" } }\n",
+        "goal::invalid-glob",
+        "invalid glob pattern `[`: invalid range pattern",
+        "1:49",
     );
 }

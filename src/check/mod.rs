@@ -290,9 +290,8 @@ impl<'g> Checker<'g> {
                             self.refs(value, scope);
                         }
                     }
-                    ForSource::Glob(value) | ForSource::Output(value) | ForSource::Words(value) => {
-                        self.refs(value, scope)
-                    }
+                    ForSource::Glob(pattern) => self.glob(pattern, scope),
+                    ForSource::Output(value) | ForSource::Words(value) => self.refs(value, scope),
                 }
                 let outer = (scope.locals.len(), scope.place);
                 self.define_local(&for_.var, scope);
@@ -356,7 +355,9 @@ impl<'g> Checker<'g> {
             } => {
                 self.all_refs(targets, scope);
                 self.all_refs(sources, scope);
-                self.all_refs(source_globs, scope);
+                for pattern in source_globs {
+                    self.glob(pattern, scope);
+                }
             }
             PredicateKind::UrlExists { url, .. } => self.refs(url, scope),
             PredicateKind::UrlContains { url, text, .. } => {
@@ -495,6 +496,26 @@ impl<'g> Checker<'g> {
                     position(self.goalfile, pattern.span)
                 )),
             );
+        }
+    }
+
+    /// A glob pattern: its references, and, when it has none, whether it is a valid pattern
+    /// (one built from values can only be checked when it is used).
+    fn glob(&mut self, pattern: &Template, scope: &Scope<'g>) {
+        self.refs(pattern, scope);
+        if let Some(text) = pattern.as_literal() {
+            if let Err(error) = glob::Pattern::new(&text) {
+                self.report(
+                    "goal::invalid-glob",
+                    format!("invalid glob pattern `{text}`: {}", error.msg),
+                    pattern.span,
+                    "this pattern",
+                    Some(
+                        "a glob uses `*`, `?`, `[abc]` and `**` for any depth of directories"
+                            .into(),
+                    ),
+                );
+            }
         }
     }
 
