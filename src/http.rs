@@ -121,6 +121,7 @@ fn agent() -> &'static Agent {
             // A 404 is an answer (false), not an error.
             .http_status_as_error(false)
             .max_redirects(MAX_REDIRECTS)
+            .save_redirect_history(true)
             .user_agent(concat!("goal/", env!("CARGO_PKG_VERSION")))
             .build()
             .into()
@@ -148,11 +149,11 @@ fn unsupported_scheme(url: &str) -> Option<UrlAnswer> {
 /// The URL as users wrote it, plus where redirects led, so a 404 after a redirect is not
 /// mistaken for a 404 of the URL itself.
 fn described(url: &str, response: &ureq::http::Response<Body>) -> String {
-    let last = response.get_uri().to_string();
-    if last == url {
-        url.to_string()
-    } else {
-        format!("{url} (redirected to {last})")
+    // The history (request URI first, then each redirect) rather than a comparison of the final
+    // URI with `url`, which ureq normalizes ("http://h" becomes "http://h/").
+    match response.get_redirect_history() {
+        Some([_, .., last]) => format!("{url} (redirected to {last})"),
+        _ => url.to_string(),
     }
 }
 
@@ -200,26 +201,25 @@ enum Search {
     CapReached,
 }
 
-/// Searches a stream for `needle` reading chunk by chunk, keeping only the last
-/// `needle.len() - 1` bytes of the previous chunk so a match across a chunk boundary is found.
 fn search(body: &mut Body, needle: &str, cap: u64) -> io::Result<Search> {
     // `limit(cap + 1)` would turn the cap into an error; the cap is an answer, so count here.
     search_reader(body.with_config().reader(), needle, cap)
 }
 
+/// Searches a stream for `needle` chunk by chunk, keeping only the last `needle.len() - 1` bytes
+/// of the previous chunks so that a match across a chunk boundary is found.
 fn search_reader(mut reader: impl Read, needle: &str, cap: u64) -> io::Result<Search> {
     if needle.is_empty() {
         return Ok(Search::Found);
     }
     // A literal regex is a memmem searcher (SIMD where available); regex is already a
     // dependency, so no other crate is needed for a fast substring search.
-    let finder = regex::bytes::RegexBuilder::new(&regex::escape(needle))
-        .unicode(false)
-        .build()
+    let finder = regex::bytes::Regex::new(&regex::escape(needle))
         .expect("an escaped literal is a valid regex");
+    const CHUNK: usize = 64 * 1024;
     let keep = needle.len() - 1;
-    let mut window: Vec<u8> = Vec::with_capacity(64 * 1024 + keep);
-    let mut chunk = vec![0; 64 * 1024];
+    let mut window: Vec<u8> = Vec::with_capacity(CHUNK + keep);
+    let mut chunk = vec![0; CHUNK];
     let mut read_so_far: u64 = 0;
     loop {
         if read_so_far >= cap {
@@ -298,6 +298,15 @@ mod tests {
         assert_eq!(
             search_reader(&b"version 1x2x3"[..], "1.2.3", u64::MAX).unwrap(),
             Search::NotFound
+        );
+        assert_eq!(
+            search_reader(
+                Trickle("prix: 12 € (TTC)".as_bytes(), 1),
+                "12 € (",
+                u64::MAX
+            )
+            .unwrap(),
+            Search::Found
         );
     }
 

@@ -265,3 +265,12 @@ fn a_tls_failure_is_a_false_answer() {
     let answer = url_exists(&url, TIMEOUT);
     assert_fails_with(&answer, &format!("could not reach {url}: TLS error: "));
 }
+
+#[test]
+fn a_url_without_a_path_is_not_reported_as_redirected() {
+    let server = server([("/", Reply::ok("home"))]);
+    assert_eq!(
+        url_exists(&server.base, TIMEOUT).reason,
+        format!("HTTP 200 from {}", server.base)
+    );
+}
