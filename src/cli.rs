@@ -1,11 +1,12 @@
 //! The command line: parses arguments and hands them to the stages. (skeleton)
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::memory::MemoryCommand;
+use crate::diagnostic::{render, Problem, Result};
+use crate::memory::{self, Location, MemoryCommand};
 
 #[derive(Debug, Parser)]
 #[command(name = "goal", version, about)]
@@ -36,6 +37,66 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
-    let _cli = Cli::parse();
+    let cli = Cli::parse();
+    if let Some(Command::Memory { command }) = &cli.command {
+        return memory_main(&cli, command);
+    }
     ExitCode::SUCCESS
+}
+
+/// `goal memory …`. Any problem exits with status 2, since 1 already means "not set".
+fn memory_main(cli: &Cli, command: &MemoryCommand) -> ExitCode {
+    match memory_location(cli).and_then(|location| memory::command(command, location)) {
+        Ok(status) => ExitCode::from(status),
+        Err(error) => {
+            eprint!("{}", render(&error.problems));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The Memory beside the project's Goalfile, or in `--memory DIR` alone; `None` when neither
+/// names one (a recipe's `goal memory` needs neither: it talks to the running `goal`).
+fn memory_location(cli: &Cli) -> Result<Option<Location>> {
+    if let Some(directory) = &cli.directory {
+        std::env::set_current_dir(directory).map_err(|error| {
+            Problem::input(
+                "goal::directory",
+                format!("cannot change to `{}`: {error}", directory.display()),
+            )
+        })?;
+    }
+    let here = std::env::current_dir().map_err(|error| {
+        Problem::input(
+            "goal::directory",
+            format!("cannot tell the current directory: {error}"),
+        )
+    })?;
+    let goalfile = match &cli.file {
+        Some(file) if file.is_file() => Some(here.join(file)),
+        Some(file) => {
+            return Err(Problem::input(
+                "goal::no-goalfile",
+                format!("there is no Goalfile `{}`", file.display()),
+            )
+            .into())
+        }
+        None => find_goalfile(&here),
+    };
+    let project = match goalfile.as_deref().and_then(Path::parent) {
+        Some(project) => project,
+        None if cli.memory.is_some() => &here,
+        None => return Ok(None),
+    };
+    // Absolute, so recipes running elsewhere name the same Memory.
+    let memory_dir = cli.memory.as_ref().map(|dir| here.join(dir));
+    Ok(Some(Location::beside(project, memory_dir)))
+}
+
+/// The file named `Goalfile` in `start` or the nearest of its parents.
+pub fn find_goalfile(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join("Goalfile"))
+        .find(|path| path.is_file())
 }
