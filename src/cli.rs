@@ -107,11 +107,10 @@ fn run(cli: Cli) -> Result<u8> {
             )
         })?;
     }
+    // Absolute, so that recipes, which run in the project's directory, name the same Memory.
+    let memory_dir = cli.memory.as_ref().map(|dir| absolute(dir)).transpose()?;
     if let Some(Command::Memory { command }) = &cli.command {
-        let location = find_goalfile(cli.file.as_deref())
-            .ok()
-            .map(|path| Location::beside(&project_dir(&path), cli.memory.clone()));
-        return memory::command(command, location);
+        return memory_command(&cli, command, memory_dir);
     }
     let path = find_goalfile(cli.file.as_deref())?;
     tracing::debug!(goalfile = %path.display(), "reading");
@@ -134,8 +133,41 @@ fn run(cli: Cli) -> Result<u8> {
             format!("cannot change to {}: {error}", project.display()),
         )
     })?;
-    let location = Location::beside(Path::new("."), cli.memory.clone());
+    let location = Location::beside(Path::new("."), memory_dir);
     reach(&cli, &goalfile, &requests, location)
+}
+
+/// `goal memory …`: the Memory beside the Goalfile, or the one `--memory` names even without a
+/// Goalfile; with neither, only a running `goal`'s socket can serve it. Every problem exits
+/// with status 2, since 1 already means "not set".
+fn memory_command(cli: &Cli, command: &MemoryCommand, memory_dir: Option<PathBuf>) -> Result<u8> {
+    let project = match (find_goalfile(cli.file.as_deref()), &memory_dir) {
+        (Ok(path), _) => Some(project_dir(&path)),
+        (Err(_), Some(_)) => Some(PathBuf::from(".")),
+        (Err(error), None) if cli.file.is_some() => return Err(error),
+        (Err(_), None) => None,
+    };
+    let location = project.map(|project| Location::beside(&project, memory_dir));
+    memory::command(command, location).map_err(|error| Error {
+        problems: error
+            .problems
+            .into_iter()
+            .map(|problem| Problem {
+                kind: diagnostic::Kind::Input,
+                ..problem
+            })
+            .collect(),
+    })
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|error| {
+        Problem::input(
+            "goal::directory",
+            format!("cannot resolve {}: {error}", path.display()),
+        )
+        .into()
+    })
 }
 
 fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Location) -> Result<u8> {

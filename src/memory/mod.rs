@@ -1,11 +1,59 @@
-//! The persistent Memory. (stub: being written)
+//! The persistent Memory: string keys to string values, kept beside the Goalfile.
+//!
+//! Only one process can open the embedded database (sled takes an exclusive lock on it), yet
+//! recipes must read and write the Memory while `goal` runs. So the running `goal` owns the
+//! database and serves it on a Unix socket ([`Memory::serve`]) whose path its children find in
+//! [`SOCKET_ENV`], and advertises that socket in its run lock ([`RunLock::advertise`]) for
+//! `goal memory` started from another terminal. A [`Memory`] decides on first use where its
+//! values are: the socket named in its environment, else the database itself, else (when another
+//! process holds the database) the socket advertised in the run lock.
 
-use std::path::PathBuf;
+mod lock;
+mod socket;
+mod store;
+
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::diagnostic::{Problem, Result};
 
+pub use lock::RunLock;
+
+use socket::{Server, SocketStore};
+use store::{OpenError, SledStore};
+
 /// The environment variable through which recipes reach the running `goal`'s Memory.
 pub const SOCKET_ENV: &str = "GOAL_MEMORY_SOCKET";
+
+const KEY: &str = "goal::memory-key";
+const READ_ONLY: &str = "goal::memory-read-only";
+const LOCKED: &str = "goal::memory-locked";
+const IO: &str = "goal::memory-io";
+const SOCKET: &str = "goal::memory-socket";
+const NO_GOALFILE: &str = "goal::no-goalfile";
+const RUN_LOCKED: &str = "goal::run-locked";
+const RUN_LOCK_IO: &str = "goal::run-lock";
+
+/// Every code a Memory problem can carry, so one that crossed the socket as text gets its
+/// `&'static` code back.
+const CODES: [&str; 8] = [
+    KEY,
+    READ_ONLY,
+    LOCKED,
+    IO,
+    SOCKET,
+    NO_GOALFILE,
+    RUN_LOCKED,
+    RUN_LOCK_IO,
+];
+
+/// How long to wait for the database while another process holds it: `goal memory` commands
+/// hold it for milliseconds, and a starting run advertises its socket soon after taking it.
+const LOCK_PATIENCE: Duration = Duration::from_secs(3);
+const LOCK_POLL: Duration = Duration::from_millis(25);
 
 /// Where the Memory and the project's run state live.
 #[derive(Debug, Clone)]
@@ -16,28 +64,10 @@ pub struct Location {
     pub state_dir: PathBuf,
 }
 
-/// `goal memory get|set|delete|list`.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum MemoryCommand {
-    /// Print the value of KEY (exit status 1 when it is not set)
-    Get { key: String },
-    /// Set KEY to VALUE
-    Set { key: String, value: String },
-    /// Delete KEY (exit status 1 when it was not set)
-    Delete { key: String },
-    /// List keys and values, optionally only those starting with PREFIX
-    List { prefix: Option<String> },
-}
-
-/// Runs a `goal memory` command; `location` is `None` when no Goalfile was found (then only a
-/// running `goal`'s socket can serve it). Returns the exit status.
-pub fn command(command: &MemoryCommand, location: Option<Location>) -> Result<u8> {
-    let _ = (command, location);
-    Err(Problem::failure("goal::memory", "not yet").into())
-}
-
 impl Location {
-    pub fn beside(goalfile_dir: &std::path::Path, memory_override: Option<PathBuf>) -> Location {
+    /// The Memory of the project whose Goalfile is in `goalfile_dir`: `.goal/memory` there,
+    /// unless the user chose another directory (`--memory`, `GOAL_MEMORY`).
+    pub fn beside(goalfile_dir: &Path, memory_override: Option<PathBuf>) -> Location {
         let state_dir = goalfile_dir.join(".goal");
         Location {
             memory_dir: memory_override.unwrap_or_else(|| state_dir.join("memory")),
@@ -46,42 +76,316 @@ impl Location {
     }
 }
 
-/// (stub)
+/// Where values are kept: the embedded database, or a running `goal` that owns it. Another
+/// backend (a shared server) would be one more implementation.
+trait Store: Send + Sync {
+    fn get(&self, key: &str) -> Result<Option<String>, Problem>;
+    /// Durable when it returns.
+    fn set(&self, key: &str, value: &str) -> Result<(), Problem>;
+    /// Durable when it returns; whether the key was set.
+    fn delete(&self, key: &str) -> Result<bool, Problem>;
+    /// Sorted by key.
+    fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, Problem>;
+    fn flush(&self) -> Result<(), Problem>;
+}
+
+/// A handle on the Memory; clones share one database and one server.
 #[derive(Clone)]
-pub struct Memory;
+pub struct Memory {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    backend: Arc<Backend>,
+    server: Mutex<Option<Server>>,
+}
+
+/// The checks every access gets, whether from this process or through the socket, in front of
+/// a store opened on first use.
+struct Backend {
+    /// `None` for `goal memory` outside any project: only [`SOCKET_ENV`] can then serve.
+    location: Option<Location>,
+    writable: bool,
+    store: Mutex<Option<Arc<dyn Store>>>,
+}
 
 impl Memory {
-    pub fn new(_location: Location) -> Memory {
-        Memory
+    /// Opens nothing yet: opening the database costs milliseconds and threads, and most runs of
+    /// an up-to-date project never need it.
+    pub fn new(location: Location) -> Memory {
+        Memory::at(Some(location), true)
     }
-    pub fn read_only(_location: Location) -> Memory {
-        Memory
+
+    /// A Memory for `--dry-run`: reads work, `set` and `delete` are refused.
+    pub fn read_only(location: Location) -> Memory {
+        Memory::at(Some(location), false)
     }
-    pub fn get(&self, _key: &str) -> std::result::Result<Option<String>, Problem> {
-        Ok(None)
+
+    fn at(location: Option<Location>, writable: bool) -> Memory {
+        Memory {
+            shared: Arc::new(Shared {
+                backend: Arc::new(Backend {
+                    location,
+                    writable,
+                    store: Mutex::new(None),
+                }),
+                server: Mutex::new(None),
+            }),
+        }
     }
-    pub fn set(&self, _key: &str, _value: &str) -> std::result::Result<(), Problem> {
-        Ok(())
+
+    pub fn get(&self, key: &str) -> Result<Option<String>, Problem> {
+        self.shared.backend.get(key)
     }
-    pub fn delete(&self, _key: &str) -> std::result::Result<bool, Problem> {
-        Ok(false)
+
+    /// Durable (flushed to disk) before it returns.
+    pub fn set(&self, key: &str, value: &str) -> Result<(), Problem> {
+        self.shared.backend.set(key, value)
     }
-    pub fn flush(&self) {}
-    pub fn serve(&self) -> std::result::Result<PathBuf, Problem> {
-        Ok(PathBuf::from("/nonexistent"))
+
+    /// Durable before it returns; whether the key was set.
+    pub fn delete(&self, key: &str) -> Result<bool, Problem> {
+        self.shared.backend.delete(key)
+    }
+
+    /// The keys starting with `prefix` and their values, sorted by key.
+    pub fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, Problem> {
+        self.shared.backend.list(prefix)
+    }
+
+    /// Serves this Memory on a Unix socket (started once; later calls return the same path) for
+    /// the children of this process, which find the path in [`SOCKET_ENV`]. Inside a recipe of
+    /// another run, that run's socket already serves, so it is the answer.
+    pub fn serve(&self) -> Result<PathBuf, Problem> {
+        if let Some(path) = socket_from_env() {
+            return Ok(path);
+        }
+        let mut server = lock(&self.shared.server);
+        let server = match &mut *server {
+            Some(server) => server,
+            None => server.insert(Server::start(self.shared.backend.clone())?),
+        };
+        Ok(server.path().to_owned())
+    }
+
+    /// Best effort: every `set` and `delete` is already durable; this is for exit paths.
+    pub fn flush(&self) {
+        self.shared.backend.flush();
     }
 }
 
-/// (stub)
-pub struct RunLock;
-impl RunLock {
-    pub fn acquire(
-        _state_dir: &std::path::Path,
-        _wait: bool,
-    ) -> std::result::Result<RunLock, Problem> {
-        Ok(RunLock)
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Stop answering before the last flush, so no write lands after it.
+        drop(lock(&self.server).take());
+        self.backend.flush();
     }
-    pub fn advertise(&self, _socket: &std::path::Path) -> std::result::Result<(), Problem> {
+}
+
+impl Backend {
+    fn get(&self, key: &str) -> Result<Option<String>, Problem> {
+        check_key(key)?;
+        self.store()?.get(key)
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), Problem> {
+        self.check_writable(key)?;
+        self.store()?.set(key, value)
+    }
+
+    fn delete(&self, key: &str) -> Result<bool, Problem> {
+        self.check_writable(key)?;
+        self.store()?.delete(key)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, Problem> {
+        self.store()?.list(prefix)
+    }
+
+    fn flush(&self) {
+        let store = lock(&self.store).clone();
+        if let Some(Err(problem)) = store.map(|store| store.flush()) {
+            tracing::warn!("{problem}");
+        }
+    }
+
+    fn check_writable(&self, key: &str) -> Result<(), Problem> {
+        check_key(key)?;
+        if self.writable {
+            Ok(())
+        } else {
+            Err(Problem::failure(
+                READ_ONLY,
+                format!("not changing `{key}`: the Memory is read-only during a dry run"),
+            ))
+        }
+    }
+
+    /// The store, opened on first use. The lock is held only to open it, never while it is used,
+    /// so the socket server and this process's own accesses proceed side by side.
+    fn store(&self) -> Result<Arc<dyn Store>, Problem> {
+        let mut store = lock(&self.store);
+        if let Some(store) = &*store {
+            return Ok(store.clone());
+        }
+        let opened = open_store(self.location.as_ref())?;
+        Ok(store.insert(opened).clone())
+    }
+}
+
+fn check_key(key: &str) -> Result<(), Problem> {
+    if key.is_empty() {
+        Err(Problem::input(KEY, "a Memory key cannot be empty")
+            .with_help("keys are non-empty strings; check what produced this one"))
+    } else {
         Ok(())
+    }
+}
+
+fn open_store(location: Option<&Location>) -> Result<Arc<dyn Store>, Problem> {
+    if let Some(path) = socket_from_env() {
+        tracing::debug!("Memory: the running goal's socket {}", path.display());
+        return Ok(Arc::new(SocketStore::from_env(path)));
+    }
+    let location = location.ok_or_else(|| {
+        Problem::input(
+            NO_GOALFILE,
+            "no Goalfile found here or above; the Memory lives beside it",
+        )
+        .with_help(
+            "run this in the project, name it with -C DIR or -f FILE, \
+             or name the Memory's directory with --memory DIR",
+        )
+    })?;
+    let deadline = Instant::now() + LOCK_PATIENCE;
+    loop {
+        match SledStore::open(&location.memory_dir) {
+            Ok(store) => {
+                tracing::debug!("Memory: opened {}", location.memory_dir.display());
+                return Ok(Arc::new(store));
+            }
+            Err(OpenError::Failed(problem)) => return Err(problem),
+            Err(OpenError::Locked) => {}
+        }
+        let holder = lock::holder(&location.state_dir).filter(|holder| !holder.is_us());
+        let served_by_holder = holder
+            .as_ref()
+            .and_then(|holder| holder.socket.as_deref())
+            .filter(|socket| SocketStore::answers(socket));
+        if let Some(socket) = served_by_holder {
+            tracing::debug!("Memory: the socket {} of a run", socket.display());
+            return Ok(Arc::new(SocketStore::from_run_lock(socket.to_owned())));
+        }
+        if Instant::now() >= deadline {
+            let by = match holder {
+                Some(holder) => format!("another goal run (pid {})", holder.pid),
+                None => "another process".to_owned(),
+            };
+            return Err(Problem::failure(
+                LOCKED,
+                format!(
+                    "the Memory at `{}` is in use by {by}",
+                    location.memory_dir.display()
+                ),
+            )
+            .with_help("only one process at a time can open the Memory; wait for it to finish"));
+        }
+        std::thread::sleep(LOCK_POLL);
+    }
+}
+
+fn socket_from_env() -> Option<PathBuf> {
+    std::env::var_os(SOCKET_ENV)
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+}
+
+/// A panic elsewhere must not take the Memory down with it: the data behind these locks is
+/// never left half-changed.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `goal memory get|set|delete|list`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum MemoryCommand {
+    /// Print the value of KEY (exit status 1 when it is not set)
+    Get { key: String },
+    /// Set KEY to VALUE
+    Set {
+        key: String,
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Delete KEY (exit status 1 when it was not set)
+    Delete { key: String },
+    /// List keys and values (KEY<TAB>VALUE, with \n, \r, \t and \\ escaped), optionally only
+    /// those starting with PREFIX
+    List { prefix: Option<String> },
+}
+
+/// Runs a `goal memory` command; `location` is `None` when no Goalfile was found (then only a
+/// running `goal`'s socket can serve it). Returns the exit status.
+pub fn command(command: &MemoryCommand, location: Option<Location>) -> Result<u8> {
+    let memory = Memory::at(location, true);
+    let mut out = String::new();
+    let status = match command {
+        MemoryCommand::Get { key } => match memory.get(key)? {
+            Some(value) => {
+                out = value + "\n";
+                0
+            }
+            None => 1,
+        },
+        MemoryCommand::Set { key, value } => {
+            memory.set(key, value)?;
+            0
+        }
+        MemoryCommand::Delete { key } => {
+            if memory.delete(key)? {
+                0
+            } else {
+                1
+            }
+        }
+        MemoryCommand::List { prefix } => {
+            for (key, value) in memory.list(prefix.as_deref().unwrap_or(""))? {
+                // Writing to a String cannot fail.
+                let _ = writeln!(out, "{}\t{}", escape(&key), escape(&value));
+            }
+            0
+        }
+    };
+    print(&out)?;
+    Ok(status)
+}
+
+/// One line per entry in `goal memory list`, readable and splittable on the tab.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\t' => escaped.push_str("\\t"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// A reader that stopped reading (`goal memory list | head`) is not an error.
+fn print(text: &str) -> Result<(), Problem> {
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(Problem::failure(
+            IO,
+            format!("cannot write to standard output: {error}"),
+        )),
+        _ => Ok(()),
     }
 }

@@ -1,0 +1,138 @@
+//! One run per project: `<state_dir>/run.lock`, locked by the running `goal`, says who it is
+//! (its PID on the first line) and where it serves its Memory (the socket's path on the second).
+//!
+//! The kernel releases the lock when its holder exits, however it exits, so a killed run never
+//! blocks the next. The file's text may outlive its run: it counts only while that PID lives.
+
+use std::ffi::OsString;
+use std::fs::{self, File, TryLockError};
+use std::io;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process;
+
+use super::{RUN_LOCKED, RUN_LOCK_IO};
+use crate::diagnostic::Problem;
+
+const RUN_LOCK: &str = "run.lock";
+
+/// Held for the whole run; dropping it lets the next run start.
+pub struct RunLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl RunLock {
+    /// Takes `<state_dir>/run.lock` and writes our PID into it. When another live `goal` holds
+    /// it: an error naming that PID, or, with `wait`, a note and a wait until it is free.
+    pub fn acquire(state_dir: &Path, wait: bool) -> Result<RunLock, Problem> {
+        let path = state_dir.join(RUN_LOCK);
+        let cannot = |error: io::Error| lock_problem(&path, &error);
+        fs::create_dir_all(state_dir).map_err(cannot)?;
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(cannot)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::Error(error)) => return Err(cannot(error)),
+            Err(TryLockError::WouldBlock) => {
+                let other = match holder(state_dir) {
+                    Some(holder) => format!("another goal run (pid {})", holder.pid),
+                    None => "another goal run".to_owned(),
+                };
+                if !wait {
+                    return Err(Problem::failure(
+                        RUN_LOCKED,
+                        format!("{other} is using this project"),
+                    )
+                    .with_help("wait for it to finish, or use --wait to wait for it"));
+                }
+                eprintln!("note: waiting for {other} to finish");
+                file.lock().map_err(cannot)?;
+            }
+        }
+        let run_lock = RunLock { file, path };
+        run_lock.record(None)?;
+        Ok(run_lock)
+    }
+
+    /// Records the Memory's socket path in the lock file so `goal memory …` run from another
+    /// terminal during the run can reach the Memory.
+    pub fn advertise(&self, socket: &Path) -> Result<(), Problem> {
+        self.record(Some(socket))
+    }
+
+    fn record(&self, socket: Option<&Path>) -> Result<(), Problem> {
+        let mut text = format!("{}\n", process::id()).into_bytes();
+        if let Some(socket) = socket {
+            let socket = socket.as_os_str().as_bytes();
+            if socket.contains(&b'\n') {
+                return Err(lock_problem(
+                    &self.path,
+                    &"the socket's path contains a line break",
+                ));
+            }
+            text.extend(socket);
+            text.push(b'\n');
+        }
+        // Overwrite, then cut, so a reader never finds the file empty while a run holds it.
+        self.file
+            .write_all_at(&text, 0)
+            .and_then(|()| self.file.set_len(text.len() as u64))
+            .map_err(|error| lock_problem(&self.path, &error))
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // An empty file says at once that no run is left; the lock goes with the descriptor.
+        let _ = self.file.set_len(0);
+    }
+}
+
+fn lock_problem(path: &Path, cause: &dyn std::fmt::Display) -> Problem {
+    Problem::failure(
+        RUN_LOCK_IO,
+        format!("cannot use the run lock `{}`: {cause}", path.display()),
+    )
+}
+
+/// The run named in a run lock.
+pub(super) struct Holder {
+    pub(super) pid: u32,
+    pub(super) socket: Option<PathBuf>,
+}
+
+impl Holder {
+    pub(super) fn is_us(&self) -> bool {
+        self.pid == process::id()
+    }
+}
+
+/// The live process named in `<state_dir>/run.lock`, if any.
+pub(super) fn holder(state_dir: &Path) -> Option<Holder> {
+    let text = fs::read(state_dir.join(RUN_LOCK)).ok()?;
+    let mut lines = text.split(|&byte| byte == b'\n');
+    let pid = std::str::from_utf8(lines.next()?).ok()?.parse().ok()?;
+    let socket = lines
+        .next()
+        .filter(|line| !line.is_empty())
+        .map(|line| PathBuf::from(OsString::from_vec(line.to_vec())));
+    alive(pid).then_some(Holder { pid, socket })
+}
+
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks that the process exists; EPERM means it does, as another user's.
+    // SAFETY: kill with signal 0 sends nothing.
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+}

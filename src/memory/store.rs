@@ -1,0 +1,112 @@
+//! The embedded Memory: a sled database, by default in the project's `.goal/memory`.
+
+use std::fmt::Display;
+use std::fs::{self, File, TryLockError};
+use std::path::{Path, PathBuf};
+
+use super::{Store, IO};
+use crate::diagnostic::Problem;
+
+pub(super) struct SledStore {
+    db: sled::Db,
+    dir: PathBuf,
+}
+
+pub(super) enum OpenError {
+    /// Another process has the database open.
+    Locked,
+    Failed(Problem),
+}
+
+impl SledStore {
+    pub(super) fn open(dir: &Path) -> Result<SledStore, OpenError> {
+        let failed = |cause: &dyn Display| OpenError::Failed(problem(dir, "open", cause));
+        fs::create_dir_all(dir).map_err(|error| failed(&error))?;
+        match sled::Config::new().path(dir).open() {
+            Ok(db) => Ok(SledStore {
+                db,
+                dir: dir.to_owned(),
+            }),
+            Err(_) if held_by_another(dir) => Err(OpenError::Locked),
+            Err(error) => Err(failed(&error)),
+        }
+    }
+
+    fn problem(&self, action: &str, cause: &dyn Display) -> Problem {
+        problem(&self.dir, action, cause)
+    }
+
+    fn text(&self, key: &str, bytes: &[u8]) -> Result<String, Problem> {
+        String::from_utf8(bytes.to_vec()).map_err(|_| {
+            self.problem(
+                "read",
+                &format!("the entry `{key}` is not UTF-8 (not written by goal)"),
+            )
+        })
+    }
+
+    fn durable(&self, action: &str) -> Result<(), Problem> {
+        self.db
+            .flush()
+            .map(drop)
+            .map_err(|error| self.problem(action, &error))
+    }
+}
+
+impl Store for SledStore {
+    fn get(&self, key: &str) -> Result<Option<String>, Problem> {
+        match self.db.get(key) {
+            Ok(Some(value)) => self.text(key, &value).map(Some),
+            Ok(None) => Ok(None),
+            Err(error) => Err(self.problem("read", &error)),
+        }
+    }
+
+    fn set(&self, key: &str, value: &str) -> Result<(), Problem> {
+        self.db
+            .insert(key, value.as_bytes())
+            .map_err(|error| self.problem("write", &error))?;
+        self.durable("write")
+    }
+
+    fn delete(&self, key: &str) -> Result<bool, Problem> {
+        let existed = self
+            .db
+            .remove(key)
+            .map_err(|error| self.problem("write", &error))?
+            .is_some();
+        self.durable("write")?;
+        Ok(existed)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, Problem> {
+        // sled orders keys by their bytes, which for UTF-8 is the order of the strings.
+        self.db
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (key, value) = entry.map_err(|error| self.problem("read", &error))?;
+                let key = self.text(&String::from_utf8_lossy(&key), &key)?;
+                let value = self.text(&key, &value)?;
+                Ok((key, value))
+            })
+            .collect()
+    }
+
+    fn flush(&self) -> Result<(), Problem> {
+        self.durable("flush")
+    }
+}
+
+fn problem(dir: &Path, action: &str, cause: &dyn Display) -> Problem {
+    Problem::failure(
+        IO,
+        format!("cannot {action} the Memory at `{}`: {cause}", dir.display()),
+    )
+}
+
+/// sled tells a held lock from other failures only in the words of its message, so ask the lock
+/// itself: sled holds an exclusive `flock` on `<dir>/db`, as std's `try_lock` would.
+fn held_by_another(dir: &Path) -> bool {
+    File::open(dir.join("db"))
+        .is_ok_and(|file| matches!(file.try_lock(), Err(TryLockError::WouldBlock)))
+}
