@@ -466,7 +466,7 @@ goal all {
     project.goal(&[]).success();
     project
         .goal(&["--dry-run"])
-        .success()
+        .status(1)
         .stdout_has("would fire: all  (it has no target)");
 }
 

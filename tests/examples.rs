@@ -144,7 +144,7 @@ fn mass_rebuild_killed_halfway_continues_without_rebuilding() {
     let project = example("mass-rebuild");
     let mut child = project
         .command(&["-q"])
-        .env("FAKEKOJI_DELAY", "0.3")
+        .env("FAKEKOJI_DELAY", "1")
         .spawn()
         .unwrap();
     // Wait for a few builds, then kill in the middle of the run.
