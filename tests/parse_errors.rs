@@ -387,7 +387,7 @@ fn template_errors_point_into_the_string() {
         "goal g x {\n  run \"echo {x|stme}\"\n}\n",
         "goal::template",
         "unknown filter `stme`",
-        "2:17",
+        "2:16",
     );
     help_has(&problem, "did you mean `stem`?");
     one(
@@ -1034,7 +1034,7 @@ fn snapshot_unquoted_command() {
 fn snapshot_cycle() {
     assert_eq!(
         snapshot("goal a x {\n  require a x=\"{x}\"\n}\n"),
-        "goal::cycle
+        "goal::requirement-cycle
 
   × requirement cycle: a → a
    ╭─[Goalfile:2:3]
