@@ -17,6 +17,9 @@ use ureq::{Agent, Body, ResponseExt};
 pub struct UrlAnswer {
     pub holds: bool,
     pub reason: String,
+    /// No answer came from the server (refused, timed out, no such host, TLS failure): false,
+    /// but a user should hear of it, since a network outage then looks like a missing URL.
+    pub unreachable: bool,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,6 +61,7 @@ pub fn url_exists(url: &str, timeout: Duration) -> UrlAnswer {
             UrlAnswer {
                 holds: status < 400,
                 reason: format!("HTTP {status} from {}", described(url, &response)),
+                unreachable: false,
             }
         }
         Err(error) => unreachable(url, error, timeout),
@@ -88,16 +92,19 @@ pub fn url_contains(url: &str, needle: &str, timeout: Duration) -> UrlAnswer {
         return UrlAnswer {
             holds: false,
             reason: format!("HTTP {status} from {from}"),
+            unreachable: false,
         };
     }
     match search(response.body_mut(), needle, BODY_CAP) {
         Ok(Search::Found) => UrlAnswer {
             holds: true,
             reason: format!("HTTP {status} from {from} and the body contains {needle:?}"),
+            unreachable: false,
         },
         Ok(Search::NotFound) => UrlAnswer {
             holds: false,
             reason: format!("HTTP {status} from {from} but the body does not contain {needle:?}"),
+            unreachable: false,
         },
         Ok(Search::CapReached) => UrlAnswer {
             holds: false,
@@ -106,6 +113,7 @@ pub fn url_contains(url: &str, needle: &str, timeout: Duration) -> UrlAnswer {
                  {needle:?}",
                 BODY_CAP / (1024 * 1024)
             ),
+            unreachable: false,
         },
         // The body reader reports ureq's own errors (the timeout above all) wrapped in io::Error.
         Err(error) => unreachable(url, ureq::Error::from(error), timeout),
@@ -142,6 +150,7 @@ fn unsupported_scheme(url: &str) -> Option<UrlAnswer> {
         _ => Some(UrlAnswer {
             holds: false,
             reason: format!("cannot check {url:?}: only http:// and https:// URLs are supported"),
+            unreachable: false,
         }),
     }
 }
@@ -166,12 +175,14 @@ fn unreachable(url: &str, error: ureq::Error, timeout: Duration) -> UrlAnswer {
                     "timed out after {} waiting for {url}",
                     humantime::format_duration(timeout)
                 ),
+                unreachable: true,
             }
         }
         ureq::Error::TooManyRedirects => {
             return UrlAnswer {
                 holds: false,
                 reason: format!("more than {MAX_REDIRECTS} redirects from {url}"),
+                unreachable: false,
             }
         }
         ureq::Error::HostNotFound => "host not found".to_string(),
@@ -191,6 +202,7 @@ fn unreachable(url: &str, error: ureq::Error, timeout: Duration) -> UrlAnswer {
     UrlAnswer {
         holds: false,
         reason: format!("could not reach {url}: {why}"),
+        unreachable: true,
     }
 }
 

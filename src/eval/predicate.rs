@@ -166,6 +166,10 @@ impl<'g> Evaluator<'g> {
     }
 
     fn url_verdict(&mut self, answer: crate::http::UrlAnswer) -> Verdict {
+        if answer.unreachable {
+            self.reporter
+                .note(&format!("{}; counting the URL as missing", answer.reason));
+        }
         if answer.holds {
             self.yes(|| answer.reason)
         } else {

@@ -1,0 +1,103 @@
+//! URL predicates as targets, end to end: a Goalfile, the real binary, and a real HTTP server
+//! on 127.0.0.1.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::http_server::{Reply, TestServer};
+use common::Project;
+
+fn project(server: &TestServer) -> Project {
+    Project::new().goalfile(&format!(
+        r#"
+let base "{base}"
+goal released version {{
+    target {{ url-exists "{{base}}/releases/{{version}}.tar.gz" timeout="2s" }}
+    run "echo uploading {{version}} >> log"
+}}
+goal announced version {{
+    target {{ url-contains "{{base}}/news" text="version {{version}}" }}
+    run "echo announcing {{version}} >> log"
+}}
+goal slow {{
+    target {{ url-exists "{{base}}/slow" timeout="300ms" }}
+    run "echo slow fired >> log"
+}}
+"#,
+        base = server.base
+    ))
+}
+
+#[test]
+fn url_targets_decide_what_fires() {
+    let server = TestServer::start([
+        ("/releases/1.0.tar.gz", Reply::ok("tarball")),
+        (
+            "/releases/2.0.tar.gz",
+            Reply::redirect("/releases/1.0.tar.gz"),
+        ),
+        ("/releases/3.0.tar.gz", Reply::ok("tarball").refuse_head()),
+        ("/news", Reply::ok("<p>version 1.0 is out</p>")),
+        ("/slow", Reply::ok("late").delay(Duration::from_secs(3))),
+    ]);
+    let project = project(&server);
+    project
+        .goal(&[
+            "released",
+            "version=1.0",
+            "released",
+            "version=2.0",
+            "released",
+            "version=3.0",
+        ])
+        .success()
+        .stderr_has("0 ran, 3 already reached");
+    project
+        .goal(&[
+            "--dry-run",
+            "released",
+            "version=4.0",
+            "announced",
+            "version=2.0",
+        ])
+        .status(1)
+        .stdout_has("would fire: released version=4.0  (HTTP 404 from")
+        .stdout_has("does not contain \"version 2.0\"");
+    project.goal(&["announced", "version=1.0"]).success();
+    assert!(!project.exists("log"), "nothing should have fired");
+    assert!(server
+        .requests()
+        .iter()
+        .any(|r| r == "GET /releases/3.0.tar.gz"));
+
+    let started = Instant::now();
+    project
+        .goal(&["--dry-run", "slow"])
+        .status(1)
+        .stdout_has("would fire: slow  (timed out");
+    assert!(started.elapsed() < Duration::from_millis(2500));
+}
+
+#[test]
+fn an_unreachable_host_is_false_not_a_hang() {
+    // A port nobody listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let project = Project::new().goalfile(&format!(
+        r#"goal up {{ target {{ url-exists "http://127.0.0.1:{port}/" }}; run "true" }}"#
+    ));
+    project
+        .goal(&["--dry-run", "up"])
+        .status(1)
+        .stdout_has("could not reach");
+    project
+        .goal(&["up"])
+        .status(1)
+        .stderr_has("goal: note could not reach")
+        .stderr_has("counting the URL as missing")
+        .stderr_has("`up` ran, but its target is still false: could not reach");
+}
