@@ -178,6 +178,18 @@ fn a_memory_that_cannot_be_opened_says_where_and_why() {
 }
 
 #[test]
+fn handles_on_one_project_share_its_database() {
+    let project = Project::new().goalfile("");
+    let writer = Memory::new(location(&project));
+    let reader = Memory::read_only(location(&project));
+    writer.set("k", "v").unwrap();
+    assert_eq!(reader.get("k").unwrap().as_deref(), Some("v"));
+    assert!(reader.set("k", "w").is_err());
+    drop(writer);
+    assert_eq!(reader.list("").unwrap(), [("k".to_owned(), "v".to_owned())]);
+}
+
+#[test]
 fn a_recipe_reaches_the_running_goal_through_its_socket() {
     let project = Project::new().goalfile("");
     let memory = Memory::new(location(&project));
