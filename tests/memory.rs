@@ -183,7 +183,15 @@ fn handles_on_one_project_share_its_database() {
     let writer = Memory::new(location(&project));
     let reader = Memory::read_only(location(&project));
     writer.set("k", "v").unwrap();
-    assert_eq!(reader.get("k").unwrap().as_deref(), Some("v"));
+    // The evaluator may use its Memory from other threads.
+    let read_elsewhere = thread::spawn({
+        let reader = reader.clone();
+        move || reader.get("k")
+    });
+    assert_eq!(
+        read_elsewhere.join().unwrap().unwrap().as_deref(),
+        Some("v")
+    );
     assert!(reader.set("k", "w").is_err());
     drop(writer);
     assert_eq!(reader.list("").unwrap(), [("k".to_owned(), "v".to_owned())]);
