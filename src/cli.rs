@@ -88,7 +88,7 @@ fn memory_location(cli: &Cli) -> Result<Option<Location>> {
         None if cli.memory.is_some() => &here,
         None => return Ok(None),
     };
-    // Absolute, so recipes running elsewhere name the same Memory.
+    // Absolute, so the Location means the same wherever it is used from.
     let memory_dir = cli.memory.as_ref().map(|dir| here.join(dir));
     Ok(Some(Location::beside(project, memory_dir)))
 }
