@@ -262,7 +262,7 @@ fn open_store(location: Option<&Location>) -> Result<Arc<dyn Store>, Problem> {
         match SledStore::open(&location.memory_dir) {
             Ok(store) => {
                 tracing::debug!("Memory: opened {}", location.memory_dir.display());
-                return Ok(Arc::new(store));
+                return Ok(store);
             }
             Err(OpenError::Failed(problem)) => return Err(problem),
             Err(OpenError::Locked) => {}

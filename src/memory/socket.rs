@@ -13,7 +13,9 @@
 //! | `list PREFIX`            | `ok KEY1 VALUE1 KEY2 VALUE2 …`, sorted by key    |
 //! | any, when it fails       | `error KIND CODE MESSAGE [HELP]`, KIND `input` or `failure` |
 
+use std::fs::Permissions;
 use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +55,7 @@ impl Server {
         };
         let dir = tempfile::Builder::new()
             .prefix("goal-")
+            .permissions(Permissions::from_mode(0o700))
             .tempdir()
             .map_err(cannot)?;
         let path = dir.path().join("memory");

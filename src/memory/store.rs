@@ -3,9 +3,14 @@
 use std::fmt::Display;
 use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 
-use super::{Store, IO};
+use super::{lock, Store, IO};
 use crate::diagnostic::Problem;
+
+/// sled refuses to open a database twice, even in one process: handles on the same directory
+/// share the open one.
+static OPEN: Mutex<Vec<(PathBuf, Weak<SledStore>)>> = Mutex::new(Vec::new());
 
 pub(super) struct SledStore {
     db: sled::Db,
@@ -19,14 +24,28 @@ pub(super) enum OpenError {
 }
 
 impl SledStore {
-    pub(super) fn open(dir: &Path) -> Result<SledStore, OpenError> {
+    pub(super) fn open(dir: &Path) -> Result<Arc<SledStore>, OpenError> {
         let failed = |cause: &dyn Display| OpenError::Failed(problem(dir, "open", cause));
         fs::create_dir_all(dir).map_err(|error| failed(&error))?;
+        let canonical = dir.canonicalize().map_err(|error| failed(&error))?;
+        let mut open = lock(&OPEN);
+        open.retain(|(_, store)| store.strong_count() > 0);
+        let shared = open
+            .iter()
+            .find(|(path, _)| *path == canonical)
+            .and_then(|(_, store)| store.upgrade());
+        if let Some(store) = shared {
+            return Ok(store);
+        }
         match sled::Config::new().path(dir).open() {
-            Ok(db) => Ok(SledStore {
-                db,
-                dir: dir.to_owned(),
-            }),
+            Ok(db) => {
+                let store = Arc::new(SledStore {
+                    db,
+                    dir: dir.to_owned(),
+                });
+                open.push((canonical, Arc::downgrade(&store)));
+                Ok(store)
+            }
             Err(_) if held_by_another(dir) => Err(OpenError::Locked),
             Err(error) => Err(failed(&error)),
         }

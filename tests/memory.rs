@@ -1,0 +1,377 @@
+//! The Memory: `goal memory …` with the real binary and a real sled database, and the library's
+//! `Memory` and `RunLock` standing in for a running `goal` that owns the database.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Project, Run};
+use goal::memory::{Location, Memory, RunLock, SOCKET_ENV};
+
+fn location(project: &Project) -> Location {
+    Location::beside(project.path(), None)
+}
+
+/// `goal memory …` in the project, reaching the Memory through `socket`.
+fn through(project: &Project, socket: &Path, args: &[&str]) -> Run {
+    Run::from(
+        project
+            .command(args)
+            .env(SOCKET_ENV, socket)
+            .output()
+            .expect("running goal"),
+    )
+}
+
+#[test]
+fn values_persist_across_runs() {
+    let project = Project::new().goalfile("");
+    project.goal(&["memory", "set", "a", "1"]).success();
+    project.goal(&["memory", "set", "b", "2"]).success();
+    project.goal(&["memory", "set", "a", "one"]).success();
+    assert!(project.exists(".goal/memory"));
+
+    let get = project.goal(&["memory", "get", "a"]);
+    get.success();
+    assert_eq!(get.stdout, "one\n");
+    assert_eq!(project.goal(&["memory", "list"]).stdout, "a\tone\nb\t2\n");
+
+    project.goal(&["memory", "delete", "a"]).success();
+    let get = project.goal(&["memory", "get", "a"]);
+    get.status(1);
+    assert_eq!(get.stdout, "");
+    project.goal(&["memory", "delete", "a"]).status(1);
+    assert_eq!(project.goal(&["memory", "list"]).stdout, "b\t2\n");
+}
+
+#[test]
+fn list_takes_a_prefix_sorts_and_escapes() {
+    let project = Project::new().goalfile("");
+    for (key, value) in [
+        ("tested-b", "2"),
+        ("built-x", "x"),
+        ("tested-a", "line 1\nline 2\ttab \\ backslash"),
+    ] {
+        project.goal(&["memory", "set", key, value]).success();
+    }
+    let list = project.goal(&["memory", "list", "tested-"]);
+    list.success();
+    assert_eq!(
+        list.stdout,
+        "tested-a\tline 1\\nline 2\\ttab \\\\ backslash\ntested-b\t2\n"
+    );
+    // `get` prints the value as it is.
+    assert_eq!(
+        project.goal(&["memory", "get", "tested-a"]).stdout,
+        "line 1\nline 2\ttab \\ backslash\n"
+    );
+    let none = project.goal(&["memory", "list", "nothing-"]);
+    none.success();
+    assert_eq!(none.stdout, "");
+}
+
+#[test]
+fn a_value_may_start_with_a_dash() {
+    let project = Project::new().goalfile("");
+    project.goal(&["memory", "set", "k", "-v"]).success();
+    assert_eq!(project.goal(&["memory", "get", "k"]).stdout, "-v\n");
+}
+
+#[test]
+fn an_empty_key_is_an_error() {
+    let project = Project::new().goalfile("");
+    for args in [
+        &["memory", "get", ""][..],
+        &["memory", "set", "", "v"],
+        &["memory", "delete", ""],
+    ] {
+        project
+            .goal(args)
+            .status(2)
+            .stderr_has("goal::memory-key")
+            .stderr_has("a Memory key cannot be empty");
+    }
+}
+
+#[test]
+fn without_a_goalfile_there_is_no_memory() {
+    let project = Project::new();
+    project
+        .goal(&["memory", "get", "k"])
+        .status(2)
+        .stderr_has("no Goalfile found here or above; the Memory lives beside it")
+        .stderr_has("--memory");
+    assert!(!project.exists(".goal"));
+}
+
+#[test]
+fn the_memory_lives_beside_the_goalfile_found_from_here_c_or_f() {
+    let project = Project::new()
+        .goalfile("")
+        .file("sub/deeper/notes", "")
+        .file("other/Goalfile", "");
+    project.goal(&["-C", "sub/deeper", "memory", "set", "k", "top"]);
+    assert!(!project.exists("sub/deeper/.goal"));
+    assert_eq!(project.goal(&["memory", "get", "k"]).stdout, "top\n");
+
+    project
+        .goal(&["-f", "other/Goalfile", "memory", "set", "k", "other"])
+        .success();
+    assert!(project.exists("other/.goal/memory"));
+    assert_eq!(
+        project.goal(&["-C", "other", "memory", "get", "k"]).stdout,
+        "other\n"
+    );
+    assert_eq!(project.goal(&["memory", "get", "k"]).stdout, "top\n");
+
+    project
+        .goal(&["-f", "missing/Goalfile", "memory", "get", "k"])
+        .status(2)
+        .stderr_has("there is no Goalfile `missing/Goalfile`");
+}
+
+#[test]
+fn memory_option_and_environment_choose_another_place() {
+    let project = Project::new().goalfile("");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let elsewhere_memory = elsewhere.path().join("memory");
+    let elsewhere_memory = elsewhere_memory.to_str().unwrap();
+
+    project
+        .goal(&["--memory", elsewhere_memory, "memory", "set", "k", "v"])
+        .success();
+    assert!(!project.exists(".goal/memory"));
+    project.goal(&["memory", "get", "k"]).status(1);
+
+    let from_env = Run::from(
+        project
+            .command(&["memory", "get", "k"])
+            .env("GOAL_MEMORY", elsewhere_memory)
+            .output()
+            .unwrap(),
+    );
+    from_env.success();
+    assert_eq!(from_env.stdout, "v\n");
+
+    // No Goalfile is needed when the Memory is named.
+    let no_project = Project::new();
+    let get = no_project.goal(&["memory", "get", "k", "--memory", elsewhere_memory]);
+    get.success();
+    assert_eq!(get.stdout, "v\n");
+}
+
+#[test]
+fn a_memory_that_cannot_be_opened_says_where_and_why() {
+    let project = Project::new().goalfile("").file("not-a-directory", "");
+    project
+        .goal(&["--memory", "not-a-directory", "memory", "get", "k"])
+        .status(2)
+        .stderr_has("goal::memory-io")
+        .stderr_has("cannot open the Memory at `")
+        .stderr_has("not-a-directory`: ");
+}
+
+#[test]
+fn handles_on_one_project_share_its_database() {
+    let project = Project::new().goalfile("");
+    let writer = Memory::new(location(&project));
+    let reader = Memory::read_only(location(&project));
+    writer.set("k", "v").unwrap();
+    // The evaluator may use its Memory from other threads.
+    let read_elsewhere = thread::spawn({
+        let reader = reader.clone();
+        move || reader.get("k")
+    });
+    assert_eq!(
+        read_elsewhere.join().unwrap().unwrap().as_deref(),
+        Some("v")
+    );
+    assert!(reader.set("k", "w").is_err());
+    drop(writer);
+    assert_eq!(reader.list("").unwrap(), [("k".to_owned(), "v".to_owned())]);
+}
+
+#[test]
+fn a_recipe_reaches_the_running_goal_through_its_socket() {
+    let project = Project::new().goalfile("");
+    let memory = Memory::new(location(&project));
+    let socket = memory.serve().unwrap();
+    assert_eq!(memory.serve().unwrap(), socket, "serve starts one server");
+    assert!(socket.as_os_str().len() < 108);
+    let socket_dir = fs::metadata(socket.parent().unwrap()).unwrap();
+    assert_eq!(socket_dir.permissions().mode() & 0o777, 0o700, "private");
+
+    // No Goalfile where the child runs: only the socket can serve it.
+    let elsewhere = Project::new();
+    through(&elsewhere, &socket, &["memory", "set", "k", "from child"]).success();
+    assert_eq!(memory.get("k").unwrap().as_deref(), Some("from child"));
+
+    memory.set("mine", "from parent").unwrap();
+    let get = through(&elsewhere, &socket, &["memory", "get", "mine"]);
+    get.success();
+    assert_eq!(get.stdout, "from parent\n");
+    through(&elsewhere, &socket, &["memory", "get", "unset"]).status(1);
+    let list = through(&elsewhere, &socket, &["memory", "list"]);
+    assert_eq!(list.stdout, "k\tfrom child\nmine\tfrom parent\n");
+    through(&elsewhere, &socket, &["memory", "delete", "k"]).success();
+    through(&elsewhere, &socket, &["memory", "delete", "k"]).status(1);
+    assert_eq!(memory.get("k").unwrap(), None);
+
+    drop(memory);
+    assert!(!socket.exists(), "the socket goes with the Memory");
+    // ...and so does the database's lock.
+    assert_eq!(
+        project.goal(&["memory", "get", "mine"]).stdout,
+        "from parent\n"
+    );
+}
+
+#[test]
+fn a_socket_nobody_serves_is_an_error_not_a_fallback() {
+    let project = Project::new().goalfile("");
+    let gone = project.path().join("gone");
+    through(&project, &gone, &["memory", "get", "k"])
+        .status(2)
+        .stderr_has("goal::memory-socket")
+        .stderr_has("cannot reach the running goal's Memory");
+    assert!(!project.exists(".goal/memory"));
+}
+
+#[test]
+fn a_dry_run_memory_refuses_writes_also_through_its_socket() {
+    let project = Project::new().goalfile("");
+    Memory::new(location(&project)).set("k", "v").unwrap();
+
+    let memory = Memory::read_only(location(&project));
+    assert_eq!(memory.get("k").unwrap().as_deref(), Some("v"));
+    let refused = memory.set("k", "w").unwrap_err();
+    assert_eq!(refused.code, "goal::memory-read-only");
+    assert!(memory.delete("k").is_err());
+
+    let socket = memory.serve().unwrap();
+    through(&project, &socket, &["memory", "set", "k", "w"])
+        .status(2)
+        .stderr_has("goal::memory-read-only")
+        .stderr_has("read-only during a dry run");
+    assert_eq!(
+        through(&project, &socket, &["memory", "get", "k"]).stdout,
+        "v\n"
+    );
+}
+
+#[test]
+fn another_terminal_reaches_the_running_goal_through_the_run_lock() {
+    let project = Project::new().goalfile("");
+    let run_lock = RunLock::acquire(&location(&project).state_dir, false).unwrap();
+    let memory = Memory::new(location(&project));
+    memory.set("held", "yes").unwrap();
+    run_lock.advertise(&memory.serve().unwrap()).unwrap();
+
+    let get = project.goal(&["memory", "get", "held"]);
+    get.success();
+    assert_eq!(get.stdout, "yes\n");
+    project.goal(&["memory", "set", "new", "1"]).success();
+    assert_eq!(memory.get("new").unwrap().as_deref(), Some("1"));
+}
+
+#[test]
+fn a_memory_held_without_a_socket_names_its_holder() {
+    let project = Project::new().goalfile("");
+    let _run_lock = RunLock::acquire(&location(&project).state_dir, false).unwrap();
+    let memory = Memory::new(location(&project));
+    memory.set("held", "yes").unwrap();
+
+    project
+        .goal(&["memory", "get", "held"])
+        .status(2)
+        .stderr_has("goal::memory-locked")
+        .stderr_has(&format!("another goal run (pid {})", std::process::id()));
+}
+
+#[test]
+fn one_run_per_project() {
+    let project = Project::new();
+    let state_dir = project.path().join(".goal");
+    let first = RunLock::acquire(&state_dir, false).unwrap();
+    let pid = std::process::id();
+    assert_eq!(project.read(".goal/run.lock"), format!("{pid}\n"));
+    first.advertise(Path::new("/tmp/goal-x/memory")).unwrap();
+    assert_eq!(
+        project.read(".goal/run.lock"),
+        format!("{pid}\n/tmp/goal-x/memory\n")
+    );
+
+    let refused = RunLock::acquire(&state_dir, false).err().unwrap();
+    assert_eq!(refused.code, "goal::run-locked");
+    assert!(
+        refused.message.contains(&format!(
+            "another goal run (pid {pid}) is using this project"
+        )),
+        "{refused:?}"
+    );
+    assert!(refused.help.unwrap().contains("--wait"));
+
+    let waiter = thread::spawn({
+        let state_dir = state_dir.clone();
+        move || RunLock::acquire(&state_dir, true).map(drop)
+    });
+    thread::sleep(Duration::from_millis(300));
+    assert!(!waiter.is_finished(), "the second run must wait");
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !waiter.is_finished() {
+        assert!(Instant::now() < deadline, "the second run never started");
+        thread::sleep(Duration::from_millis(10));
+    }
+    waiter.join().unwrap().unwrap();
+    assert_eq!(
+        project.read(".goal/run.lock"),
+        "",
+        "a finished run leaves no name"
+    );
+}
+
+#[test]
+fn killed_writers_never_lose_an_acknowledged_value() {
+    let project = Project::new().goalfile("");
+    let mut acknowledged_in_all = 0;
+    for (round, pause) in [150, 400, 250, 700].into_iter().enumerate() {
+        let acknowledged = format!("acknowledged-{round}");
+        let mut writer = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                r#"for i in $(seq 1 200); do "$GOAL" memory set k{round}-$i v$i && echo $i >> {acknowledged}; done"#
+            ))
+            .env("GOAL", env!("CARGO_BIN_EXE_goal"))
+            .env_remove(SOCKET_ENV)
+            .env_remove("GOAL_MEMORY")
+            .current_dir(project.path())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        thread::sleep(Duration::from_millis(pause));
+        // The whole group: the shell and the `goal` it is running, wherever that one is.
+        // SAFETY: sends a signal to the group just started, nothing else.
+        let pgid = -i32::try_from(writer.id()).unwrap();
+        assert_eq!(unsafe { libc::kill(pgid, libc::SIGKILL) }, 0);
+        writer.wait().unwrap();
+
+        let memory = Memory::new(location(&project));
+        let numbers = fs::read_to_string(project.path().join(&acknowledged)).unwrap_or_default();
+        for i in numbers.lines() {
+            assert_eq!(
+                memory.get(&format!("k{round}-{i}")).unwrap(),
+                Some(format!("v{i}")),
+                "round {round}, acknowledged key {i}"
+            );
+            acknowledged_in_all += 1;
+        }
+    }
+    assert!(acknowledged_in_all > 0, "no write finished before its kill");
+}
