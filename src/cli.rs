@@ -182,7 +182,7 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
     };
     // A recipe that runs `goal` again is part of the run that started it: it shares that run's
     // Memory through the socket and must not wait for that run's lock.
-    let nested = std::env::var_os(memory::SOCKET_ENV).is_some();
+    let nested = memory::inherited_socket(Some(&location)).is_some();
     let lock = if cli.dry_run || nested {
         None
     } else {
@@ -212,6 +212,13 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
 /// The Goalfile named with `-f`, or the nearest `Goalfile` in the current directory or above.
 pub fn find_goalfile(file: Option<&Path>) -> Result<PathBuf> {
     if let Some(file) = file {
+        if !file.is_file() {
+            return Err(Problem::input(
+                "goal::no-goalfile",
+                format!("there is no Goalfile `{}`", file.display()),
+            )
+            .into());
+        }
         return Ok(file.to_path_buf());
     }
     let cwd = std::env::current_dir().map_err(|error| {

@@ -642,3 +642,39 @@ goal all {
         .status(1)
         .stderr_has("the command of this `for` exited with status 4");
 }
+
+#[test]
+fn a_recipe_running_goal_for_another_project_uses_that_projects_memory() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal all {
+    run "\"$GOAL\" memory set here 1 && \"$GOAL\" -C other memory set there 2 && \"$GOAL\" -C other mark"
+}
+"#,
+        )
+        .file("other/Goalfile", r#"goal mark { run "touch marked" }"#);
+    let out = project
+        .command(&[])
+        .env("GOAL", env!("CARGO_BIN_EXE_goal"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(project.exists("other/marked"));
+    project
+        .goal(&["memory", "get", "here"])
+        .success()
+        .stdout_has("1");
+    project.goal(&["memory", "get", "there"]).status(1);
+    project
+        .goal(&["-C", "other", "memory", "get", "there"])
+        .success()
+        .stdout_has("2");
+    project
+        .goal(&["-C", "other", "memory", "get", "here"])
+        .status(1);
+}

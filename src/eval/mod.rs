@@ -25,7 +25,7 @@ use crate::diagnostic::{did_you_mean, Problem, Sources};
 use crate::goalfile::{
     ForSource, Goal, Goalfile, LetValue, Param, Pattern, Span, Statement, Target,
 };
-use crate::memory::{Memory, RunLock, SOCKET_ENV};
+use crate::memory::{Memory, RunLock};
 use crate::report::Reporter;
 use crate::run::{self, Finished, Stdout};
 use crate::template::{Context, Template};
@@ -108,8 +108,9 @@ pub struct Evaluator<'g> {
     /// Modification times seen since the last command ran (any command may change files).
     mtimes: HashMap<String, Option<SystemTime>>,
     memory: Memory,
-    /// The Memory socket's path once served: only when a command is first run.
-    socket: Option<String>,
+    /// The environment commands need to reach the Memory, once served: only when a command is
+    /// first run.
+    memory_env: Option<Vec<(&'static str, String)>>,
     /// Where to advertise the socket, so `goal memory` from another terminal reaches it.
     run_lock: Option<&'g RunLock>,
     options: Options,
@@ -138,7 +139,7 @@ impl<'g> Evaluator<'g> {
             stack: Vec::new(),
             mtimes: HashMap::default(),
             memory,
-            socket: None,
+            memory_env: None,
             run_lock: None,
             options,
             reporter,
@@ -745,13 +746,13 @@ impl<'g> Evaluator<'g> {
         span: Span,
         globals: usize,
     ) -> Result<Finished> {
-        if self.socket.is_none() {
+        if self.memory_env.is_none() {
             let path = self.memory.serve()?;
             tracing::debug!(socket = %path.display(), "serving the Memory to commands");
             if let Some(lock) = self.run_lock {
                 lock.advertise(&path)?;
             }
-            self.socket = Some(path.to_string_lossy().into_owned());
+            self.memory_env = Some(self.memory.environment(&path));
         }
         // Recipes see every global; compute the ones nothing has asked for yet.
         for position in 0..globals {
@@ -759,8 +760,8 @@ impl<'g> Evaluator<'g> {
         }
         let mut env: Vec<(&str, &str)> = self.globals.computed().take(globals).collect();
         env.extend(scope.vars());
-        if let Some(socket) = &self.socket {
-            env.push((SOCKET_ENV, socket));
+        for (name, value) in self.memory_env.iter().flatten() {
+            env.push((name, value));
         }
         self.mtimes.clear();
         run::shell(script, &env, stdout).map_err(|error| {

@@ -28,6 +28,10 @@ use store::{OpenError, SledStore};
 /// The environment variable through which recipes reach the running `goal`'s Memory.
 pub const SOCKET_ENV: &str = "GOAL_MEMORY_SOCKET";
 
+/// Beside [`SOCKET_ENV`]: the directory of the Memory that socket serves, so a recipe running
+/// `goal` for another project does not write into this one's Memory.
+pub const DIR_ENV: &str = "GOAL_MEMORY_DIR";
+
 const KEY: &str = "goal::memory-key";
 const READ_ONLY: &str = "goal::memory-read-only";
 const LOCKED: &str = "goal::memory-locked";
@@ -157,7 +161,7 @@ impl Memory {
     /// the children of this process, which find the path in [`SOCKET_ENV`]. Inside a recipe of
     /// another run, that run's socket already serves, so it is the answer.
     pub fn serve(&self) -> Result<PathBuf, Problem> {
-        if let Some(path) = socket_from_env() {
+        if let Some(path) = inherited_socket(self.shared.backend.location.as_ref()) {
             return Ok(path);
         }
         let mut server = lock(&self.shared.server);
@@ -166,6 +170,21 @@ impl Memory {
             None => server.insert(Server::start(self.shared.backend.clone())?),
         };
         Ok(server.path().to_owned())
+    }
+
+    /// The environment a command needs to reach this Memory: [`SOCKET_ENV`] and [`DIR_ENV`].
+    pub fn environment(&self, socket: &Path) -> Vec<(&'static str, String)> {
+        let mut env = vec![(SOCKET_ENV, socket.to_string_lossy().into_owned())];
+        if let Some(dir) = self
+            .shared
+            .backend
+            .location
+            .as_ref()
+            .and_then(|l| absolute(&l.memory_dir))
+        {
+            env.push((DIR_ENV, dir.to_string_lossy().into_owned()));
+        }
+        env
     }
 
     /// Best effort: every `set` and `delete` is already durable; this is for exit paths.
@@ -243,7 +262,7 @@ fn check_key(key: &str) -> Result<(), Problem> {
 }
 
 fn open_store(location: Option<&Location>) -> Result<Arc<dyn Store>, Problem> {
-    if let Some(path) = socket_from_env() {
+    if let Some(path) = inherited_socket(location) {
         tracing::debug!("Memory: the running goal's socket {}", path.display());
         return Ok(Arc::new(SocketStore::from_env(path)));
     }
@@ -294,10 +313,23 @@ fn open_store(location: Option<&Location>) -> Result<Arc<dyn Store>, Problem> {
     }
 }
 
-fn socket_from_env() -> Option<PathBuf> {
-    std::env::var_os(SOCKET_ENV)
+/// The socket of the running `goal` this process was started by (as a recipe or a predicate's
+/// command), when that run serves the Memory at `location`: a recipe's `goal memory …` names
+/// the project it runs in, but `goal -C elsewhere …` names another project and its own Memory.
+pub fn inherited_socket(location: Option<&Location>) -> Option<PathBuf> {
+    let socket = std::env::var_os(SOCKET_ENV)
         .filter(|path| !path.is_empty())
-        .map(PathBuf::from)
+        .map(PathBuf::from)?;
+    let served = std::env::var_os(DIR_ENV).map(PathBuf::from);
+    let same = match (location, served) {
+        (Some(location), Some(served)) => absolute(&location.memory_dir) == Some(served),
+        _ => true,
+    };
+    same.then_some(socket)
+}
+
+fn absolute(path: &Path) -> Option<PathBuf> {
+    std::path::absolute(path).ok()
 }
 
 /// A panic elsewhere must not take the Memory down with it: the data behind these locks is
