@@ -59,6 +59,7 @@ fn a_404_does_not_exist() {
         UrlAnswer {
             holds: false,
             reason: format!("HTTP 404 from {url}"),
+            unreachable: false,
         }
     );
 }
@@ -178,6 +179,7 @@ fn a_refused_connection_is_a_false_answer() {
         UrlAnswer {
             holds: false,
             reason: format!("could not reach {url}: connection refused"),
+            unreachable: true,
         }
     );
     assert_fails_with(&url_contains(&url, "x", TIMEOUT), "connection refused");
@@ -206,6 +208,7 @@ fn body_contains_or_not() {
         UrlAnswer {
             holds: true,
             reason: format!("HTTP 200 from {url} and the body contains \"1.2.3 released\""),
+            unreachable: false,
         }
     );
     assert_eq!(
@@ -213,6 +216,7 @@ fn body_contains_or_not() {
         UrlAnswer {
             holds: false,
             reason: format!("HTTP 200 from {url} but the body does not contain \"1.2.4\""),
+            unreachable: false,
         }
     );
     assert_eq!(server.requests(), ["GET /page", "GET /page"]);
