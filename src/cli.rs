@@ -10,6 +10,7 @@ use clap::Parser;
 use crate::diagnostic::{self, Error, Problem, Result};
 use crate::eval::{Evaluator, Options, Request};
 use crate::goalfile::Goalfile;
+use crate::interrupt;
 use crate::memory::{self, Location, Memory, MemoryCommand, RunLock};
 use crate::report::{Reporter, Verbosity};
 
@@ -193,6 +194,7 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
     } else {
         Memory::new(location)
     };
+    interrupt::install();
     let started = Instant::now();
     let mut evaluator = Evaluator::new(goalfile, memory.clone(), options, Reporter::new(verbosity));
     let instances = evaluator.instances(requests).map_err(Error::from)?;

@@ -55,6 +55,8 @@ pub enum Kind {
     Input,
     /// Something failed while running (a recipe, a broken promise, the Memory). Exit status 1.
     Failure,
+    /// The run was interrupted by a signal. Exit status 130, as shells report it.
+    Interrupted,
 }
 
 #[derive(Debug, Clone)]
@@ -158,7 +160,10 @@ pub struct Error {
 
 impl Error {
     pub fn exit_code(&self) -> u8 {
-        if self.problems.iter().any(|p| p.kind == Kind::Failure) {
+        let has = |kind| self.problems.iter().any(|p| p.kind == kind);
+        if has(Kind::Interrupted) {
+            crate::interrupt::EXIT_STATUS
+        } else if has(Kind::Failure) {
             1
         } else {
             2

@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod goalfile;
 pub mod http;
+pub mod interrupt;
 pub mod memory;
 pub mod parse;
 pub mod report;

@@ -7,7 +7,10 @@
 
 use std::ffi::OsStr;
 use std::io;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
+
+use crate::interrupt;
 
 /// Environment variables a command gets on top of `goal`'s own: globals, parameters, `let`
 /// values in scope, and the Memory socket.
@@ -44,19 +47,16 @@ pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
             Stdout::Capture => Stdio::piped(),
         })
         .stderr(Stdio::inherit())
-        .envs(env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))));
-    if stdout == Stdout::Capture {
-        let output = command.output()?;
-        Ok(Finished {
-            status: output.status,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        })
-    } else {
-        Ok(Finished {
-            status: command.status()?,
-            stdout: String::new(),
-        })
-    }
+        .envs(env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))
+        // A group of its own: an interruption stops the command and all it started.
+        .process_group(0);
+    let child = command.spawn()?;
+    let _running = interrupt::Running::new(child.id());
+    let output = child.wait_with_output()?;
+    Ok(Finished {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+    })
 }
 
 /// "exited with status 2" / "was killed by signal 9", for messages.

@@ -25,6 +25,7 @@ use crate::diagnostic::{did_you_mean, Problem, Sources};
 use crate::goalfile::{
     ForSource, Goal, Goalfile, LetValue, Param, Pattern, Span, Statement, Target,
 };
+use crate::interrupt;
 use crate::memory::{Memory, RunLock};
 use crate::report::Reporter;
 use crate::run::{self, Finished, Stdout};
@@ -381,6 +382,9 @@ impl<'g> Evaluator<'g> {
         scope: &mut Scope<'g>,
         body: &mut Body<'g>,
     ) -> Result<Flow> {
+        if interrupt::interrupted() {
+            return Err(interrupted());
+        }
         match statement {
             Statement::Let(definition) => {
                 let value = match &definition.value {
@@ -436,6 +440,9 @@ impl<'g> Evaluator<'g> {
                 if self.act(body) {
                     self.reporter.command(&script);
                     let finished = self.command(&script, scope, Stdout::Show, recipe.span)?;
+                    if interrupt::interrupted() {
+                        return Err(interrupted());
+                    }
                     if !finished.status.success() {
                         return Err(self.recipe_failed(&finished, recipe.span));
                     }
@@ -789,6 +796,14 @@ impl<'g> Evaluator<'g> {
         .at(&sources, span, "this recipe")
         .with_optional_help(self.required_by())
     }
+}
+
+fn interrupted() -> Problem {
+    Problem {
+        kind: crate::diagnostic::Kind::Interrupted,
+        ..Problem::failure("goal::interrupted", "interrupted")
+    }
+    .with_help("run goal again to continue: whatever finished is found reached")
 }
 
 fn parameter_list(params: &[Param]) -> String {

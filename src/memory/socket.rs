@@ -165,7 +165,8 @@ fn answer(backend: &Backend, request: &[String]) -> Vec<String> {
         Err(problem) => {
             let kind = match problem.kind {
                 Kind::Input => "input",
-                Kind::Failure => "failure",
+                // No Memory operation is interrupted; were one, it failed all the same.
+                Kind::Failure | Kind::Interrupted => "failure",
             };
             ["error", kind, problem.code, &problem.message]
                 .into_iter()
