@@ -127,6 +127,22 @@ impl Goal {
             _ => None,
         })
     }
+
+    /// A goal with no target and no recipe or Memory write of its own (`goal all { require … }`)
+    /// only groups what it requires: it is neither shown nor counted, and a dry run finds it
+    /// reached unless something it requires would fire.
+    pub fn is_grouping(&self) -> bool {
+        self.target().is_none() && !acts(&self.body)
+    }
+}
+
+/// Whether statements run a recipe or write the Memory.
+fn acts(statements: &[Statement]) -> bool {
+    statements.iter().any(|statement| match statement {
+        Statement::Run(_) | Statement::MemorySet { .. } | Statement::MemoryDelete { .. } => true,
+        Statement::For(each) => acts(&each.body),
+        Statement::Let(_) | Statement::Target(_) | Statement::Require(_) => false,
+    })
 }
 
 /// `predicate NAME PARAMS… { predicates… }`: holds when all of its body holds.

@@ -678,3 +678,63 @@ goal all {
         .goal(&["-C", "other", "memory", "get", "here"])
         .status(1);
 }
+
+#[test]
+fn dry_run_sees_a_recipe_placed_before_a_target_that_holds() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal stamped {
+    run "echo checked >> log"
+    target { file-exists "stamp" }
+    run "touch stamp"
+}
+"#,
+        )
+        .file("stamp", "");
+    project
+        .goal(&["--dry-run", "stamped"])
+        .status(1)
+        .stdout_has("would fire: stamped  (it runs a recipe before its target)");
+    project.goal(&["stamped"]).success().stderr_has("1 ran");
+}
+
+#[test]
+fn grouping_goals_are_neither_shown_nor_counted() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal made { target { file-exists "made" }; run "touch made" }
+goal all { require made }
+"#,
+        )
+        .file("made", "");
+    for args in [&["--explain"][..], &["--dry-run"][..]] {
+        let out = project.goal(args);
+        out.success()
+            .stderr_has("1 already reached")
+            .stderr_lacks("reached all")
+            .stderr_lacks("explain all");
+    }
+}
+
+#[test]
+fn a_bad_value_computed_at_run_time_names_who_required_it() {
+    let project = Project::new().goalfile(
+        r##"
+goal build pkg {
+    param pkg pattern=#"[a-z]+"#
+    run "true"
+}
+goal all {
+    let name output="echo Not-Valid"
+    require build pkg="{name}"
+}
+"##,
+    );
+    project
+        .goal(&[])
+        .status(1)
+        .stderr_has("goal::pattern-mismatch")
+        .stderr_has("required by all");
+}

@@ -1065,3 +1065,14 @@ fn an_invalid_literal_glob_is_found_by_the_check() {
         "1:49",
     );
 }
+
+#[test]
+fn a_misspelt_builtin_predicate_is_named_as_such() {
+    let problem = one(
+        "goal c {\n  target { file-exist \"Makefile\" }\n  run \"x\"\n}\n",
+        "goal::unknown-predicate",
+        "unknown predicate `file-exist`",
+        "2:12",
+    );
+    help_has(&problem, "did you mean `file-exists`?");
+}

@@ -204,7 +204,8 @@ impl<'g> Evaluator<'g> {
     pub fn reach_all(&mut self, instances: Vec<Instance>) -> Result<()> {
         for instance in instances {
             let text = self.describe(&instance);
-            if self.reach(instance, None)? == Outcome::Reached {
+            let grouping = self.goalfile.goals[instance.goal].is_grouping();
+            if self.reach(instance, None)? == Outcome::Reached && !grouping {
                 self.reporter.reached(&text, true);
             }
         }
@@ -228,12 +229,22 @@ impl<'g> Evaluator<'g> {
             .get_or_insert_with(|| Sources::of(self.goalfile))
     }
 
-    /// "required by all → linked", for failures deep in a run.
+    /// "required by linked ← all": who required the instance failing now (the top of the stack).
     fn required_by(&self) -> Option<String> {
-        if self.stack.len() < 2 {
+        let below = self.stack.len().saturating_sub(1);
+        self.requirers(&self.stack[..below])
+    }
+
+    /// The same for a requirement made by the instance being reached now.
+    fn required_by_current(&self) -> Option<String> {
+        self.requirers(&self.stack)
+    }
+
+    fn requirers(&self, ids: &[usize]) -> Option<String> {
+        if ids.is_empty() {
             return None;
         }
-        let chain: Vec<String> = self.stack[..self.stack.len() - 1]
+        let chain: Vec<String> = ids
             .iter()
             .rev()
             .map(|&id| self.describe(&self.instances[id]))
@@ -287,7 +298,11 @@ impl<'g> Evaluator<'g> {
         for (param, value) in goal.params.iter().zip(instance.values.iter()) {
             scope.push(&param.name.text, value.clone());
         }
-        if self.options.explain && !self.options.dry_run && goal.target().is_none() {
+        if self.options.explain
+            && !self.options.dry_run
+            && goal.target().is_none()
+            && !goal.is_grouping()
+        {
             let text = self.current();
             self.reporter.explain(
                 &text,
@@ -301,6 +316,13 @@ impl<'g> Evaluator<'g> {
             self.reporter.failed(&text, started.elapsed());
         }
         if let Flow::Reached = flow? {
+            if body.would_act {
+                // A dry run passed a recipe placed before the target: that recipe would run.
+                let text = self.current();
+                self.reporter
+                    .would_fire(&text, "it runs a recipe before its target");
+                return Ok(Outcome::WouldFire);
+            }
             return Ok(if body.started.is_some() {
                 self.finish(&body);
                 Outcome::Ran
@@ -414,9 +436,13 @@ impl<'g> Evaluator<'g> {
                     args.push((arg.name.text.as_str(), value));
                 }
                 let callee = &self.goalfile.goals[goal];
-                let values = self
-                    .bind(&callee.name.text, &callee.params, args)
-                    .map_err(|problem| self.locate(problem, require.span, "in this requirement"))?;
+                let values =
+                    self.bind(&callee.name.text, &callee.params, args)
+                        .map_err(|problem| {
+                            let help = problem.help.clone().or_else(|| self.required_by_current());
+                            self.locate(problem, require.span, "in this requirement")
+                                .with_optional_help(help)
+                        })?;
                 let required = Instance { goal, values };
                 let outcome = self.reach(required.clone(), Some(require.span))?;
                 if outcome.fires() && body.pending.is_none() {

@@ -727,13 +727,25 @@ fn call(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     let node = cx.open(kdl, Shape::any_props(Block::No));
     let name = kdl.name().value();
     if let Some(first) = node.args.first() {
-        cx.report(
-            "goal::arguments",
-            format!("arguments of `{name}` are bound by name"),
-            first.span(),
-            "positional argument",
-            Some(format!("write `{name} param=\"value\"`")),
-        );
+        // Positional arguments are what built-in predicates take: a name close to a built-in
+        // one is far more likely a typo of it than a user predicate called the wrong way.
+        let builtin = did_you_mean(name, BUILTIN_PREDICATES.iter().copied());
+        match builtin {
+            Some(help) => cx.report(
+                "goal::unknown-predicate",
+                format!("unknown predicate `{name}`"),
+                kdl.name().span(),
+                "not a predicate",
+                Some(help),
+            ),
+            None => cx.report(
+                "goal::arguments",
+                format!("arguments of `{name}` are bound by name"),
+                first.span(),
+                "positional argument",
+                Some(format!("write `{name} param=\"value\"`")),
+            ),
+        }
         return None;
     }
     Some(PredicateKind::Call {
