@@ -642,13 +642,21 @@ fn unknown_goal_with_did_you_mean() {
 
 #[test]
 fn unknown_predicate_with_did_you_mean() {
+    // Positional arguments and a name close to a built-in: a typo of the built-in.
     let problem = one(
         "goal g {\n  target { file-exist \"x\" }\n}\n",
+        "goal::unknown-predicate",
+        "unknown predicate `file-exist`",
+        "2:12",
+    );
+    assert_eq!(problem.help, "did you mean `file-exists`?");
+    // Far from any built-in: a user predicate called with positional arguments.
+    one(
+        "goal g {\n  target { koji-built \"x\" }\n}\n",
         "goal::arguments",
-        "arguments of `file-exist` are bound by name",
+        "arguments of `koji-built` are bound by name",
         "2:23",
     );
-    let _ = problem;
     let problem = one(
         "predicate koji-built pkg { sh \"x\" }\ngoal g {\n  target { koji-bilt pkg=\"x\" }\n}\n",
         "goal::unknown-predicate",
@@ -1064,15 +1072,4 @@ fn an_invalid_literal_glob_is_found_by_the_check() {
         "invalid glob pattern `[`: invalid range pattern",
         "1:49",
     );
-}
-
-#[test]
-fn a_misspelt_builtin_predicate_is_named_as_such() {
-    let problem = one(
-        "goal c {\n  target { file-exist \"Makefile\" }\n  run \"x\"\n}\n",
-        "goal::unknown-predicate",
-        "unknown predicate `file-exist`",
-        "2:12",
-    );
-    help_has(&problem, "did you mean `file-exists`?");
 }
