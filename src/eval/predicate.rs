@@ -307,7 +307,7 @@ impl<'g> Evaluator<'g> {
         }
         let verdict = self.holds(inner, scope)?;
         if verdict.holds && !self.options.dry_run {
-            let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+            let now = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
             self.memory
                 .set(&key, &now)
                 .map_err(|problem| self.locate(problem, span, "remembering this"))?;
