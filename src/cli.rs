@@ -45,6 +45,9 @@ pub struct Cli {
     /// Say why each goal fires or is skipped
     #[arg(long)]
     pub explain: bool,
+    /// After a failure, go on with everything that does not depend on it
+    #[arg(short = 'k', long)]
+    pub keep_going: bool,
     /// List the goals with their parameters and docs
     #[arg(long, conflicts_with_all = ["check", "dry_run"])]
     pub list: bool,
@@ -175,6 +178,7 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
     let options = Options {
         dry_run: cli.dry_run,
         explain: cli.explain,
+        keep_going: cli.keep_going,
     };
     let verbosity = match (cli.quiet, cli.verbose) {
         (true, _) => Verbosity::Quiet,

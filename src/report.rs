@@ -23,6 +23,8 @@ pub struct Reporter {
     verbosity: Verbosity,
     colour: bool,
     stats: Stats,
+    /// Every instance that failed, for the closing summary.
+    failed: Vec<String>,
 }
 
 /// Counts for the closing summary.
@@ -32,6 +34,7 @@ pub struct Stats {
     pub reached: usize,
     pub would_fire: usize,
     pub may_fire: usize,
+    pub failed: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -49,6 +52,7 @@ impl Reporter {
             verbosity,
             colour: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             stats: Stats::default(),
+            failed: Vec::new(),
         }
     }
 
@@ -126,6 +130,24 @@ impl Reporter {
         }
     }
 
+    /// Counts a failed instance for the summary (its own line, if any, is printed as it fails).
+    pub fn record_failure(&mut self, instance: String) {
+        self.stats.failed += 1;
+        self.failed.push(instance);
+    }
+
+    /// Keep-going: a goal that cannot run because something it requires failed.
+    pub fn blocked(&mut self, instance: &str, requirement: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            self.line(
+                Style::Failed,
+                "FAILED",
+                &format!("{instance} (requires {requirement}, which failed)"),
+            );
+        }
+        self.record_failure(instance.to_string());
+    }
+
     /// `--explain`: why a goal fires or is skipped.
     pub fn explain(&mut self, instance: &str, why: &str) {
         self.line(Style::Note, "explain", &format!("{instance}: {why}"));
@@ -166,17 +188,24 @@ impl Reporter {
             reached,
             would_fire,
             may_fire,
+            failed,
         } = self.stats;
-        let text = if dry_run {
+        let mut text = if dry_run {
             format!("{would_fire} would fire, {may_fire} may fire, {reached} already reached")
         } else {
             format!("{ran} ran, {reached} already reached")
         };
+        if failed > 0 {
+            text.push_str(&format!(", {failed} failed"));
+        }
         self.line(
             Style::Note,
             "summary:",
             &format!("{text} ({})", seconds(elapsed)),
         );
+        for instance in &self.failed {
+            self.line(Style::Failed, "failed:", instance);
+        }
     }
 }
 

@@ -738,3 +738,54 @@ goal all {
         .stderr_has("goal::pattern-mismatch")
         .stderr_has("required by all");
 }
+
+const KEEP_GOING: &str = r#"
+goal part name {
+    target { file-exists "{name}.done" }
+    run "echo {name} >> log; case {name} in bad*) exit 1;; esac; touch {name}.done"
+}
+goal group-a {
+    require part name="bad1"
+    require part name="a-ok"
+    run "echo group-a >> log"
+}
+goal group-b {
+    require part name="b-ok"
+    require part name="bad2"
+}
+goal all {
+    require group-a
+    require group-b
+    require part name="last"
+}
+"#;
+
+#[test]
+fn without_keep_going_the_first_failure_stops_the_run() {
+    let project = Project::new().goalfile(KEEP_GOING);
+    project
+        .goal(&[])
+        .status(1)
+        .stderr_has("`part name=bad1` failed");
+    assert_eq!(project.read("log"), "bad1\n");
+}
+
+#[test]
+fn keep_going_finishes_independent_work_and_reports_every_failure() {
+    let project = Project::new().goalfile(KEEP_GOING);
+    let out = project.goal(&["-k"]);
+    out.status(1)
+        .stderr_has("`part name=bad1` failed: its recipe exited with status 1")
+        .stderr_has("`part name=bad2` failed: its recipe exited with status 1")
+        .stderr_has("FAILED group-a (requires part name=bad1, which failed)")
+        .stderr_has("3 ran, 0 already reached, 5 failed")
+        .stderr_has("goal: failed: part name=bad2");
+    // Everything independent of the failures ran; group-a's own recipe did not.
+    assert_eq!(project.read("log"), "bad1\na-ok\nb-ok\nbad2\nlast\n");
+    // The next run redoes only what failed.
+    project.goal(&["-k"]).status(1);
+    assert_eq!(
+        project.read("log"),
+        "bad1\na-ok\nb-ok\nbad2\nlast\nbad1\nbad2\n"
+    );
+}

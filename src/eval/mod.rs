@@ -21,7 +21,7 @@ use std::time::{Instant, SystemTime};
 use regex::Regex;
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::diagnostic::{did_you_mean, Problem, Sources};
+use crate::diagnostic::{did_you_mean, Kind, Problem, Sources};
 use crate::goalfile::{
     ForSource, Goal, Goalfile, LetValue, Param, Pattern, Span, Statement, Target,
 };
@@ -40,6 +40,8 @@ pub struct Options {
     pub dry_run: bool,
     /// Say why each goal fires or is skipped.
     pub explain: bool,
+    /// After a failure, go on with whatever does not depend on the failed goal.
+    pub keep_going: bool,
 }
 
 /// A goal asked for on the command line, with its `name=value` arguments.
@@ -60,6 +62,8 @@ pub enum Outcome {
     WouldFire,
     /// Dry run: something it requires would fire first, so its target cannot be known yet.
     MayFire,
+    /// Keep-going: it failed, or something it requires failed.
+    Failed,
 }
 
 impl Outcome {
@@ -88,6 +92,9 @@ struct Body<'g> {
     started: Option<Instant>,
     /// Dry run: the body holds a recipe or Memory write it would run.
     would_act: bool,
+    /// Keep-going: the first requirement that failed. The body then only reaches its other
+    /// requirements (independent work goes on) and runs nothing of its own.
+    blocked: Option<String>,
 }
 
 pub struct Evaluator<'g> {
@@ -117,6 +124,8 @@ pub struct Evaluator<'g> {
     options: Options,
     pub reporter: Reporter,
     sources: Option<Sources>,
+    /// Keep-going: the failures so far, reported together at the end.
+    failures: Vec<Problem>,
 }
 
 type Result<T> = std::result::Result<T, Problem>;
@@ -145,6 +154,7 @@ impl<'g> Evaluator<'g> {
             options,
             reporter,
             sources: None,
+            failures: Vec::new(),
         }
     }
 
@@ -194,22 +204,30 @@ impl<'g> Evaluator<'g> {
         let values = self
             .bind(&request.goal, params, args)
             .map_err(|problem| Problem {
-                kind: crate::diagnostic::Kind::Input,
+                kind: Kind::Input,
                 ..problem
             })?;
         Ok(Instance { goal, values })
     }
 
     /// Reaches every instance, in order.
-    pub fn reach_all(&mut self, instances: Vec<Instance>) -> Result<()> {
+    /// Reaches every instance, in order. With keep-going, every failure is collected and
+    /// returned at the end.
+    pub fn reach_all(&mut self, instances: Vec<Instance>) -> std::result::Result<(), Vec<Problem>> {
         for instance in instances {
             let text = self.describe(&instance);
             let grouping = self.goalfile.goals[instance.goal].is_grouping();
-            if self.reach(instance, None)? == Outcome::Reached && !grouping {
-                self.reporter.reached(&text, true);
+            match self.reach(instance, None) {
+                Ok(Outcome::Reached) if !grouping => self.reporter.reached(&text, true),
+                Ok(_) => {}
+                Err(problem) => return Err(vec![problem]),
             }
         }
-        Ok(())
+        if self.failures.is_empty() {
+            Ok(())
+        } else {
+            Err(std::mem::take(&mut self.failures))
+        }
     }
 
     fn describe(&self, instance: &Instance) -> String {
@@ -266,7 +284,18 @@ impl<'g> Evaluator<'g> {
         self.stack.push(id);
         let result = self.reach_new(id);
         self.stack.pop();
-        let outcome = result?;
+        if result.is_err() {
+            let text = self.describe(&self.instances[id]);
+            self.reporter.record_failure(text);
+        }
+        let outcome = match result {
+            Ok(outcome) => outcome,
+            Err(problem) if self.options.keep_going && problem.kind != Kind::Interrupted => {
+                self.failures.push(problem);
+                Outcome::Failed
+            }
+            Err(problem) => return Err(problem),
+        };
         self.outcomes[id] = Some(outcome);
         Ok(outcome)
     }
@@ -315,7 +344,13 @@ impl<'g> Evaluator<'g> {
             let text = self.current();
             self.reporter.failed(&text, started.elapsed());
         }
-        if let Flow::Reached = flow? {
+        let flow = flow?;
+        if let Some(requirement) = &body.blocked {
+            let text = self.current();
+            self.reporter.blocked(&text, requirement);
+            return Ok(Outcome::Failed);
+        }
+        if let Flow::Reached = flow {
             if body.would_act {
                 // A dry run passed a recipe placed before the target: that recipe would run.
                 let text = self.current();
@@ -407,6 +442,17 @@ impl<'g> Evaluator<'g> {
         if interrupt::interrupted() {
             return Err(interrupted());
         }
+        if body.blocked.is_some()
+            && matches!(
+                statement,
+                Statement::Target(_)
+                    | Statement::Run(_)
+                    | Statement::MemorySet { .. }
+                    | Statement::MemoryDelete { .. }
+            )
+        {
+            return Ok(Flow::Continue);
+        }
         match statement {
             Statement::Let(definition) => {
                 let value = match &definition.value {
@@ -447,6 +493,9 @@ impl<'g> Evaluator<'g> {
                 let outcome = self.reach(required.clone(), Some(require.span))?;
                 if outcome.fires() && body.pending.is_none() {
                     body.pending = Some(self.describe(&required));
+                }
+                if outcome == Outcome::Failed && body.blocked.is_none() {
+                    body.blocked = Some(self.describe(&required));
                 }
             }
             Statement::For(each) => {
@@ -826,7 +875,7 @@ impl<'g> Evaluator<'g> {
 
 fn interrupted() -> Problem {
     Problem {
-        kind: crate::diagnostic::Kind::Interrupted,
+        kind: Kind::Interrupted,
         ..Problem::failure("goal::interrupted", "interrupted")
     }
     .with_help("run goal again to continue: whatever finished is found reached")
