@@ -75,6 +75,27 @@ pub struct Location {
     pub label: String,
 }
 
+impl Location {
+    /// "Goalfile:3:7": where the problem is, as editors count lines and columns.
+    pub fn place(&self) -> String {
+        place(self.source.name(), self.source.inner(), self.span.offset())
+    }
+}
+
+/// "NAME:LINE:COLUMN" of a byte offset into `text`, lines and characters counted from 1.
+pub fn place(name: &str, text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    format!("{name}:{line}:{column}")
+}
+
 impl Problem {
     /// A problem in the Goalfile or on the command line (exit status 2).
     pub fn input(code: &'static str, message: impl Into<String>) -> Problem {

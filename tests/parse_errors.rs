@@ -13,22 +13,11 @@ struct Found {
 }
 
 fn found(problem: &Problem) -> Found {
-    let at = match &problem.location {
-        Some(location) => {
-            let text = location.source.inner();
-            let before = &text[..location.span.offset()];
-            let line = before.matches('\n').count() + 1;
-            let column = before
-                .rsplit('\n')
-                .next()
-                .unwrap_or_default()
-                .chars()
-                .count()
-                + 1;
-            format!("{}:{line}:{column}", location.source.name())
-        }
-        None => String::new(),
-    };
+    let at = problem
+        .location
+        .as_ref()
+        .map(|location| location.place())
+        .unwrap_or_default();
     Found {
         code: problem.code,
         message: problem.message.clone(),

@@ -78,21 +78,13 @@ impl<'g> Scope<'g> {
     }
 }
 
-/// "line:column" of a span, for help that points at a second place.
+/// "file:line:column" of a span, for help that points at a second place.
 fn position(goalfile: &Goalfile, span: Span) -> String {
     let Some(file) = goalfile.files.get(span.file as usize) else {
         return String::new();
     };
-    let before = file.text.get(..span.offset as usize).unwrap_or_default();
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .count()
-        + 1;
-    format!("{}:{line}:{column}", file.path.display())
+    let name = file.path.display().to_string();
+    crate::diagnostic::place(&name, &file.text, span.offset as usize)
 }
 
 impl<'g> Checker<'g> {
