@@ -1,0 +1,89 @@
+//! Each error of the command line and of running has its code, its message and its exit status.
+
+mod common;
+
+use common::Project;
+
+#[test]
+fn command_line_errors_exit_2_with_their_codes() {
+    let project = Project::new().goalfile(r#"goal build pkg { run "true" }"#);
+    project
+        .goal(&["pkg=x"])
+        .status(2)
+        .stderr_has("goal::argument-before-goal");
+    project
+        .goal(&[])
+        .status(2)
+        .stderr_has("goal::no-default-goal");
+    project
+        .goal(&["build", "pkg=a", "pkg=b"])
+        .status(2)
+        .stderr_has("goal::duplicate-parameter")
+        .stderr_has("the parameter `pkg` of `build` is bound twice");
+    project
+        .goal(&["-C", "no/such/dir"])
+        .status(2)
+        .stderr_has("goal::directory")
+        .stderr_has("cannot change to no/such/dir");
+    Project::new()
+        .goal(&[])
+        .status(2)
+        .stderr_has("goal::no-goalfile");
+}
+
+#[test]
+fn running_errors_exit_1_with_their_codes() {
+    let project = Project::new().goalfile(
+        r#"
+goal failing { run "exit 7" }
+goal unkept { target { file-exists "never" }; run "true" }
+goal bad-output { let x output="exit 3"; run "echo {x}" }
+"#,
+    );
+    project
+        .goal(&["failing"])
+        .status(1)
+        .stderr_has("goal::recipe-failed")
+        .stderr_has("its recipe exited with status 7");
+    project
+        .goal(&["unkept"])
+        .status(1)
+        .stderr_has("goal::broken-promise");
+    project
+        .goal(&["bad-output"])
+        .status(1)
+        .stderr_has("goal::command-failed")
+        .stderr_has("exited with status 3");
+}
+
+#[test]
+fn an_unusable_state_directory_is_a_run_lock_error() {
+    // `.goal` is a file: the run lock cannot be made (root ignores permissions, this does not).
+    let project = Project::new()
+        .goalfile(r#"goal all { run "touch ran" }"#)
+        .file(".goal", "not a directory");
+    project
+        .goal(&[])
+        .status(1)
+        .stderr_has("goal::run-lock")
+        .stderr_has("cannot use the run lock");
+    assert!(!project.exists("ran"));
+}
+
+#[test]
+fn a_recipe_the_system_cannot_start_is_a_spawn_error() {
+    // One argument longer than the kernel allows (128 KiB): the shell cannot even be started.
+    let project = Project::new().goalfile(
+        r#"
+goal all {
+    let big output="head -c 200000 /dev/zero | tr '\\0' x"
+    run "echo {big}"
+}
+"#,
+    );
+    project
+        .goal(&[])
+        .status(1)
+        .stderr_has("goal::spawn")
+        .stderr_has("could not start /bin/sh");
+}
