@@ -776,3 +776,24 @@ fn keep_going_finishes_independent_work_and_reports_every_failure() {
         "bad1\na-ok\nb-ok\nbad2\nlast\nbad1\nbad2\n"
     );
 }
+
+#[test]
+fn list_shows_goals_with_parameters_defaults_patterns_and_docs() {
+    let project = Project::new().goalfile(
+        r##"
+goal all doc="Everything" { require built pkg="x" }
+goal built pkg arch doc="Build one package" {
+    param pkg pattern=#"[a-z]+"# doc="the package"
+    param arch default="x86_64"
+    run "touch {pkg}"
+}
+"##,
+    );
+    let out = project.goal(&["--list"]);
+    out.success();
+    assert_eq!(
+        out.stdout,
+        "Goals:\n    all                      # Everything\n    built pkg arch=\"x86_64\"  # Build one package\n        pkg: the package; matches [a-z]+\n"
+    );
+    assert!(!project.exists(".goal"), "--list opens nothing");
+}
