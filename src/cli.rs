@@ -48,6 +48,10 @@ pub struct Cli {
     /// After a failure, go on with everything that does not depend on it
     #[arg(short = 'k', long)]
     pub keep_going: bool,
+    /// Run up to N recipes at once, reaching independent requirements side by side
+    #[arg(short = 'j', long, value_name = "N", env = "GOAL_JOBS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
     /// List the goals with their parameters and docs
     #[arg(long, conflicts_with_all = ["check", "dry_run"])]
     pub list: bool,
@@ -179,6 +183,7 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
         dry_run: cli.dry_run,
         explain: cli.explain,
         keep_going: cli.keep_going,
+        jobs: cli.jobs.into(),
     };
     let verbosity = match (cli.quiet, cli.verbose) {
         (true, _) => Verbosity::Quiet,
@@ -207,9 +212,9 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
     }
     let result = evaluator.reach_all(instances);
     memory.flush();
-    evaluator.reporter.summary(started.elapsed(), cli.dry_run);
+    evaluator.summary(started.elapsed(), cli.dry_run);
     result?;
-    let stats = evaluator.reporter.stats();
+    let stats = evaluator.stats();
     Ok(u8::from(
         cli.dry_run && stats.would_fire + stats.may_fire > 0,
     ))

@@ -7,7 +7,8 @@
 //! group (SIGKILL) and exits at once; every Memory write was already durable when it was made,
 //! so nothing is lost either way.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -18,8 +19,8 @@ use signal_hook::iterator::Signals;
 pub const EXIT_STATUS: u8 = 130;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// The process group of the command running now; 0 when none runs.
-static RUNNING_GROUP: AtomicI32 = AtomicI32::new(0);
+/// The process groups of the commands running now (several with `-j`).
+static RUNNING_GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
 /// Starts handling the signals on a thread of its own. Without it (when installing fails, or
 /// for commands that run no recipe) the signals keep their default action: ending `goal`.
@@ -51,29 +52,35 @@ pub fn interrupted() -> bool {
 }
 
 fn signal_running(signal: Signal) {
-    let group = RUNNING_GROUP.load(Ordering::SeqCst);
-    if group > 0 {
+    for &group in running_groups().iter() {
         // The group may have ended in the meantime: nothing to do then.
         let _ = killpg(Pid::from_raw(group), signal);
     }
 }
 
-/// Marks the process group `group` as the running command's until dropped.
-pub struct Running;
+fn running_groups() -> std::sync::MutexGuard<'static, Vec<i32>> {
+    RUNNING_GROUPS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Marks a command's process group as running until dropped.
+pub struct Running(i32);
 
 impl Running {
     pub fn new(group: u32) -> Running {
-        RUNNING_GROUP.store(group as i32, Ordering::SeqCst);
+        let group = group as i32;
+        running_groups().push(group);
         // A signal that came between the spawn and now found no group to stop.
         if interrupted() {
-            signal_running(Signal::SIGTERM);
+            let _ = killpg(Pid::from_raw(group), Signal::SIGTERM);
         }
-        Running
+        Running(group)
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        RUNNING_GROUP.store(0, Ordering::SeqCst);
+        running_groups().retain(|&group| group != self.0);
     }
 }

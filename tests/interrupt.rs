@@ -69,9 +69,9 @@ goal all {
 "#
 }
 
-fn interrupt_with(signal_name: &str) {
+fn interrupt_with(signal_name: &str, args: &[&str]) {
     let project = Project::new().goalfile(goalfile());
-    let mut child = project.command(&[]).spawn().unwrap();
+    let mut child = project.command(args).spawn().unwrap();
     wait_for_file(&project, "sleeper");
     let started = Instant::now();
     signal(&child, signal_name);
@@ -97,7 +97,7 @@ fn interrupt_with(signal_name: &str) {
         .stdout_has("done");
     // Starting again continues: `first` is reached, `slow` runs again.
     std::fs::remove_file(project.path().join("sleeper")).unwrap();
-    let mut again = project.command(&[]).spawn().unwrap();
+    let mut again = project.command(args).spawn().unwrap();
     wait_for_file(&project, "sleeper");
     let sleeper = project.read("sleeper");
     // Let the slow recipe finish quickly this time.
@@ -112,12 +112,17 @@ fn interrupt_with(signal_name: &str) {
 
 #[test]
 fn sigterm_stops_the_recipe_group_and_the_next_run_continues() {
-    interrupt_with("TERM");
+    interrupt_with("TERM", &[]);
+}
+
+#[test]
+fn with_j2_every_running_group_stops() {
+    interrupt_with("TERM", &["-j2"]);
 }
 
 #[test]
 fn sigint_stops_the_recipe_group_and_the_next_run_continues() {
-    interrupt_with("INT");
+    interrupt_with("INT", &[]);
 }
 
 #[test]

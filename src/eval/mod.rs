@@ -16,25 +16,27 @@ mod predicate;
 mod scope;
 
 use std::borrow::Cow;
-use std::time::{Instant, SystemTime};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use regex::Regex;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::diagnostic::{did_you_mean, Kind, Problem, Sources};
 use crate::goalfile::{
-    ForSource, Goal, Goalfile, LetValue, Param, Pattern, Span, Statement, Target,
+    ForSource, Goal, Goalfile, LetValue, Param, Pattern, Require, Span, Statement, Target,
 };
 use crate::interrupt;
 use crate::memory::{Memory, RunLock};
-use crate::report::Reporter;
+use crate::report::{Reporter, Stats};
 use crate::run::{self, Finished, Stdout};
 use crate::template::{Context, Template};
 
 pub use instance::{describe, Instance};
 use scope::{Globals, Scope};
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// Evaluate targets only: run no recipe, write nothing to the Memory.
     pub dry_run: bool,
@@ -42,6 +44,9 @@ pub struct Options {
     pub explain: bool,
     /// After a failure, go on with whatever does not depend on the failed goal.
     pub keep_going: bool,
+    /// How many recipes may run at once; above 1, consecutive requirements of a body and the
+    /// iterations of a `for` over requirements are reached side by side.
+    pub jobs: usize,
 }
 
 /// A goal asked for on the command line, with its `name=value` arguments.
@@ -97,35 +102,97 @@ struct Body<'g> {
     blocked: Option<String>,
 }
 
-pub struct Evaluator<'g> {
-    goalfile: &'g Goalfile,
+/// What every branch of a run shares: the instances met so far, the globals, the reporter.
+/// Each branch (an [`Evaluator`]) has its own stack; `-j` runs branches on threads of their own.
+struct Shared<'g> {
     goals: HashMap<&'g str, usize>,
     predicates: HashMap<&'g str, usize>,
-    globals: Globals<'g>,
+    table: Mutex<Table>,
+    /// Signalled whenever an instance gets its outcome, for branches waiting on it.
+    settled: Condvar,
+    globals: Mutex<Globals<'g>>,
     /// Compiled once per distinct pattern: compiling costs ~100 µs.
-    regexes: HashMap<&'g str, Regex>,
-    /// Every instance met in this invocation, by id: each is stored once, and the stack and
-    /// outcomes refer to it by id.
-    instances: Vec<Instance>,
-    ids: HashMap<Instance, usize>,
-    /// By id; `None` while the instance is being reached.
-    outcomes: Vec<Option<Outcome>>,
-    /// The ids of the instances being reached, outermost first, for cycle chains and
-    /// "required by".
-    stack: Vec<usize>,
-    /// Modification times seen since the last command ran (any command may change files).
-    mtimes: HashMap<String, Option<SystemTime>>,
-    memory: Memory,
+    regexes: Mutex<HashMap<&'g str, Regex>>,
     /// The environment commands need to reach the Memory, once served: only when a command is
     /// first run.
-    memory_env: Option<Vec<(&'static str, String)>>,
+    memory_env: Mutex<Option<Vec<(&'static str, String)>>>,
+    reporter: Mutex<Reporter>,
+    /// Keep-going: the failures so far, reported together at the end.
+    failures: Mutex<Vec<Problem>>,
+    /// Without keep-going, a failure in one branch stops the others.
+    stopped: AtomicBool,
+    /// Counts commands run: any command may change files, so a branch's cache of modification
+    /// times is good only while this is unchanged.
+    commands_run: AtomicU64,
+    next_branch: AtomicUsize,
+    tokens: Tokens,
+}
+
+/// Every instance met in this invocation, by id: each is stored once, and stacks and outcomes
+/// refer to it by id.
+#[derive(Default)]
+struct Table {
+    instances: Vec<Arc<Instance>>,
+    ids: HashMap<Arc<Instance>, usize>,
+    /// By id; `None` while the instance is being reached.
+    outcomes: Vec<Option<Outcome>>,
+    /// By id: the branch reaching it.
+    owners: Vec<usize>,
+    /// Branch → the instance it waits for, to find cycles that cross branches.
+    waiting: HashMap<usize, usize>,
+}
+
+/// make's job slots: at most `jobs` recipes run at once.
+struct Tokens {
+    free: Mutex<usize>,
+    returned: Condvar,
+}
+
+impl Tokens {
+    fn take(&self) -> Token<'_> {
+        let mut free = lock(&self.free);
+        while *free == 0 {
+            free = self
+                .returned
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Token(self)
+    }
+}
+
+struct Token<'t>(&'t Tokens);
+
+impl Drop for Token<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.free) += 1;
+        self.0.returned.notify_one();
+    }
+}
+
+/// A panic in one branch must not poison the run for the others: what the locks guard is never
+/// left half-changed.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One branch of a run: the instances it is reaching (its stack) over the shared state.
+pub struct Evaluator<'g> {
+    goalfile: &'g Goalfile,
+    shared: Arc<Shared<'g>>,
+    branch: usize,
+    /// The ids of the instances being reached, outermost first (a forked branch starts with its
+    /// parent's), for cycle chains and "required by".
+    stack: Vec<usize>,
+    /// Modification times seen since `commands_seen` commands had run.
+    mtimes: HashMap<String, Option<SystemTime>>,
+    commands_seen: u64,
+    memory: Memory,
     /// Where to advertise the socket, so `goal memory` from another terminal reaches it.
     run_lock: Option<&'g RunLock>,
     options: Options,
-    pub reporter: Reporter,
     sources: Option<Sources>,
-    /// Keep-going: the failures so far, reported together at the end.
-    failures: Vec<Problem>,
 }
 
 type Result<T> = std::result::Result<T, Problem>;
@@ -137,25 +204,64 @@ impl<'g> Evaluator<'g> {
         options: Options,
         reporter: Reporter,
     ) -> Evaluator<'g> {
-        Evaluator {
-            goalfile,
+        let shared = Shared {
             goals: goalfile.goal_index(),
             predicates: goalfile.predicate_index(),
-            globals: Globals::new(&goalfile.globals),
-            regexes: HashMap::default(),
-            instances: Vec::new(),
-            ids: HashMap::default(),
-            outcomes: Vec::new(),
+            table: Mutex::default(),
+            settled: Condvar::new(),
+            globals: Mutex::new(Globals::new(&goalfile.globals)),
+            regexes: Mutex::default(),
+            memory_env: Mutex::new(None),
+            reporter: Mutex::new(reporter),
+            failures: Mutex::default(),
+            stopped: AtomicBool::new(false),
+            commands_run: AtomicU64::new(0),
+            next_branch: AtomicUsize::new(1),
+            tokens: Tokens {
+                free: Mutex::new(options.jobs.max(1)),
+                returned: Condvar::new(),
+            },
+        };
+        Evaluator {
+            goalfile,
+            shared: Arc::new(shared),
+            branch: 0,
             stack: Vec::new(),
             mtimes: HashMap::default(),
+            commands_seen: 0,
             memory,
-            memory_env: None,
             run_lock: None,
             options,
-            reporter,
             sources: None,
-            failures: Vec::new(),
         }
+    }
+
+    /// A new branch that goes on from where this one stands.
+    fn fork(&self) -> Evaluator<'g> {
+        Evaluator {
+            goalfile: self.goalfile,
+            shared: self.shared.clone(),
+            branch: self.shared.next_branch.fetch_add(1, Ordering::Relaxed),
+            stack: self.stack.clone(),
+            mtimes: HashMap::default(),
+            commands_seen: 0,
+            memory: self.memory.clone(),
+            run_lock: self.run_lock,
+            options: self.options,
+            sources: None,
+        }
+    }
+
+    fn report(&self) -> MutexGuard<'_, Reporter> {
+        lock(&self.shared.reporter)
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.report().stats()
+    }
+
+    pub fn summary(&self, elapsed: Duration, dry_run: bool) {
+        self.report().summary(elapsed, dry_run);
     }
 
     /// Advertises the Memory socket in `lock` once the socket is served.
@@ -185,13 +291,13 @@ impl<'g> Evaluator<'g> {
     }
 
     fn request_instance(&mut self, request: &Request) -> Result<Instance> {
-        let Some(&goal) = self.goals.get(request.goal.as_str()) else {
+        let Some(&goal) = self.shared.goals.get(request.goal.as_str()) else {
             return Err(Problem::input(
                 "goal::unknown-goal",
                 format!("there is no goal `{}` in the Goalfile", request.goal),
             )
             .with_help(
-                did_you_mean(&request.goal, self.goals.keys().copied())
+                did_you_mean(&request.goal, self.shared.goals.keys().copied())
                     .unwrap_or_else(|| "`goal --list` shows the goals".to_string()),
             ));
         };
@@ -210,7 +316,6 @@ impl<'g> Evaluator<'g> {
         Ok(Instance { goal, values })
     }
 
-    /// Reaches every instance, in order.
     /// Reaches every instance, in order. With keep-going, every failure is collected and
     /// returned at the end.
     pub fn reach_all(&mut self, instances: Vec<Instance>) -> std::result::Result<(), Vec<Problem>> {
@@ -218,15 +323,16 @@ impl<'g> Evaluator<'g> {
             let text = self.describe(&instance);
             let grouping = self.goalfile.goals[instance.goal].is_grouping();
             match self.reach(instance, None) {
-                Ok(Outcome::Reached) if !grouping => self.reporter.reached(&text, true),
+                Ok(Outcome::Reached) if !grouping => self.report().reached(&text, true),
                 Ok(_) => {}
                 Err(problem) => return Err(vec![problem]),
             }
         }
-        if self.failures.is_empty() {
+        let failures = std::mem::take(&mut *lock(&self.shared.failures));
+        if failures.is_empty() {
             Ok(())
         } else {
-            Err(std::mem::take(&mut self.failures))
+            Err(failures)
         }
     }
 
@@ -234,11 +340,16 @@ impl<'g> Evaluator<'g> {
         describe(&self.goalfile.goals[instance.goal], &instance.values)
     }
 
+    fn describe_id(&self, id: usize) -> String {
+        let instance = lock(&self.shared.table).instances[id].clone();
+        self.describe(&instance)
+    }
+
     /// The instance being reached now.
     fn current(&self) -> String {
         self.stack
             .last()
-            .map(|&id| self.describe(&self.instances[id]))
+            .map(|&id| self.describe_id(id))
             .unwrap_or_default()
     }
 
@@ -262,42 +373,72 @@ impl<'g> Evaluator<'g> {
         if ids.is_empty() {
             return None;
         }
-        let chain: Vec<String> = ids
-            .iter()
-            .rev()
-            .map(|&id| self.describe(&self.instances[id]))
-            .collect();
+        let chain: Vec<String> = ids.iter().rev().map(|&id| self.describe_id(id)).collect();
         Some(format!("required by {}", chain.join(" ← ")))
     }
 
     fn reach(&mut self, instance: Instance, via: Option<Span>) -> Result<Outcome> {
-        if let Some(&id) = self.ids.get(&instance) {
-            return match self.outcomes[id] {
-                Some(outcome) => Ok(outcome),
-                None => Err(self.cycle(id, via)),
-            };
-        }
-        let id = self.instances.len();
-        self.ids.insert(instance.clone(), id);
-        self.instances.push(instance);
-        self.outcomes.push(None);
-        self.stack.push(id);
-        let result = self.reach_new(id);
-        self.stack.pop();
-        if result.is_err() {
-            let text = self.describe(&self.instances[id]);
-            self.reporter.record_failure(text);
-        }
-        let outcome = match result {
-            Ok(outcome) => outcome,
-            Err(problem) if self.options.keep_going && problem.kind != Kind::Interrupted => {
-                self.failures.push(problem);
-                Outcome::Failed
+        let mut table = lock(&self.shared.table);
+        if let Some(&id) = table.ids.get(&instance) {
+            loop {
+                if let Some(outcome) = table.outcomes[id] {
+                    return Ok(outcome);
+                }
+                if self.stack.contains(&id) || waits_for(&table, id, self.branch) {
+                    drop(table);
+                    return Err(self.cycle(id, via));
+                }
+                // Another branch is reaching it: its outcome is ours once it settles.
+                table.waiting.insert(self.branch, id);
+                table = self
+                    .shared
+                    .settled
+                    .wait(table)
+                    .unwrap_or_else(PoisonError::into_inner);
+                table.waiting.remove(&self.branch);
+                if self.shared.stopped.load(Ordering::SeqCst) {
+                    return Err(stopped());
+                }
             }
-            Err(problem) => return Err(problem),
+        }
+        let id = table.instances.len();
+        let instance = Arc::new(instance);
+        table.ids.insert(instance.clone(), id);
+        table.instances.push(instance.clone());
+        table.outcomes.push(None);
+        table.owners.push(self.branch);
+        drop(table);
+        self.stack.push(id);
+        let result = self.reach_new(&instance);
+        self.stack.pop();
+        if matches!(&result, Err(problem) if problem.code != STOPPED) {
+            let text = self.describe_id(id);
+            self.report().record_failure(text);
+        }
+        let settled = match result {
+            Ok(outcome) => Ok(outcome),
+            Err(problem)
+                if self.options.keep_going
+                    && problem.kind != Kind::Interrupted
+                    && problem.code != STOPPED =>
+            {
+                lock(&self.shared.failures).push(problem);
+                Ok(Outcome::Failed)
+            }
+            Err(problem) => {
+                self.shared.stopped.store(true, Ordering::SeqCst);
+                Err(problem)
+            }
         };
-        self.outcomes[id] = Some(outcome);
-        Ok(outcome)
+        // Branches waiting on it wake up to its outcome (or, stopped, to stop too). Waking is a
+        // system call: only when some branch waits.
+        let mut table = lock(&self.shared.table);
+        table.outcomes[id] = Some(*settled.as_ref().unwrap_or(&Outcome::Failed));
+        if !table.waiting.is_empty() {
+            self.shared.settled.notify_all();
+        }
+        drop(table);
+        settled
     }
 
     fn cycle(&mut self, id: usize, via: Option<Span>) -> Problem {
@@ -305,7 +446,7 @@ impl<'g> Evaluator<'g> {
         let chain: Vec<String> = self.stack[start..]
             .iter()
             .chain(std::iter::once(&id))
-            .map(|&open| self.describe(&self.instances[open]))
+            .map(|&open| self.describe_id(open))
             .collect();
         let problem = Problem::failure(
             "goal::requirement-cycle",
@@ -320,8 +461,7 @@ impl<'g> Evaluator<'g> {
         }
     }
 
-    fn reach_new(&mut self, id: usize) -> Result<Outcome> {
-        let instance = &self.instances[id];
+    fn reach_new(&mut self, instance: &Instance) -> Result<Outcome> {
         let goal = &self.goalfile.goals[instance.goal];
         let mut scope = Scope::new();
         for (param, value) in goal.params.iter().zip(instance.values.iter()) {
@@ -333,7 +473,7 @@ impl<'g> Evaluator<'g> {
             && !goal.is_grouping()
         {
             let text = self.current();
-            self.reporter.explain(
+            self.report().explain(
                 &text,
                 "fires: it has no target, so it runs whenever it is required",
             );
@@ -342,19 +482,19 @@ impl<'g> Evaluator<'g> {
         let flow = self.statements(&goal.body, &mut scope, &mut body);
         if let (Err(_), Some(started)) = (&flow, body.started) {
             let text = self.current();
-            self.reporter.failed(&text, started.elapsed());
+            self.report().failed(&text, started.elapsed());
         }
         let flow = flow?;
         if let Some(requirement) = &body.blocked {
             let text = self.current();
-            self.reporter.blocked(&text, requirement);
+            self.report().blocked(&text, requirement);
             return Ok(Outcome::Failed);
         }
         if let Flow::Reached = flow {
             if body.would_act {
                 // A dry run passed a recipe placed before the target: that recipe would run.
                 let text = self.current();
-                self.reporter
+                self.report()
                     .would_fire(&text, "it runs a recipe before its target");
                 return Ok(Outcome::WouldFire);
             }
@@ -381,23 +521,23 @@ impl<'g> Evaluator<'g> {
     fn finish(&mut self, body: &Body) {
         if let Some(started) = body.started {
             let text = self.current();
-            self.reporter.finished(&text, started.elapsed());
+            self.report().finished(&text, started.elapsed());
         }
     }
 
     fn dry_outcome(&mut self, goal: &Goal, body: &Body) -> Outcome {
         let text = self.current();
         if let Some(why) = &body.why_fires {
-            self.reporter.would_fire(&text, why);
+            self.report().would_fire(&text, why);
             Outcome::WouldFire
         } else if let Some(requirement) = &body.pending {
             if goal.target().is_some() || body.would_act {
                 let why = format!("requires {requirement}, which may fire first");
-                self.reporter.may_fire(&text, &why);
+                self.report().may_fire(&text, &why);
             }
             Outcome::MayFire
         } else if body.would_act {
-            self.reporter.would_fire(&text, "it has no target");
+            self.report().would_fire(&text, "it has no target");
             Outcome::WouldFire
         } else {
             Outcome::Reached
@@ -407,7 +547,7 @@ impl<'g> Evaluator<'g> {
     fn broken_promise(&mut self, target: &Target, reason: Option<String>, body: &Body) -> Problem {
         let text = self.current();
         if let Some(started) = body.started {
-            self.reporter.failed(&text, started.elapsed());
+            self.report().failed(&text, started.elapsed());
         }
         let reason = reason.unwrap_or_else(|| "its predicate is false".to_string());
         let sources = self.sources().clone();
@@ -425,12 +565,131 @@ impl<'g> Evaluator<'g> {
         scope: &mut Scope<'g>,
         body: &mut Body<'g>,
     ) -> Result<Flow> {
-        for statement in statements {
-            if let Flow::Reached = self.statement(statement, scope, body)? {
+        let mut rest = statements;
+        while let Some((first, tail)) = rest.split_first() {
+            let requires = rest
+                .iter()
+                .take_while(|statement| matches!(statement, Statement::Require(_)))
+                .count();
+            if requires > 1 && self.side_by_side(body) {
+                self.requires_side_by_side(&rest[..requires], scope, body)?;
+                rest = &rest[requires..];
+                continue;
+            }
+            if let Flow::Reached = self.statement(first, scope, body)? {
                 return Ok(Flow::Reached);
             }
+            rest = tail;
         }
         Ok(Flow::Continue)
+    }
+
+    /// Whether independent requirements are reached side by side here: with `-j` above 1, but
+    /// not in a dry run, whose report keeps the order of the Goalfile.
+    fn side_by_side(&self, body: &Body) -> bool {
+        self.options.jobs > 1 && !self.options.dry_run && body.blocked.is_none()
+    }
+
+    /// Consecutive `require` statements, reached by up to `jobs` branches at once.
+    fn requires_side_by_side(
+        &mut self,
+        requires: &'g [Statement],
+        scope: &Scope<'g>,
+        body: &mut Body<'g>,
+    ) -> Result<()> {
+        self.check_stop()?;
+        let mut wanted = Vec::with_capacity(requires.len());
+        for statement in requires {
+            if let Statement::Require(require) = statement {
+                wanted.push((self.required_instance(require, scope)?, require.span));
+            }
+        }
+        let outcomes = self.in_branches(wanted.len(), |branch, i| {
+            let (instance, span) = &wanted[i];
+            branch.reach(instance.clone(), Some(*span))
+        })?;
+        for ((instance, _), outcome) in wanted.iter().zip(outcomes) {
+            self.note_requirement(instance, outcome, body);
+        }
+        Ok(())
+    }
+
+    /// Runs `task` for 0..count on up to `jobs` new branches; the first problem wins, preferring
+    /// a real one to a branch that only stopped because of it.
+    fn in_branches<T: Send>(
+        &mut self,
+        count: usize,
+        task: impl Fn(&mut Evaluator<'g>, usize) -> Result<T> + Sync,
+    ) -> Result<Vec<T>> {
+        let next = AtomicUsize::new(0);
+        let results: Vec<Mutex<Option<Result<T>>>> = (0..count).map(|_| Mutex::new(None)).collect();
+        let branches: Vec<Evaluator<'g>> = (0..self.options.jobs.min(count))
+            .map(|_| self.fork())
+            .collect();
+        let branches: Vec<Evaluator<'g>> = std::thread::scope(|threads| {
+            let running: Vec<_> = branches
+                .into_iter()
+                .map(|mut branch| {
+                    let (next, results, task) = (&next, &results, &task);
+                    threads.spawn(move || {
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(slot) = results.get(i) else { break };
+                            *lock(slot) = Some(task(&mut branch, i));
+                        }
+                        branch
+                    })
+                })
+                .collect();
+            running
+                .into_iter()
+                .filter_map(|thread| thread.join().ok())
+                .collect()
+        });
+        for branch in branches {
+            self.absorb(branch);
+        }
+        let mut values = Vec::with_capacity(count);
+        let mut problem: Option<Problem> = None;
+        for slot in results {
+            match slot.into_inner().unwrap_or_else(PoisonError::into_inner) {
+                Some(Ok(value)) => values.push(value),
+                Some(Err(error)) => {
+                    if problem.as_ref().is_none_or(|p| p.code == STOPPED) {
+                        problem = Some(error);
+                    }
+                }
+                // A branch that panicked left its slot empty: that is a bug, but not a reason
+                // to go on as if the work were done.
+                None => problem = problem.or_else(|| Some(stopped())),
+            }
+        }
+        match problem {
+            Some(problem) => Err(problem),
+            None => Ok(values),
+        }
+    }
+
+    /// Takes over what a finished branch learnt: the modification times it saw (the link
+    /// step after a loop of compiles would otherwise stat every object again).
+    fn absorb(&mut self, branch: Evaluator<'g>) {
+        if branch.commands_seen == self.shared.commands_run.load(Ordering::SeqCst) {
+            if self.commands_seen != branch.commands_seen {
+                self.mtimes.clear();
+                self.commands_seen = branch.commands_seen;
+            }
+            self.mtimes.extend(branch.mtimes);
+        }
+    }
+
+    fn check_stop(&self) -> Result<()> {
+        if interrupt::interrupted() {
+            return Err(interrupted());
+        }
+        if self.shared.stopped.load(Ordering::Relaxed) {
+            return Err(stopped());
+        }
+        Ok(())
     }
 
     fn statement(
@@ -439,9 +698,7 @@ impl<'g> Evaluator<'g> {
         scope: &mut Scope<'g>,
         body: &mut Body<'g>,
     ) -> Result<Flow> {
-        if interrupt::interrupted() {
-            return Err(interrupted());
-        }
+        self.check_stop()?;
         if body.blocked.is_some()
             && matches!(
                 statement,
@@ -460,46 +717,33 @@ impl<'g> Evaluator<'g> {
                         self.render(template, scope, Context::Literal)?
                     }
                     LetValue::Output(command) => {
-                        let all = self.globals.defs.len();
-                        self.output_of(command, scope, definition.span, "let", all)?
+                        self.output_of(command, scope, definition.span, "let")?
                     }
                 };
                 scope.push(&definition.name.text, value);
             }
             Statement::Target(target) => return self.target(target, scope, body),
             Statement::Require(require) => {
-                let Some(&goal) = self.goals.get(require.goal.text.as_str()) else {
-                    let sources = self.sources().clone();
-                    return Err(Problem::failure(
-                        "goal::unknown-goal",
-                        format!("there is no goal `{}`", require.goal.text),
-                    )
-                    .at(&sources, require.goal.span, "unknown goal"));
-                };
-                let mut args = Vec::with_capacity(require.args.len());
-                for arg in &require.args {
-                    let value = self.render(&arg.value, scope, Context::Literal)?;
-                    args.push((arg.name.text.as_str(), value));
-                }
-                let callee = &self.goalfile.goals[goal];
-                let values =
-                    self.bind(&callee.name.text, &callee.params, args)
-                        .map_err(|problem| {
-                            let help = problem.help.clone().or_else(|| self.required_by_current());
-                            self.locate(problem, require.span, "in this requirement")
-                                .with_optional_help(help)
-                        })?;
-                let required = Instance { goal, values };
+                let required = self.required_instance(require, scope)?;
                 let outcome = self.reach(required.clone(), Some(require.span))?;
-                if outcome.fires() && body.pending.is_none() {
-                    body.pending = Some(self.describe(&required));
-                }
-                if outcome == Outcome::Failed && body.blocked.is_none() {
-                    body.blocked = Some(self.describe(&required));
-                }
+                self.note_requirement(&required, outcome, body);
             }
             Statement::For(each) => {
                 let items = self.for_items(&each.source, scope, each.span)?;
+                if items.len() > 1 && self.side_by_side(body) && only_requires(&each.body) {
+                    let bodies = self.in_branches(items.len(), |branch, i| {
+                        let mut scope = scope.clone();
+                        scope.push(&each.var.text, items[i].clone());
+                        let mut iteration = Body::default();
+                        branch.statements(&each.body, &mut scope, &mut iteration)?;
+                        Ok(iteration)
+                    })?;
+                    for iteration in bodies {
+                        body.pending = body.pending.take().or(iteration.pending);
+                        body.blocked = body.blocked.take().or(iteration.blocked);
+                    }
+                    return Ok(Flow::Continue);
+                }
                 for item in items {
                     let mark = scope.mark();
                     scope.push(&each.var.text, item);
@@ -513,8 +757,12 @@ impl<'g> Evaluator<'g> {
             Statement::Run(recipe) => {
                 let script = self.render(&recipe.script, scope, Context::Shell)?;
                 if self.act(body) {
-                    self.reporter.command(&script);
-                    let finished = self.command(&script, scope, Stdout::Show, recipe.span)?;
+                    self.report().command(&script);
+                    let shared = self.shared.clone();
+                    let token = shared.tokens.take();
+                    let finished = self.command(&script, scope, Stdout::Show, recipe.span);
+                    drop(token);
+                    let finished = finished?;
                     if interrupt::interrupted() {
                         return Err(interrupted());
                     }
@@ -544,6 +792,42 @@ impl<'g> Evaluator<'g> {
         Ok(Flow::Continue)
     }
 
+    /// The instance a `require` names, its arguments rendered and bound.
+    fn required_instance(&mut self, require: &'g Require, scope: &Scope<'g>) -> Result<Instance> {
+        let Some(&goal) = self.shared.goals.get(require.goal.text.as_str()) else {
+            let sources = self.sources().clone();
+            return Err(Problem::failure(
+                "goal::unknown-goal",
+                format!("there is no goal `{}`", require.goal.text),
+            )
+            .at(&sources, require.goal.span, "unknown goal"));
+        };
+        let mut args = Vec::with_capacity(require.args.len());
+        for arg in &require.args {
+            let value = self.render(&arg.value, scope, Context::Literal)?;
+            args.push((arg.name.text.as_str(), value));
+        }
+        let callee = &self.goalfile.goals[goal];
+        let values = self
+            .bind(&callee.name.text, &callee.params, args)
+            .map_err(|problem| {
+                let help = problem.help.clone().or_else(|| self.required_by_current());
+                self.locate(problem, require.span, "in this requirement")
+                    .with_optional_help(help)
+            })?;
+        Ok(Instance { goal, values })
+    }
+
+    /// What a requirement's outcome means for the body that required it.
+    fn note_requirement(&self, required: &Instance, outcome: Outcome, body: &mut Body) {
+        if outcome.fires() && body.pending.is_none() {
+            body.pending = Some(self.describe(required));
+        }
+        if outcome == Outcome::Failed && body.blocked.is_none() {
+            body.blocked = Some(self.describe(required));
+        }
+    }
+
     /// Marks the body as acting (a recipe or a Memory write); says whether to really act.
     fn act(&mut self, body: &mut Body) -> bool {
         if self.options.dry_run {
@@ -553,7 +837,7 @@ impl<'g> Evaluator<'g> {
         if body.started.is_none() {
             body.started = Some(Instant::now());
             let text = self.current();
-            self.reporter.started(&text);
+            self.report().started(&text);
         }
         true
     }
@@ -569,18 +853,18 @@ impl<'g> Evaluator<'g> {
             let nested = body.started.is_none() && self.stack.len() > 1;
             // Building the instance's text for each of ten thousand reached goals would be
             // the bulk of a no-op run's work: only when it is shown.
-            if self.options.explain || (nested && self.reporter.shows_nested_reached()) {
+            if self.options.explain || (nested && self.report().shows_nested_reached()) {
                 let text = self.current();
                 if self.options.explain {
                     let why = verdict.reason.as_deref().unwrap_or("its target holds");
-                    self.reporter
+                    self.report()
                         .explain(&text, &format!("already reached: {why}"));
                 }
                 if nested {
-                    self.reporter.reached(&text, false);
+                    self.report().reached(&text, false);
                 }
             } else if nested {
-                self.reporter.count_reached();
+                self.report().count_reached();
             }
             return Ok(Flow::Reached);
         }
@@ -590,7 +874,7 @@ impl<'g> Evaluator<'g> {
                 .unwrap_or_else(|| "its target is false".to_string());
             if self.options.explain && !self.options.dry_run {
                 let text = self.current();
-                self.reporter.explain(&text, &format!("fires: {why}"));
+                self.report().explain(&text, &format!("fires: {why}"));
             }
             if body.pending.is_none() {
                 body.why_fires = Some(why);
@@ -620,7 +904,7 @@ impl<'g> Evaluator<'g> {
                 .map(str::to_string)
                 .collect(),
             ForSource::Output(command) => self
-                .output_of(command, scope, span, "for", self.globals.defs.len())?
+                .output_of(command, scope, span, "for")?
                 .lines()
                 .map(str::trim)
                 .filter(|line| !line.is_empty())
@@ -718,24 +1002,25 @@ impl<'g> Evaluator<'g> {
     }
 
     /// The compiled form of a pattern; parameter patterns must match in full.
-    fn regex(&mut self, pattern: &'g Pattern, anchored: bool) -> Result<&Regex> {
-        if !self.regexes.contains_key(pattern.source.as_str()) {
-            let source = if anchored {
-                format!("^(?:{})$", pattern.source)
-            } else {
-                pattern.source.clone()
-            };
-            let regex = Regex::new(&source).map_err(|error| {
-                let sources = self.sources().clone();
-                Problem::failure(
-                    "goal::regex",
-                    format!("invalid regular expression: {error}"),
-                )
-                .at(&sources, pattern.span, "this pattern")
-            })?;
-            self.regexes.insert(pattern.source.as_str(), regex);
+    fn regex(&mut self, pattern: &'g Pattern, anchored: bool) -> Result<Regex> {
+        if let Some(regex) = lock(&self.shared.regexes).get(pattern.source.as_str()) {
+            return Ok(regex.clone());
         }
-        Ok(&self.regexes[pattern.source.as_str()])
+        let source = if anchored {
+            format!("^(?:{})$", pattern.source)
+        } else {
+            pattern.source.clone()
+        };
+        let regex = Regex::new(&source).map_err(|error| {
+            let sources = self.sources().clone();
+            Problem::failure(
+                "goal::regex",
+                format!("invalid regular expression: {error}"),
+            )
+            .at(&sources, pattern.span, "this pattern")
+        })?;
+        lock(&self.shared.regexes).insert(pattern.source.as_str(), regex.clone());
+        Ok(regex)
     }
 
     /// Renders a template in a scope, computing the globals it refers to first.
@@ -745,71 +1030,107 @@ impl<'g> Evaluator<'g> {
         scope: &Scope<'g>,
         context: Context,
     ) -> Result<String> {
-        for reference in template.refs() {
-            if scope.get(&reference.name).is_none() {
-                if let Some(position) = self.globals.position(&reference.name) {
-                    self.compute_global(position)?;
-                }
-            }
+        let local = |name: &str| scope.get(name).map(Cow::Borrowed);
+        if template
+            .refs()
+            .all(|reference| scope.get(&reference.name).is_some())
+        {
+            return Ok(template.render(context, local));
         }
-        let globals = &self.globals;
+        let shared = self.shared.clone();
+        let mut globals = lock(&shared.globals);
+        self.compute_globals_of(template, scope, &mut globals)?;
         Ok(template.render(context, |name| {
-            scope
-                .get(name)
-                .or_else(|| globals.get(name))
-                .map(Cow::Borrowed)
+            local(name).or_else(|| globals.get(name).map(Cow::Borrowed))
         }))
     }
 
-    fn compute_global(&mut self, position: usize) -> Result<()> {
-        if self.globals.value(position).is_some() {
+    /// Computes the globals `template` refers to (other than names in `scope`).
+    fn compute_globals_of(
+        &mut self,
+        template: &'g Template,
+        scope: &Scope<'g>,
+        globals: &mut Globals<'g>,
+    ) -> Result<()> {
+        for reference in template.refs() {
+            if scope.get(&reference.name).is_none() {
+                if let Some(position) = globals.position(&reference.name) {
+                    self.compute_global(position, globals)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Computes a global under the lock of all globals, so that every branch sees one value and
+    /// a global's command runs once.
+    fn compute_global(&mut self, position: usize, globals: &mut Globals<'g>) -> Result<()> {
+        if globals.value(position).is_some() {
             return Ok(());
         }
-        let definition = &self.globals.defs[position];
+        let definition = &globals.defs[position];
         let empty = Scope::new();
+        let (template, context) = match &definition.value {
+            LetValue::Template(template) => (template, Context::Literal),
+            LetValue::Output(command) => (command, Context::Shell),
+        };
+        self.compute_globals_of(template, &empty, globals)?;
+        let text = template.render(context, |name| globals.get(name).map(Cow::Borrowed));
         let value = match &definition.value {
-            LetValue::Template(template) => self.render(template, &empty, Context::Literal)?,
+            LetValue::Template(_) => text,
             // Its command sees only the globals defined before it: computing the others first
             // could need this very value.
-            LetValue::Output(command) => {
-                self.output_of(command, &empty, definition.span, "let", position)?
+            LetValue::Output(_) => {
+                let env = owned_env(globals.computed().take(position));
+                let finished = self.spawn(&text, env, Stdout::Capture, definition.span)?;
+                self.expect_success(&finished, &text, definition.span, "let")?;
+                finished.stdout.trim().to_string()
             }
         };
-        self.globals.set(position, value);
+        globals.set(position, value);
         Ok(())
     }
 
     /// The trimmed standard output of a command (`let output=`, `for output=`); a failing
     /// command is an error, since its output cannot be trusted.
-    /// `globals` is how many globals, in definition order, the command gets in its environment.
     fn output_of(
         &mut self,
         command: &'g Template,
         scope: &Scope<'g>,
         span: Span,
         what: &str,
-        globals: usize,
     ) -> Result<String> {
         let script = self.render(command, scope, Context::Shell)?;
-        let finished = self.command_with(&script, scope, Stdout::Capture, span, globals)?;
-        if !finished.status.success() {
-            let sources = self.sources().clone();
-            return Err(Problem::failure(
-                "goal::command-failed",
-                format!(
-                    "the command of this `{what}` {}: {}",
-                    run::describe_status(finished.status),
-                    script.trim()
-                ),
-            )
-            .at(&sources, span, "this command failed")
-            .with_optional_help(self.required_by()));
-        }
+        let finished = self.command(&script, scope, Stdout::Capture, span)?;
+        self.expect_success(&finished, &script, span, what)?;
         Ok(finished.stdout.trim().to_string())
     }
 
-    /// Runs a shell command with the globals, the scope and the Memory socket in its
-    /// environment.
+    fn expect_success(
+        &mut self,
+        finished: &Finished,
+        script: &str,
+        span: Span,
+        what: &str,
+    ) -> Result<()> {
+        if finished.status.success() {
+            return Ok(());
+        }
+        let sources = self.sources().clone();
+        Err(Problem::failure(
+            "goal::command-failed",
+            format!(
+                "the command of this `{what}` {}: {}",
+                run::describe_status(finished.status),
+                script.trim()
+            ),
+        )
+        .at(&sources, span, "this command failed")
+        .with_optional_help(self.required_by()))
+    }
+
+    /// Runs a shell command with every global (recipes see them all: the ones nothing asked for
+    /// yet are computed now) and the scope in its environment.
     fn command(
         &mut self,
         script: &str,
@@ -817,41 +1138,48 @@ impl<'g> Evaluator<'g> {
         stdout: Stdout,
         span: Span,
     ) -> Result<Finished> {
-        self.command_with(script, scope, stdout, span, self.globals.defs.len())
+        let mut env = {
+            let shared = self.shared.clone();
+            let mut globals = lock(&shared.globals);
+            for position in 0..globals.defs.len() {
+                self.compute_global(position, &mut globals)?;
+            }
+            owned_env(globals.computed())
+        };
+        env.extend(owned_env(scope.vars()));
+        self.spawn(script, env, stdout, span)
     }
 
-    fn command_with(
+    /// Runs a shell command with `env` and the Memory socket in its environment.
+    fn spawn(
         &mut self,
         script: &str,
-        scope: &Scope<'g>,
+        mut env: Vec<(String, String)>,
         stdout: Stdout,
         span: Span,
-        globals: usize,
     ) -> Result<Finished> {
-        if self.memory_env.is_none() {
-            let path = self.memory.serve()?;
-            tracing::debug!(socket = %path.display(), "serving the Memory to commands");
-            if let Some(lock) = self.run_lock {
-                lock.advertise(&path)?;
+        {
+            let mut memory_env = lock(&self.shared.memory_env);
+            if memory_env.is_none() {
+                let path = self.memory.serve()?;
+                tracing::debug!(socket = %path.display(), "serving the Memory to commands");
+                if let Some(lock) = self.run_lock {
+                    lock.advertise(&path)?;
+                }
+                *memory_env = Some(self.memory.environment(&path));
             }
-            self.memory_env = Some(self.memory.environment(&path));
+            for (name, value) in memory_env.iter().flatten() {
+                env.push((name.to_string(), value.clone()));
+            }
         }
-        // Recipes see every global; compute the ones nothing has asked for yet.
-        for position in 0..globals {
-            self.compute_global(position)?;
-        }
-        let mut env: Vec<(&str, &str)> = self.globals.computed().take(globals).collect();
-        env.extend(scope.vars());
-        for (name, value) in self.memory_env.iter().flatten() {
-            env.push((name, value));
-        }
-        self.mtimes.clear();
-        run::shell(script, &env, stdout).map_err(|error| {
-            let sources = self
-                .sources
-                .get_or_insert_with(|| Sources::of(self.goalfile));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let finished = run::shell(script, &env, stdout);
+        // What the command changed must be seen, by this branch and the others alike.
+        self.shared.commands_run.fetch_add(1, Ordering::SeqCst);
+        finished.map_err(|error| {
+            let sources = self.sources().clone();
             Problem::failure("goal::spawn", format!("could not start /bin/sh: {error}")).at(
-                sources,
+                &sources,
                 span,
                 "running this",
             )
@@ -871,6 +1199,41 @@ impl<'g> Evaluator<'g> {
         .at(&sources, span, "this recipe")
         .with_optional_help(self.required_by())
     }
+}
+
+/// A `for` body that only computes values and requires goals: its iterations are independent.
+fn only_requires(statements: &[Statement]) -> bool {
+    statements
+        .iter()
+        .all(|statement| matches!(statement, Statement::Let(_) | Statement::Require(_)))
+}
+
+fn owned_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    vars.map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+/// Whether branch `me` waiting for instance `id` would wait forever: the branch reaching `id`
+/// waits, directly or through others, for an instance `me` is reaching.
+fn waits_for(table: &Table, id: usize, me: usize) -> bool {
+    let mut owner = table.owners[id];
+    for _ in 0..=table.waiting.len() {
+        if owner == me {
+            return true;
+        }
+        match table.waiting.get(&owner) {
+            Some(&next) => owner = table.owners[next],
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Marks a branch that stopped because another failed: the other's problem is the one shown.
+const STOPPED: &str = "goal::stopped";
+
+fn stopped() -> Problem {
+    Problem::failure(STOPPED, "stopped: another goal failed")
 }
 
 fn interrupted() -> Problem {

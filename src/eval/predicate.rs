@@ -5,6 +5,7 @@
 //! over thousands of true targets builds no strings for them.
 
 use std::fs;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use crate::diagnostic::Problem;
@@ -167,7 +168,7 @@ impl<'g> Evaluator<'g> {
 
     fn url_verdict(&mut self, answer: crate::http::UrlAnswer) -> Verdict {
         if answer.unreachable {
-            self.reporter
+            self.report()
                 .note(&format!("{}; counting the URL as missing", answer.reason));
         }
         if answer.holds {
@@ -187,6 +188,11 @@ impl<'g> Evaluator<'g> {
     /// command runs: a no-op run would otherwise stat every object twice, once for its own
     /// target and once for the link's.
     fn modified(&mut self, path: &str) -> Option<SystemTime> {
+        let commands_run = self.shared.commands_run.load(Ordering::SeqCst);
+        if commands_run != self.commands_seen {
+            self.mtimes.clear();
+            self.commands_seen = commands_run;
+        }
         if let Some(&time) = self.mtimes.get(path) {
             return time;
         }
@@ -324,7 +330,7 @@ impl<'g> Evaluator<'g> {
         scope: &Scope<'g>,
         span: Span,
     ) -> Result<Verdict> {
-        let Some(&index) = self.predicates.get(name) else {
+        let Some(&index) = self.shared.predicates.get(name) else {
             let sources = self.sources().clone();
             return Err(Problem::failure(
                 "goal::unknown-predicate",

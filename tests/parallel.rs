@@ -1,0 +1,139 @@
+//! `-j N`: independent requirements side by side, proven by what recipes record (two recipes
+//! that each wait for the other's file finish only if they run at once), never by timing.
+
+mod common;
+
+use common::Project;
+
+/// `left` and `right` each write their file and wait (at most 5 s) for the other's.
+const MEET: &str = r#"
+goal side name {
+    target { file-exists "{name}.done" }
+    let other output="if [ {name} = left ]; then echo right; else echo left; fi"
+    run """
+        touch {name}.here
+        i=0
+        while [ ! -e {other}.here ]; do
+            i=$((i + 1)); [ $i -lt 500 ] || {{ echo "{other} never came"; exit 1; }}
+            sleep 0.01
+        done
+        touch {name}.done
+        """
+}
+goal consecutive {
+    require side name="left"
+    require side name="right"
+}
+goal looped {
+    for name "left" "right" { require side name="{name}" }
+}
+"#;
+
+#[test]
+fn consecutive_requirements_run_at_once_with_j2() {
+    let project = Project::new().goalfile(MEET);
+    project
+        .goal(&["-j2", "consecutive"])
+        .success()
+        .stderr_has("2 ran");
+}
+
+#[test]
+fn for_iterations_run_at_once_with_j2() {
+    let project = Project::new().goalfile(MEET);
+    project
+        .goal(&["-j", "2", "looped"])
+        .success()
+        .stderr_has("2 ran");
+}
+
+#[test]
+fn j1_runs_one_recipe_at_a_time() {
+    let project = Project::new().goalfile(MEET);
+    project
+        .goal(&["consecutive"])
+        .status(1)
+        .stdout_has("never came");
+}
+
+#[test]
+fn an_instance_required_by_two_branches_runs_once() {
+    let project = Project::new().goalfile(
+        r#"
+goal shared {
+    target { file-exists "shared.done" }
+    run "echo shared >> log; sleep 0.3; touch shared.done"
+}
+goal a { require shared; run "echo a >> log" }
+goal b { require shared; run "echo b >> log" }
+goal c { require shared; run "echo c >> log" }
+goal all { require a; require b; require c }
+"#,
+    );
+    project.goal(&["-j3"]).success().stderr_has("4 ran");
+    let log = project.read("log");
+    assert_eq!(log.matches("shared").count(), 1, "{log}");
+    assert!(log.starts_with("shared\n"), "{log}");
+    assert_eq!(log.lines().count(), 4, "{log}");
+}
+
+#[test]
+fn a_cycle_across_branches_is_an_error_not_a_hang() {
+    let project = Project::new().goalfile(
+        r#"
+goal all { require x n="1"; require y n="1" }
+goal x n { let m output="echo {n}"; run "sleep 0.2"; require y n="{m}" }
+goal y n { let m output="echo {n}"; run "sleep 0.2"; require x n="{m}" }
+"#,
+    );
+    project
+        .goal(&["-j2"])
+        .status(1)
+        .stderr_has("requirement cycle");
+}
+
+#[test]
+fn keep_going_with_j2_reports_every_failure() {
+    let project = Project::new().goalfile(
+        r#"
+goal part name {
+    target { file-exists "{name}.done" }
+    run "case {name} in bad*) exit 1;; esac; touch {name}.done"
+}
+goal all {
+    for name "bad1" "ok1" "bad2" "ok2" { require part name="{name}" }
+}
+"#,
+    );
+    project
+        .goal(&["-j2", "-k"])
+        .status(1)
+        .stderr_has("`part name=bad1` failed")
+        .stderr_has("`part name=bad2` failed")
+        .stderr_has("2 ran");
+    assert!(project.exists("ok1.done") && project.exists("ok2.done"));
+}
+
+#[test]
+fn without_keep_going_a_failure_stops_the_other_branches() {
+    let project = Project::new().goalfile(
+        r#"
+goal quick-fail { run "exit 3" }
+goal slow-chain n {
+    target { file-exists "chain-{n}" }
+    run "sleep 0.2; touch chain-{n}"
+}
+goal slow {
+    for n "1" "2" "3" "4" "5" { require slow-chain n="{n}" }
+}
+goal all { require quick-fail; require slow }
+"#,
+    );
+    let out = project.goal(&["-j2"]);
+    out.status(1).stderr_has("`quick-fail` failed");
+    assert!(!out.stderr.contains("goal::stopped"), "{}", out.stderr);
+    assert!(
+        !project.exists("chain-5"),
+        "the other branch went on to the end"
+    );
+}
