@@ -250,7 +250,28 @@ pub enum ForSource {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Run {
     pub script: Template,
+    /// What to do when the recipe fails: a flaky step is run again.
+    pub retry: Retry,
     pub span: Span,
+}
+
+/// `retries="3" delay="10s" backoff="2"`: up to `attempts` more runs of a failed recipe, the
+/// first after `delay`, each next one after the previous wait times `backoff`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Retry {
+    pub attempts: u32,
+    pub delay: Duration,
+    pub backoff: f64,
+}
+
+impl Default for Retry {
+    fn default() -> Retry {
+        Retry {
+            attempts: 0,
+            delay: Duration::from_secs(1),
+            backoff: 1.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

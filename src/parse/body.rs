@@ -7,8 +7,8 @@ use super::reader::{is_callable_name, value_span, Block, FileCx, Node, Shape};
 use crate::diagnostic::did_you_mean;
 use crate::goalfile::{
     Arg, Every, For, ForSource, Goal, Let, LetValue, Name, OutputTest, Param, Predicate,
-    PredicateDef, PredicateKind, Require, Run, Schedule, Statement, Target, BUILTIN_PREDICATES,
-    STATEMENTS,
+    PredicateDef, PredicateKind, Require, Retry, Run, Schedule, Statement, Target,
+    BUILTIN_PREDICATES, STATEMENTS,
 };
 
 /// Names only allowed at the top level of a file.
@@ -464,9 +464,30 @@ fn single_template<'k>(
 }
 
 fn run(cx: &mut FileCx, kdl: &KdlNode) -> Option<Run> {
-    let (_, script) = single_template(cx, kdl, &[], "run \"shell command\"")?;
+    let usage = "run \"shell command\" retries=\"3\" delay=\"10s\" backoff=\"2\"";
+    let (node, script) = single_template(cx, kdl, &["retries", "delay", "backoff"], usage)?;
+    let attempts = cx.prop(&node, "retries", FileCx::count);
+    let delay = cx.prop(&node, "delay", FileCx::duration);
+    let backoff = cx.prop(&node, "backoff", FileCx::factor);
+    if attempts.is_none() && (node.prop("delay").is_some() || node.prop("backoff").is_some()) {
+        let entry = node.prop("delay").or(node.prop("backoff"))?;
+        cx.report(
+            "goal::arguments",
+            "`delay` and `backoff` only mean something with `retries`",
+            entry.span(),
+            "without retries=",
+            Some(format!("write `{usage}`")),
+        );
+        return None;
+    }
+    let default = Retry::default();
     Some(Run {
         script,
+        retry: Retry {
+            attempts: attempts.unwrap_or(default.attempts),
+            delay: delay.unwrap_or(default.delay),
+            backoff: backoff.unwrap_or(default.backoff),
+        },
         span: cx.span(kdl.span()),
     })
 }

@@ -353,6 +353,49 @@ impl FileCx<'_> {
         self.string(entry).map(str::to_string)
     }
 
+    /// A whole number written as a string (`retries="3"`), like every value in a Goalfile.
+    pub fn count(&mut self, entry: &KdlEntry) -> Option<u32> {
+        let text = self.string(entry)?;
+        self.number(entry, text, "a whole number such as \"3\"", |text| {
+            text.parse::<u32>().ok()
+        })
+    }
+
+    /// A factor of 1 or more written as a string (`backoff="2"`, `backoff="1.5"`).
+    pub fn factor(&mut self, entry: &KdlEntry) -> Option<f64> {
+        let text = self.string(entry)?;
+        self.number(
+            entry,
+            text,
+            "a number of 1 or more such as \"2\" or \"1.5\"",
+            |text| {
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|factor| factor.is_finite() && *factor >= 1.0)
+            },
+        )
+    }
+
+    fn number<T>(
+        &mut self,
+        entry: &KdlEntry,
+        text: &str,
+        wanted: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
+        let parsed = parse(text.trim());
+        if parsed.is_none() {
+            self.report(
+                "goal::number",
+                format!("`{text}` is not {wanted}"),
+                value_span(entry),
+                "not a valid number here",
+                Some(format!("write {wanted}")),
+            );
+        }
+        parsed
+    }
+
     pub fn duration(&mut self, entry: &KdlEntry) -> Option<Duration> {
         let text = self.string(entry)?;
         match humantime::parse_duration(text) {
