@@ -19,6 +19,7 @@ use kdl::{KdlDocument, KdlError, KdlNode};
 
 use crate::diagnostic::{source, Problem, Result, Sources};
 use crate::goalfile::{Goalfile, SourceFile};
+pub use reader::is_callable_name;
 use reader::{Block, FileCx, Shape};
 
 /// Reads the Goalfile at `path` and every file it includes.
