@@ -179,6 +179,35 @@ impl Reporter {
         println!("may fire:   {instance}  ({why})");
     }
 
+    /// The steps a `plan` chose, each with its cost: on standard output in a dry run (it is
+    /// part of the answer), else as a status line.
+    pub fn plan(&mut self, instance: &str, steps: &[(&str, String)], total: &str, dry_run: bool) {
+        if dry_run {
+            println!(
+                "plan for {instance}: {} step(s), total cost {total}",
+                steps.len()
+            );
+            for (number, (name, cost)) in steps.iter().enumerate() {
+                println!("  {}. {name}  (cost {cost})", number + 1);
+            }
+        } else if self.verbosity >= Verbosity::Normal {
+            let steps: Vec<String> = steps
+                .iter()
+                .map(|(name, cost)| format!("{name} ({cost})"))
+                .collect();
+            let steps = if steps.is_empty() {
+                "no step".to_string()
+            } else {
+                steps.join(" → ")
+            };
+            self.line(
+                Style::Note,
+                "plan ",
+                &format!("{instance}: {steps}, total cost {total}"),
+            );
+        }
+    }
+
     pub fn summary(&mut self, elapsed: Duration, dry_run: bool) {
         if self.verbosity < Verbosity::Normal {
             return;

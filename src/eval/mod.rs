@@ -12,6 +12,7 @@
 
 mod files;
 mod instance;
+mod plan;
 mod predicate;
 mod scope;
 
@@ -540,6 +541,7 @@ impl<'g> Evaluator<'g> {
                         .map_err(|problem| self.locate(problem, *span, "this memory-delete"))?;
                 }
             }
+            Statement::Plan(plan) => self.plan(plan, scope, body)?,
         }
         Ok(Flow::Continue)
     }

@@ -199,7 +199,9 @@ mod tests {
 
     #[test]
     fn malformed_quantities_are_refused() {
-        for bad in ["", "G", "4g", "4.", ".5", "1.2345", "4 G", "4G +", "x", "4GB", "1e3"] {
+        for bad in [
+            "", "G", "4g", "4.", ".5", "1.2345", "4 G", "4G +", "x", "4GB", "1e3",
+        ] {
             assert_eq!(q(bad), None, "{bad:?}");
         }
     }
@@ -220,7 +222,9 @@ mod tests {
 
     #[test]
     fn malformed_costs_are_refused() {
-        for bad in ["", "-1", "1 +", "2 * ", "* size", "2 * 3", "{size}", "1 - 2", "x y"] {
+        for bad in [
+            "", "-1", "1 +", "2 * ", "* size", "2 * 3", "{size}", "1 - 2", "x y",
+        ] {
             assert_eq!(CostFormula::parse(bad), None, "{bad:?}");
         }
     }

@@ -227,11 +227,7 @@ fn path(nodes: &[Node], node: usize) -> Plan {
     }
 }
 
-fn runner_ups(
-    nodes: &[Node],
-    met: &[(usize, usize, Cost, Key)],
-    chosen: &Key,
-) -> Vec<RunnerUp> {
+fn runner_ups(nodes: &[Node], met: &[(usize, usize, Cost, Key)], chosen: &Key) -> Vec<RunnerUp> {
     let mut others: Vec<&(usize, usize, Cost, Key)> =
         met.iter().filter(|(_, _, _, key)| key != chosen).collect();
     others.sort_by(|a, b| a.3.cmp(&b.3));

@@ -46,7 +46,10 @@ fn a_longer_plan_that_costs_less_wins_over_the_shortest() {
         transition("third", "4", vec![has("c")], vec![add("done")]),
     ];
     let found = found(&transitions, State::from_pairs([("a", "")]), &[has("done")]);
-    assert_eq!(names(&transitions, &found.plan), ["first", "second", "third"]);
+    assert_eq!(
+        names(&transitions, &found.plan),
+        ["first", "second", "third"]
+    );
     assert_eq!(found.plan.costs, [Cost(2000), Cost(3000), Cost(4000)]);
     assert_eq!(found.plan.total, Cost(9000));
     let direct = &found.runner_ups[0];
@@ -57,7 +60,11 @@ fn a_longer_plan_that_costs_less_wins_over_the_shortest() {
 #[test]
 fn a_start_that_already_satisfies_the_wanted_tests_needs_no_step() {
     let transitions = [transition("make", "1", vec![], vec![add("done")])];
-    let found = found(&transitions, State::from_pairs([("done", "")]), &[has("done")]);
+    let found = found(
+        &transitions,
+        State::from_pairs([("done", "")]),
+        &[has("done")],
+    );
     assert!(found.plan.steps.is_empty());
     assert_eq!(found.plan.total, Cost(0));
 }
@@ -95,9 +102,12 @@ fn a_cycle_of_transitions_terminates() {
         transition("off", "1", vec![has("x")], vec![remove("x")]),
         transition("free", "0", vec![], vec![]),
     ];
-    let Err(Failure::Unreachable { closest, explored }) =
-        search(&transitions, State::default(), &[has("x"), has("never")], 100)
-    else {
+    let Err(Failure::Unreachable { closest, explored }) = search(
+        &transitions,
+        State::default(),
+        &[has("x"), has("never")],
+        100,
+    ) else {
         panic!("expected no plan");
     };
     assert_eq!(explored, 2);
@@ -107,7 +117,12 @@ fn a_cycle_of_transitions_terminates() {
 
 #[test]
 fn no_plan_names_the_unmet_tests_of_the_closest_state() {
-    let transitions = [transition("decompress", "1", vec![has("xz")], vec![remove("xz")])];
+    let transitions = [transition(
+        "decompress",
+        "1",
+        vec![has("xz")],
+        vec![remove("xz")],
+    )];
     let want = [
         lacks("xz"),
         Test::Is("format".into(), "qcow2".into()),
@@ -124,7 +139,10 @@ fn no_plan_names_the_unmet_tests_of_the_closest_state() {
     };
     assert_eq!(closest.state.to_string(), "format=raw, size=4G");
     let unmet: Vec<String> = closest.unmet.iter().map(ToString::to_string).collect();
-    assert_eq!(unmet, [r#"is "format" "qcow2""#, r#"compare "size" ">=" "8G""#]);
+    assert_eq!(
+        unmet,
+        [r#"is "format" "qcow2""#, r#"compare "size" ">=" "8G""#]
+    );
 }
 
 #[test]
@@ -141,8 +159,7 @@ fn the_limit_stops_a_large_search() {
         })
         .collect();
     let want: Vec<Test> = (0..20).map(|bit| has(&format!("b{bit}"))).collect();
-    let Err(Failure::Limit { limit, closest }) =
-        search(&transitions, State::default(), &want, 50)
+    let Err(Failure::Limit { limit, closest }) = search(&transitions, State::default(), &want, 50)
     else {
         panic!("expected the limit");
     };
@@ -156,7 +173,12 @@ fn the_limit_stops_a_large_search() {
 fn a_cost_is_counted_in_the_state_its_step_starts_from() {
     let set = |size: &str| Effect::Set("size".into(), size.into());
     let transitions = [
-        transition("convert", "1 + size", vec![lacks("converted")], vec![add("converted")]),
+        transition(
+            "convert",
+            "1 + size",
+            vec![lacks("converted")],
+            vec![add("converted")],
+        ),
         transition("grow", "1", vec![], vec![set("8G")]),
     ];
     let want = [has("converted"), Test::Is("size".into(), "8G".into())];
@@ -292,11 +314,17 @@ fn agrees_with_an_exhaustive_search_on_random_small_instances() {
     for round in 0..2000 {
         let (transitions, start, want) = random_instance(&mut rng);
         let expected = exhaustive(&transitions, &start, &want);
-        match (search(&transitions, start.clone(), &want, DEFAULT_LIMIT), expected) {
+        match (
+            search(&transitions, start.clone(), &want, DEFAULT_LIMIT),
+            expected,
+        ) {
             (Ok(found), Some(expected)) => {
                 let steps = names(&transitions, &found.plan);
                 let got = (found.plan.total, steps.len(), steps);
-                assert_eq!(got, expected, "round {round}: {transitions:?} from {start} want {want:?}");
+                assert_eq!(
+                    got, expected,
+                    "round {round}: {transitions:?} from {start} want {want:?}"
+                );
                 let mut state = start.clone();
                 let mut total = Cost(0);
                 for (&step, &cost) in found.plan.steps.iter().zip(&found.plan.costs) {
