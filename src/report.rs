@@ -187,8 +187,9 @@ impl Reporter {
                 "plan for {instance}: {} step(s), total cost {total}",
                 steps.len()
             );
+            let width = steps.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
             for (number, (name, cost)) in steps.iter().enumerate() {
-                println!("  {}. {name}  (cost {cost})", number + 1);
+                println!("  {}. {name:width$}  (cost {cost})", number + 1);
             }
         } else if self.verbosity >= Verbosity::Normal {
             let steps: Vec<String> = steps

@@ -1,7 +1,7 @@
 //! The `plan` statement: fill in the transitions and the wanted tags, ask the planner for the
 //! cheapest plan, show it, and run its steps in order through the same shell as `run`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::scope::Scope;
 use super::{Body, Evaluator, Result};
@@ -41,7 +41,7 @@ impl<'g> Evaluator<'g> {
         if found.plan.steps.is_empty() || !self.act(body) {
             return Ok(());
         }
-        let scratch = scratch_dir(&to).map_err(|error| {
+        let scratch = Scratch::beside(&to).map_err(|error| {
             let sources = self.sources().clone();
             Problem::failure(
                 "goal::plan-files",
@@ -57,7 +57,7 @@ impl<'g> Evaluator<'g> {
                 to.clone()
             } else {
                 let name = format!("{}-{}", number + 1, def.name.text);
-                scratch.path().join(name).to_string_lossy().into_owned()
+                scratch.join(name).to_string_lossy().into_owned()
             };
             let mut step_scope = steps[index].clone();
             step_scope.push(STEP_FILES[0], input);
@@ -271,13 +271,35 @@ fn outline(plan: &plan::Plan, transitions: &[plan::Transition]) -> String {
 }
 
 /// Intermediate files go beside the output: on the same file system, where there is room for
-/// it, and removed with the directory when the plan ends.
-fn scratch_dir(to: &str) -> std::io::Result<tempfile::TempDir> {
-    let dir = match Path::new(to).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    tempfile::Builder::new()
-        .prefix(".goal-plan-")
-        .tempdir_in(dir)
+/// it. The directory is removed when the plan ends; its path is relative like the output's, so
+/// recipes and logs show short names.
+struct Scratch {
+    /// Held only to remove the directory when the plan ends.
+    _dir: tempfile::TempDir,
+    relative: PathBuf,
+}
+
+impl Scratch {
+    fn beside(to: &str) -> std::io::Result<Scratch> {
+        let parent = match Path::new(to).parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new(""),
+        };
+        let dir = tempfile::Builder::new().prefix(".goal-plan-").tempdir_in(
+            if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            },
+        )?;
+        let relative = parent.join(dir.path().file_name().unwrap_or_default());
+        Ok(Scratch {
+            _dir: dir,
+            relative,
+        })
+    }
+
+    fn join(&self, name: String) -> PathBuf {
+        self.relative.join(name)
+    }
 }
