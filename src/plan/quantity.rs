@@ -54,7 +54,7 @@ fn single(text: &str) -> Option<i128> {
         (i, 'T') => (&text[..i], 1_i128 << 40),
         _ => (text, 1),
     };
-    Some(milli(number)?.checked_mul(scale)?)
+    milli(number)?.checked_mul(scale)
 }
 
 /// `12.5` as 12500: digits with at most three decimals.
