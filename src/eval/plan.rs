@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use super::scope::Scope;
 use super::{Body, Evaluator, Result};
 use crate::diagnostic::Problem;
-use crate::goalfile::{Plan, Span, TagEffect, TagEffectKind, TagTest, TagTestKind, STEP_FILES};
+use crate::goalfile::{
+    Name, Plan, Span, TagEffect, TagEffectKind, TagTest, TagTestKind, STEP_FILES,
+};
 use crate::plan::{self, is_tag_name, Effect, Failure, Found, Lost, Quantity, State, Test};
 use crate::run::Stdout;
 use crate::template::Context;
@@ -107,20 +109,17 @@ impl<'g> Evaluator<'g> {
     }
 
     /// A transition's parameters, bound by name from where the plan stands.
-    fn transition_scope(
-        &mut self,
-        params: &'g [crate::goalfile::Name],
-        scope: &Scope<'g>,
-    ) -> Result<Scope<'g>> {
+    fn transition_scope(&mut self, params: &'g [Name], scope: &Scope<'g>) -> Result<Scope<'g>> {
         let mut bound = Scope::new();
         for param in params {
-            let value = match scope.get(&param.text) {
-                Some(value) => value.to_string(),
-                None => {
-                    let position = self.globals.position(&param.text).unwrap_or_default();
+            let value = match (scope.get(&param.text), self.globals.position(&param.text)) {
+                (Some(value), _) => value.to_string(),
+                (None, Some(position)) => {
                     self.compute_global(position)?;
                     self.globals.value(position).unwrap_or_default().to_string()
                 }
+                // The checker makes sure every parameter is defined where a plan stands.
+                (None, None) => String::new(),
             };
             bound.push(&param.text, value);
         }
@@ -142,7 +141,12 @@ impl<'g> Evaluator<'g> {
                     let Some(quantity) = Quantity::parse(&written) else {
                         return Err(self.not_a_quantity(&written, test.span));
                     };
-                    Test::Compare(tag, *comparison, quantity, written)
+                    Test::Compare {
+                        tag,
+                        comparison: *comparison,
+                        value: quantity,
+                        written,
+                    }
                 }
             });
         }
@@ -175,29 +179,31 @@ impl<'g> Evaluator<'g> {
     }
 
     fn no_plan(&mut self, failure: Failure, span: Span) -> Problem {
-        let (code, message, closest, explored) = match failure {
+        let (code, message, closest, explored, advice) = match failure {
             Failure::Unreachable { closest, explored } => (
                 "goal::no-plan",
                 "no plan reaches the wanted tags".to_string(),
                 closest,
                 explored,
+                "",
             ),
             Failure::Limit { limit, closest } => (
                 "goal::plan-limit",
-                format!("the plan search explored {limit} states, its limit, without reaching the wanted tags"),
+                format!(
+                    "the plan search explored {limit} states, its limit, without reaching the \
+                     wanted tags"
+                ),
                 closest,
                 limit,
+                "; raise the limit with `limit=\"…\"` on the plan",
             ),
         };
         let unmet: Vec<String> = closest.unmet.iter().map(ToString::to_string).collect();
-        let mut help = format!(
-            "unmet: {}; the closest of the {explored} states explored has: {}",
+        let help = format!(
+            "unmet: {}; the closest of the {explored} states explored has: {}{advice}",
             unmet.join("; "),
             closest.state
         );
-        if code == "goal::plan-limit" {
-            help.push_str("; raise the limit with `limit=\"…\"` on the plan");
-        }
         let text = self.current();
         let sources = self.sources().clone();
         Problem::failure(code, format!("`{text}`: {message}"))

@@ -6,9 +6,11 @@ use kdl::{KdlEntry, KdlNode};
 use super::body::{all_of, header, run, unknown_node};
 use super::reader::{value_span, Block, FileCx, Node, Shape};
 use crate::goalfile::{
-    Plan, Run, TagEffect, TagEffectKind, TagTest, TagTestKind, TransitionDef, STEP_FILES,
+    Name, Plan, Run, Span, TagEffect, TagEffectKind, TagTest, TagTestKind, TransitionDef,
+    STEP_FILES,
 };
 use crate::plan::{is_tag_name, Comparison, CostFormula, Quantity, COST_FORMS, QUANTITY_FORMS};
+use crate::template::Template;
 
 const TESTS: &[&str] = &["has", "lacks", "is", "compare"];
 const EFFECTS: &[&str] = &["add", "remove", "set"];
@@ -94,7 +96,7 @@ pub fn transition(cx: &mut FileCx, kdl: &KdlNode) -> Option<TransitionDef> {
     })
 }
 
-fn cost(cx: &mut FileCx, node: &Node, usage: &str) -> Option<(CostFormula, crate::goalfile::Span)> {
+fn cost(cx: &mut FileCx, node: &Node, usage: &str) -> Option<(CostFormula, Span)> {
     let Some(entry) = node.prop("cost") else {
         cx.report(
             "goal::arguments",
@@ -156,11 +158,11 @@ fn items<T>(
 }
 
 /// The first argument of a test or effect: a tag name, written literally.
-fn tag(cx: &mut FileCx, entry: &KdlEntry) -> Option<crate::goalfile::Name> {
+fn tag(cx: &mut FileCx, entry: &KdlEntry) -> Option<Name> {
     let text = cx.string(entry)?;
     let span = value_span(entry);
     if is_tag_name(text) {
-        return Some(crate::goalfile::Name {
+        return Some(Name {
             text: text.to_string(),
             span: cx.span(span),
         });
@@ -320,10 +322,7 @@ pub fn plan(cx: &mut FileCx, kdl: &KdlNode) -> Option<Plan> {
     })
 }
 
-type Start = (
-    Vec<crate::goalfile::TagEffect>,
-    Option<crate::template::Template>,
-);
+type Start = (Vec<TagEffect>, Option<Template>);
 
 /// `start { add …; set … }`, `start output="command"`, or both.
 fn start_of(cx: &mut FileCx, kdl: &KdlNode) -> Option<Start> {

@@ -130,9 +130,15 @@ pub enum Test {
     Lacks(String),
     /// The tag has exactly this value.
     Is(String, String),
-    /// The tag's value, read as a quantity, compares so with this one. A tag that is absent or
+    /// The tag's value, read as a quantity, compares so with `value`. A tag that is absent or
     /// not a quantity fails every comparison.
-    Compare(String, Comparison, Quantity, String),
+    Compare {
+        tag: String,
+        comparison: Comparison,
+        value: Quantity,
+        /// `value` as written, for messages.
+        written: String,
+    },
 }
 
 impl Test {
@@ -141,10 +147,15 @@ impl Test {
             Test::Has(tag) => state.get(tag).is_some(),
             Test::Lacks(tag) => state.get(tag).is_none(),
             Test::Is(tag, value) => state.get(tag) == Some(value.as_str()),
-            Test::Compare(tag, comparison, right, _) => state
+            Test::Compare {
+                tag,
+                comparison,
+                value,
+                ..
+            } => state
                 .get(tag)
                 .and_then(Quantity::parse)
-                .is_some_and(|left| comparison.holds(left, *right)),
+                .is_some_and(|left| comparison.holds(left, *value)),
         }
     }
 }
@@ -156,9 +167,12 @@ impl fmt::Display for Test {
             Test::Has(tag) => write!(f, "has {tag:?}"),
             Test::Lacks(tag) => write!(f, "lacks {tag:?}"),
             Test::Is(tag, value) => write!(f, "is {tag:?} {value:?}"),
-            Test::Compare(tag, comparison, _, written) => {
-                write!(f, "compare {tag:?} {:?} {written:?}", comparison.symbol())
-            }
+            Test::Compare {
+                tag,
+                comparison,
+                written,
+                ..
+            } => write!(f, "compare {tag:?} {:?} {written:?}", comparison.symbol()),
         }
     }
 }

@@ -83,6 +83,14 @@ struct Key {
     names: Vec<u32>,
 }
 
+/// A path into a wanted state met while expanding `parent`: a runner-up unless chosen.
+struct Met {
+    parent: usize,
+    transition: usize,
+    cost: Cost,
+    key: Key,
+}
+
 struct Node {
     state: usize,
     parent: Option<usize>,
@@ -110,25 +118,22 @@ pub fn search(
     let mut states: Vec<State> = vec![start.clone()];
     let mut ids: HashMap<State, usize> = HashMap::default();
     ids.insert(start, 0);
-    let mut best: Vec<Option<Key>> = vec![None];
-    let mut settled: Vec<bool> = vec![false];
     let start_key = Key {
         cost: Cost(0),
         steps: 0,
         names: Vec::new(),
     };
+    let mut best: Vec<Option<Key>> = vec![Some(start_key.clone())];
+    let mut settled: Vec<bool> = vec![false];
     let mut nodes = vec![Node {
         state: 0,
         parent: None,
         via: None,
         key: start_key.clone(),
     }];
-    best[0] = Some(start_key.clone());
     let mut queue = BinaryHeap::new();
     queue.push(Reverse((start_key, 0_usize)));
-    // Paths into wanted states met while expanding, for `--explain`: (parent node, transition,
-    // its cost, the path's key).
-    let mut met: Vec<(usize, usize, Cost, Key)> = Vec::new();
+    let mut met: Vec<Met> = Vec::new();
     let mut explored = 0;
     let mut closest: Option<(usize, usize)> = None;
 
@@ -173,7 +178,12 @@ pub fn search(
                 names,
             };
             if satisfies(&next) {
-                met.push((node, index, cost, next_key.clone()));
+                met.push(Met {
+                    parent: node,
+                    transition: index,
+                    cost,
+                    key: next_key.clone(),
+                });
             }
             let next_id = *ids.entry(next.clone()).or_insert_with(|| {
                 states.push(next);
@@ -227,20 +237,21 @@ fn path(nodes: &[Node], node: usize) -> Plan {
     }
 }
 
-fn runner_ups(nodes: &[Node], met: &[(usize, usize, Cost, Key)], chosen: &Key) -> Vec<RunnerUp> {
-    let mut others: Vec<&(usize, usize, Cost, Key)> =
-        met.iter().filter(|(_, _, _, key)| key != chosen).collect();
-    others.sort_by(|a, b| a.3.cmp(&b.3));
+fn runner_ups(nodes: &[Node], met: &[Met], chosen: &Key) -> Vec<RunnerUp> {
+    let mut others: Vec<&Met> = met.iter().filter(|m| m.key != *chosen).collect();
+    others.sort_by(|a, b| a.key.cmp(&b.key));
     others
         .into_iter()
         .take(RUNNER_UPS)
-        .map(|&(parent, transition, cost, ref key)| {
-            let mut plan = path(nodes, parent);
-            plan.steps.push(transition);
-            plan.costs.push(cost);
-            plan.total = key.cost;
-            let lost = lost(key, chosen);
-            RunnerUp { plan, lost }
+        .map(|m| {
+            let mut plan = path(nodes, m.parent);
+            plan.steps.push(m.transition);
+            plan.costs.push(m.cost);
+            plan.total = m.key.cost;
+            RunnerUp {
+                plan,
+                lost: lost(&m.key, chosen),
+            }
         })
         .collect()
 }

@@ -126,12 +126,12 @@ fn no_plan_names_the_unmet_tests_of_the_closest_state() {
     let want = [
         lacks("xz"),
         Test::Is("format".into(), "qcow2".into()),
-        Test::Compare(
-            "size".into(),
-            Comparison::GreaterOrEqual,
-            Quantity::parse("8G").unwrap(),
-            "8G".into(),
-        ),
+        Test::Compare {
+            tag: "size".into(),
+            comparison: Comparison::GreaterOrEqual,
+            value: Quantity::parse("8G").unwrap(),
+            written: "8G".into(),
+        },
     ];
     let start = State::from_pairs([("xz", ""), ("format", "raw"), ("size", "4G")]);
     let Err(Failure::Unreachable { closest, .. }) = search(&transitions, start, &want, 100) else {
@@ -218,12 +218,12 @@ fn random_test(rng: &mut Rng) -> Test {
         _ => {
             let (_, comparison) = Comparison::ALL[rng.below(6)];
             let written = rng.pick(&SIZES);
-            Test::Compare(
-                "v".into(),
+            Test::Compare {
+                tag: "v".into(),
                 comparison,
-                Quantity::parse(written).unwrap(),
-                written.into(),
-            )
+                value: Quantity::parse(written).unwrap(),
+                written: written.into(),
+            }
         }
     }
 }
