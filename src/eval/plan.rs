@@ -43,17 +43,32 @@ impl<'g> Evaluator<'g> {
         if found.plan.steps.is_empty() || !self.act(body) {
             return Ok(());
         }
+        self.run_steps(plan, &found.plan, &steps, from, to)
+    }
+
+    /// Each step's recipe, in order, passing the files along.
+    fn run_steps(
+        &mut self,
+        plan: &'g Plan,
+        chosen: &plan::Plan,
+        scopes: &[Scope<'g>],
+        from: String,
+        to: String,
+    ) -> Result<()> {
         let scratch = Scratch::beside(&to).map_err(|error| {
+            let message = format!(
+                "cannot make a directory for the plan's intermediate files beside {to}: {error}"
+            );
             let sources = self.sources().clone();
-            Problem::failure(
-                "goal::plan-files",
-                format!("cannot make a directory for the plan's intermediate files beside {to}: {error}"),
+            Problem::failure("goal::plan-files", message).at(
+                &sources,
+                plan.to.span,
+                "the plan's output",
             )
-            .at(&sources, plan.to.span, "the plan's output")
         })?;
-        let last = found.plan.steps.len() - 1;
+        let last = chosen.steps.len() - 1;
         let mut input = from;
-        for (number, &index) in found.plan.steps.iter().enumerate() {
+        for (number, &index) in chosen.steps.iter().enumerate() {
             let def = &self.goalfile.transitions[index];
             let output = if number == last {
                 to.clone()
@@ -61,12 +76,12 @@ impl<'g> Evaluator<'g> {
                 let name = format!("{}-{}", number + 1, def.name.text);
                 scratch.join(name).to_string_lossy().into_owned()
             };
-            let mut step_scope = steps[index].clone();
-            step_scope.push(STEP_FILES[0], input);
-            step_scope.push(STEP_FILES[1], output.clone());
-            let script = self.render(&def.run.script, &step_scope, Context::Shell)?;
+            let mut scope = scopes[index].clone();
+            scope.push(STEP_FILES[0], input);
+            scope.push(STEP_FILES[1], output.clone());
+            let script = self.render(&def.run.script, &scope, Context::Shell)?;
             self.reporter.command(&script);
-            let finished = self.command(&script, &step_scope, Stdout::Show, def.run.span)?;
+            let finished = self.command(&script, &scope, Stdout::Show, def.run.span)?;
             if !finished.status.success() {
                 return Err(self.recipe_failed(&finished, def.run.span));
             }
