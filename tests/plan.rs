@@ -461,9 +461,9 @@ transition step command limit cost="1" {
     run "{command|raw}"
 }
 goal stepped command limit start {
-    param start default=""
+    param start default="true"
     plan from="in" to="out/file" {
-        start output="printf {start}" { set "n" "1"; }
+        start output="{start|raw}" { set "n" "1"; }
         want { compare "n" ">=" "{limit}"; }
     }
 }
@@ -523,7 +523,12 @@ fn a_comparison_with_a_value_that_is_no_quantity_is_reported() {
 fn a_start_command_must_print_tags() {
     let project = Project::new().goalfile(TWO_STEPS);
     project
-        .goal(&["stepped", "command=true", "limit=2", "start=not a tag"])
+        .goal(&[
+            "stepped",
+            "command=true",
+            "limit=2",
+            "start=echo 'not a tag'",
+        ])
         .status(1)
         .stderr_has("goal::start-tags")
         .stderr_has("printed `not a tag`");
@@ -538,8 +543,95 @@ fn a_start_command_adds_tags_after_the_start_block() {
             "stepped",
             "command=true",
             "limit=2",
-            "start=n=5\\nother",
+            "start=printf 'n=5\\nother'",
         ])
         .success()
         .stdout_has("0 step(s), total cost 0");
+}
+
+#[test]
+fn a_failing_start_command_fails_the_goal() {
+    let project = Project::new().goalfile(TWO_STEPS);
+    project
+        .goal(&["stepped", "command=true", "limit=2", "start=exit 4"])
+        .status(1)
+        .stderr_has("goal::command-failed")
+        .stderr_has("the command of this `start` exited with status 4");
+}
+
+/// A Goalfile with one transition and one plan, with `transition` and `plan` replaced.
+fn mistake(transition: &str, plan: &str) -> Run {
+    let goalfile = format!(
+        "transition copy cost=\"1\" {{\n{transition}\n}}\n\ngoal copied src out {{\n    \
+         plan from=\"{{src}}\" to=\"{{out}}\" {{\n{plan}\n    }}\n}}\n"
+    );
+    Project::new().goalfile(&goalfile).goal(&["--check"])
+}
+
+const COPY: &str = r#"    effects { add "copied"; }
+    run "cp {input} {output}""#;
+const WANT: &str = r#"        want { has "copied"; }"#;
+
+#[test]
+fn mistakes_in_transitions_and_plans_are_pointed_at_with_help() {
+    mistake(COPY, &format!("{WANT}\n{WANT}"))
+        .status(2)
+        .stderr_has("goal::plan")
+        .stderr_has("a plan has at most one `want`")
+        .stderr_has("given again")
+        .stderr_has("merge the two `want` nodes");
+    mistake(
+        COPY,
+        "        start { add \"copied\"; }\n        start { }\n        want { has \"copied\"; }",
+    )
+    .status(2)
+    .stderr_has("a plan has at most one `start`");
+    mistake(&format!("{COPY}\n    run \"true\""), WANT)
+        .status(2)
+        .stderr_has("goal::transition")
+        .stderr_has("a transition has at most one `run`");
+    mistake(&format!("    when {{ hass \"copied\"; }}\n{COPY}"), WANT)
+        .status(2)
+        .stderr_has("goal::unknown-node")
+        .stderr_has("unknown tag test `hass`")
+        .stderr_has("did you mean `has`?");
+    mistake(COPY, r#"        want { has "copid"; }"#)
+        .status(2)
+        .stderr_has("goal::unknown-tag")
+        .stderr_has("no start and no transition gives the tag `copid`")
+        .stderr_has("did you mean `copied`?");
+    mistake(COPY, r#"        want { is "copied"; }"#)
+        .status(2)
+        .stderr_has("goal::arguments")
+        .stderr_has("write `is \"tag\" \"value\"`");
+    mistake(&format!("{COPY}\n    fly \"away\""), WANT)
+        .status(2)
+        .stderr_has("unknown transition part `fly`")
+        .stderr_has("expected one of: when, effects, run");
+    mistake(COPY, &format!("{WANT}\n        wish {{ }}"))
+        .status(2)
+        .stderr_has("unknown plan part `wish`");
+}
+
+#[test]
+fn a_plan_must_define_what_the_transitions_take() {
+    let project = Project::new().goalfile(
+        r#"
+transition convert format cost="1" {
+    effects { set "format" "{format}"; }
+    run "qemu-img convert -O {format} {input} {output}"
+}
+goal image src out {
+    plan from="{src}" to="{out}" {
+        want { is "format" "qcow2"; }
+    }
+}
+"#,
+    );
+    project
+        .goal(&["--check"])
+        .status(2)
+        .stderr_has("transition `convert` takes `format`, which is not defined where this plan")
+        .stderr_has("`format` undefined")
+        .stderr_has("define `format` before it");
 }
