@@ -142,7 +142,10 @@ impl Goal {
 /// Whether statements run a recipe or write the Memory.
 fn acts(statements: &[Statement]) -> bool {
     statements.iter().any(|statement| match statement {
-        Statement::Run(_) | Statement::MemorySet { .. } | Statement::MemoryDelete { .. } => true,
+        Statement::Run(_)
+        | Statement::MemorySet { .. }
+        | Statement::MemoryDelete { .. }
+        | Statement::Plan(_) => true,
         Statement::For(each) => acts(&each.body),
         Statement::Let(_) | Statement::Target(_) | Statement::Require(_) => false,
     })

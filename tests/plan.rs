@@ -635,3 +635,19 @@ goal image src out {
         .stderr_has("`format` undefined")
         .stderr_has("define `format` before it");
 }
+
+#[test]
+fn with_keep_going_a_plan_after_a_failed_requirement_does_not_run() {
+    let goalfile = format!(
+        "{CYCLIC}\ngoal broken {{ run \"exit 1\" }}\ngoal after-broken {{\n    require broken\n    \
+         plan from=\"in.txt\" to=\"out.txt\" {{\n        start {{ add \"a\"; }}\n        \
+         want {{ has \"c\"; }}\n    }}\n}}\n"
+    );
+    let project = Project::new().goalfile(&goalfile).file("in.txt", "");
+    project
+        .goal(&["-k", "after-broken"])
+        .status(1)
+        .stderr_has("goal::recipe-failed");
+    assert!(!project.exists("steps.log"));
+    assert!(!project.exists("out.txt"));
+}

@@ -450,6 +450,7 @@ impl<'g> Evaluator<'g> {
                     | Statement::Run(_)
                     | Statement::MemorySet { .. }
                     | Statement::MemoryDelete { .. }
+                    | Statement::Plan(_)
             )
         {
             return Ok(Flow::Continue);
@@ -514,14 +515,7 @@ impl<'g> Evaluator<'g> {
             Statement::Run(recipe) => {
                 let script = self.render(&recipe.script, scope, Context::Shell)?;
                 if self.act(body) {
-                    self.reporter.command(&script);
-                    let finished = self.command(&script, scope, Stdout::Show, recipe.span)?;
-                    if interrupt::interrupted() {
-                        return Err(interrupted());
-                    }
-                    if !finished.status.success() {
-                        return Err(self.recipe_failed(&finished, recipe.span));
-                    }
+                    self.recipe(&script, scope, recipe.span)?;
                 }
             }
             Statement::MemorySet { key, value, span } => {
@@ -544,6 +538,20 @@ impl<'g> Evaluator<'g> {
             Statement::Plan(plan) => self.plan(plan, scope, body)?,
         }
         Ok(Flow::Continue)
+    }
+
+    /// Runs a recipe (a `run`, a step of a plan): an interruption stops the goal, a failure
+    /// fails it.
+    fn recipe(&mut self, script: &str, scope: &Scope<'g>, span: Span) -> Result<()> {
+        self.reporter.command(script);
+        let finished = self.command(script, scope, Stdout::Show, span)?;
+        if interrupt::interrupted() {
+            return Err(interrupted());
+        }
+        if !finished.status.success() {
+            return Err(self.recipe_failed(&finished, span));
+        }
+        Ok(())
     }
 
     /// Marks the body as acting (a recipe or a Memory write); says whether to really act.

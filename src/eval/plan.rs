@@ -10,7 +10,6 @@ use crate::goalfile::{
     Name, Plan, Span, TagEffect, TagEffectKind, TagTest, TagTestKind, STEP_FILES,
 };
 use crate::plan::{self, is_tag_name, Effect, Failure, Found, Lost, Quantity, State, Test};
-use crate::run::Stdout;
 use crate::template::Context;
 
 impl<'g> Evaluator<'g> {
@@ -80,11 +79,7 @@ impl<'g> Evaluator<'g> {
             scope.push(STEP_FILES[0], input);
             scope.push(STEP_FILES[1], output.clone());
             let script = self.render(&def.run.script, &scope, Context::Shell)?;
-            self.reporter.command(&script);
-            let finished = self.command(&script, &scope, Stdout::Show, def.run.span)?;
-            if !finished.status.success() {
-                return Err(self.recipe_failed(&finished, def.run.span));
-            }
+            self.recipe(&script, &scope, def.run.span)?;
             input = output;
         }
         Ok(())
