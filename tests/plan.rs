@@ -651,3 +651,13 @@ fn with_keep_going_a_plan_after_a_failed_requirement_does_not_run() {
     assert!(!project.exists("steps.log"));
     assert!(!project.exists("out.txt"));
 }
+
+#[test]
+fn list_shows_the_transitions_with_their_costs_and_docs() {
+    let project = disk_image();
+    project.goal(&["--list"]).success().stdout_has(
+        "Transitions:\n    \
+         convert (cost 1 + size)         # qemu-img convert: any format to any format\n    \
+         copy (cost 0.5 * size)          # cp: a copy that later steps may change in place\n",
+    );
+}
