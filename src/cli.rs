@@ -350,5 +350,29 @@ fn list(goalfile: &Goalfile) -> String {
             }
         }
     }
+    out.push_str(&list_transitions(goalfile));
+    out
+}
+
+/// The transitions plans may take, as `--list` shows them after the goals: a plan's steps are
+/// chosen from these, so they are part of what a user can call.
+fn list_transitions(goalfile: &Goalfile) -> String {
+    if goalfile.transitions.is_empty() {
+        return String::new();
+    }
+    let mut transitions: Vec<_> = goalfile.transitions.iter().collect();
+    transitions.sort_by(|a, b| a.name.text.cmp(&b.name.text));
+    let usage: Vec<String> = transitions
+        .iter()
+        .map(|transition| format!("{} (cost {})", transition.name.text, transition.cost))
+        .collect();
+    let width = usage.iter().map(String::len).max().unwrap_or(0);
+    let mut out = String::from("Transitions:\n");
+    for (transition, usage) in transitions.iter().zip(&usage) {
+        match &transition.doc {
+            Some(doc) => out.push_str(&format!("    {usage:width$}  # {doc}\n")),
+            None => out.push_str(&format!("    {usage}\n")),
+        }
+    }
     out
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::plan::{Comparison, CostFormula};
 use crate::template::Template;
 
 /// A place in one of the Goalfile's source files.
@@ -61,6 +62,8 @@ pub struct Goalfile {
     pub goals: Vec<Goal>,
     pub predicates: Vec<PredicateDef>,
     pub every: Vec<Every>,
+    /// The steps every `plan` may take.
+    pub transitions: Vec<TransitionDef>,
 }
 
 impl Goalfile {
@@ -139,7 +142,10 @@ impl Goal {
 /// Whether statements run a recipe or write the Memory.
 fn acts(statements: &[Statement]) -> bool {
     statements.iter().any(|statement| match statement {
-        Statement::Run(_) | Statement::MemorySet { .. } | Statement::MemoryDelete { .. } => true,
+        Statement::Run(_)
+        | Statement::MemorySet { .. }
+        | Statement::MemoryDelete { .. }
+        | Statement::Plan(_) => true,
         Statement::For(each) => acts(&each.body),
         Statement::Let(_) | Statement::Target(_) | Statement::Require(_) => false,
     })
@@ -188,6 +194,7 @@ pub enum Statement {
         key: Template,
         span: Span,
     },
+    Plan(Plan),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -380,4 +387,71 @@ pub const STATEMENTS: &[&str] = &[
     "run",
     "memory-set",
     "memory-delete",
+    "plan",
 ];
+
+/// `transition NAME PARAM… cost="…" { when { … }; effects { … }; run "…" }`: a step a `plan`
+/// may take. Its parameters are bound by name from where the `plan` stands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransitionDef {
+    pub name: Name,
+    pub doc: Option<String>,
+    pub params: Vec<Name>,
+    pub cost: CostFormula,
+    pub cost_span: Span,
+    pub when: Vec<TagTest>,
+    pub effects: Vec<TagEffect>,
+    /// Sees the parameters, the globals, `{input}` and `{output}`.
+    pub run: Run,
+    pub span: Span,
+}
+
+/// The names a transition's recipe sees besides its parameters and the globals.
+pub const STEP_FILES: [&str; 2] = ["input", "output"];
+
+/// A condition on a tag: `has`, `lacks`, `is`, `compare`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TagTest {
+    pub tag: Name,
+    pub kind: TagTestKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum TagTestKind {
+    Has,
+    Lacks,
+    Is(Template),
+    Compare(Comparison, Template),
+}
+
+/// A change to a tag: `add`, `remove`, `set`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TagEffect {
+    pub tag: Name,
+    pub kind: TagEffectKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum TagEffectKind {
+    Add,
+    Remove,
+    Set(Template),
+}
+
+/// `plan from="…" to="…" { start …; want { … } }`: the cheapest steps from the start's tags to
+/// the wanted ones, run in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub from: Template,
+    pub to: Template,
+    /// `add` and `set` items of `start { … }`.
+    pub start: Vec<TagEffect>,
+    /// `start output="command"`: more tags, one a line, `NAME` or `NAME=VALUE`.
+    pub start_output: Option<Template>,
+    pub want: Vec<TagTest>,
+    /// How many states the search may explore.
+    pub limit: Option<usize>,
+    pub span: Span,
+}

@@ -46,6 +46,18 @@ pub fn install() {
     });
 }
 
+/// Waits for `duration`, or less when the run is asked to stop meanwhile.
+pub fn sleep(duration: std::time::Duration) {
+    let until = std::time::Instant::now() + duration;
+    while !interrupted() {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(50)));
+    }
+}
+
 /// Whether the run has been asked to stop.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)

@@ -14,6 +14,7 @@ pub mod http;
 pub mod interrupt;
 pub mod memory;
 pub mod parse;
+pub mod plan;
 pub mod report;
 pub mod run;
 pub mod template;

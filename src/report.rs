@@ -148,6 +148,27 @@ impl Reporter {
         self.record_failure(instance.to_string());
     }
 
+    /// A failed recipe about to be tried again.
+    pub fn retry(
+        &mut self,
+        instance: &str,
+        attempt: u32,
+        attempts: u32,
+        wait: Duration,
+        why: &str,
+    ) {
+        if self.verbosity >= Verbosity::Normal {
+            self.line(
+                Style::Note,
+                "retry",
+                &format!(
+                    "{instance}: its recipe {why}; attempt {attempt} of {attempts} in {}",
+                    humantime::format_duration(wait)
+                ),
+            );
+        }
+    }
+
     /// `--explain`: why a goal fires or is skipped.
     pub fn explain(&mut self, instance: &str, why: &str) {
         self.line(Style::Note, "explain", &format!("{instance}: {why}"));
@@ -177,6 +198,36 @@ impl Reporter {
     pub fn may_fire(&mut self, instance: &str, why: &str) {
         self.stats.may_fire += 1;
         println!("may fire:   {instance}  ({why})");
+    }
+
+    /// The steps a `plan` chose, each with its cost: on standard output in a dry run (it is
+    /// part of the answer), else as a status line.
+    pub fn plan(&mut self, instance: &str, steps: &[(&str, String)], total: &str, dry_run: bool) {
+        if dry_run {
+            println!(
+                "plan for {instance}: {} step(s), total cost {total}",
+                steps.len()
+            );
+            let width = steps.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+            for (number, (name, cost)) in steps.iter().enumerate() {
+                println!("  {}. {name:width$}  (cost {cost})", number + 1);
+            }
+        } else if self.verbosity >= Verbosity::Normal {
+            let steps: Vec<String> = steps
+                .iter()
+                .map(|(name, cost)| format!("{name} ({cost})"))
+                .collect();
+            let steps = if steps.is_empty() {
+                "no step".to_string()
+            } else {
+                steps.join(" → ")
+            };
+            self.line(
+                Style::Note,
+                "plan ",
+                &format!("{instance}: {steps}, total cost {total}"),
+            );
+        }
     }
 
     pub fn summary(&mut self, elapsed: Duration, dry_run: bool) {

@@ -6,6 +6,7 @@
 //! requirement cycles that hold whatever the parameters are.
 
 mod cycles;
+mod plan;
 
 use std::collections::HashMap;
 
@@ -27,6 +28,7 @@ pub fn check(goalfile: &Goalfile) -> Result<()> {
     checker.goals();
     checker.predicate_defs();
     checker.every();
+    checker.transitions();
     checker.cycles();
     if checker.problems.is_empty() {
         Ok(())
@@ -147,6 +149,11 @@ impl<'g> Checker<'g> {
                 "goal::duplicate-global",
                 "global",
                 goalfile.globals.iter().map(|g| &g.name).collect(),
+            ),
+            (
+                "goal::duplicate-transition",
+                "transition",
+                goalfile.transitions.iter().map(|t| &t.name).collect(),
             ),
         ];
         for (code, what, names) in kinds {
@@ -300,6 +307,7 @@ impl<'g> Checker<'g> {
                 self.refs(value, scope);
             }
             Statement::MemoryDelete { key, .. } => self.refs(key, scope),
+            Statement::Plan(plan) => self.plan(plan, scope),
         }
     }
 

@@ -12,6 +12,7 @@
 
 mod files;
 mod instance;
+mod plan;
 mod predicate;
 mod scope;
 
@@ -25,7 +26,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::diagnostic::{did_you_mean, Kind, Problem, Sources};
 use crate::goalfile::{
-    ForSource, Goal, Goalfile, LetValue, Param, Pattern, Require, Span, Statement, Target,
+    ForSource, Goal, Goalfile, LetValue, Param, Pattern, Require, Retry, Span, Statement, Target,
 };
 use crate::interrupt;
 use crate::memory::{Memory, RunLock};
@@ -706,6 +707,7 @@ impl<'g> Evaluator<'g> {
                     | Statement::Run(_)
                     | Statement::MemorySet { .. }
                     | Statement::MemoryDelete { .. }
+                    | Statement::Plan(_)
             )
         {
             return Ok(Flow::Continue);
@@ -757,18 +759,7 @@ impl<'g> Evaluator<'g> {
             Statement::Run(recipe) => {
                 let script = self.render(&recipe.script, scope, Context::Shell)?;
                 if self.act(body) {
-                    self.report().command(&script);
-                    let shared = self.shared.clone();
-                    let token = shared.tokens.take();
-                    let finished = self.command(&script, scope, Stdout::Show, recipe.span);
-                    drop(token);
-                    let finished = finished?;
-                    if interrupt::interrupted() {
-                        return Err(interrupted());
-                    }
-                    if !finished.status.success() {
-                        return Err(self.recipe_failed(&finished, recipe.span));
-                    }
+                    self.recipe(&script, scope, recipe.span, recipe.retry)?;
                 }
             }
             Statement::MemorySet { key, value, span } => {
@@ -788,6 +779,7 @@ impl<'g> Evaluator<'g> {
                         .map_err(|problem| self.locate(problem, *span, "this memory-delete"))?;
                 }
             }
+            Statement::Plan(plan) => self.plan(plan, scope, body)?,
         }
         Ok(Flow::Continue)
     }
@@ -825,6 +817,37 @@ impl<'g> Evaluator<'g> {
         }
         if outcome == Outcome::Failed && body.blocked.is_none() {
             body.blocked = Some(self.describe(required));
+        }
+    }
+
+    /// Runs a recipe (a `run`, a step of a plan) holding one of the `-j` job slots: an
+    /// interruption stops the goal; a failure is tried again as `retry` says, then fails it.
+    fn recipe(&mut self, script: &str, scope: &Scope<'g>, span: Span, retry: Retry) -> Result<()> {
+        self.report().command(script);
+        let mut wait = retry.delay;
+        let mut attempt = 1;
+        loop {
+            let shared = self.shared.clone();
+            let token = shared.tokens.take();
+            let finished = self.command(script, scope, Stdout::Show, span);
+            drop(token);
+            let finished = finished?;
+            if interrupt::interrupted() {
+                return Err(interrupted());
+            }
+            if finished.status.success() {
+                return Ok(());
+            }
+            if attempt > retry.attempts {
+                return Err(self.recipe_failed(&finished, span));
+            }
+            attempt += 1;
+            let text = self.current();
+            let why = run::describe_status(finished.status);
+            self.report()
+                .retry(&text, attempt, retry.attempts + 1, wait, &why);
+            interrupt::sleep(wait);
+            wait = wait.mul_f64(retry.backoff);
         }
     }
 
@@ -1043,6 +1066,17 @@ impl<'g> Evaluator<'g> {
         Ok(template.render(context, |name| {
             local(name).or_else(|| globals.get(name).map(Cow::Borrowed))
         }))
+    }
+
+    /// The value of the global `name`, computed if nothing asked for it yet.
+    fn global(&mut self, name: &str) -> Result<Option<String>> {
+        let shared = self.shared.clone();
+        let mut globals = lock(&shared.globals);
+        let Some(position) = globals.position(name) else {
+            return Ok(None);
+        };
+        self.compute_global(position, &mut globals)?;
+        Ok(globals.value(position).map(str::to_string))
     }
 
     /// Computes the globals `template` refers to (other than names in `scope`).

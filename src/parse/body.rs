@@ -12,7 +12,7 @@ use crate::goalfile::{
 };
 
 /// Names only allowed at the top level of a file.
-pub const TOP_LEVEL: &[&str] = &["let", "include", "goal", "predicate", "every"];
+pub const TOP_LEVEL: &[&str] = &["let", "include", "goal", "predicate", "every", "transition"];
 
 /// `goal NAME PARAM… doc="…" { param…; statements… }`; the block may be left out.
 pub fn goal(cx: &mut FileCx, kdl: &KdlNode) -> Option<Goal> {
@@ -128,7 +128,12 @@ fn cron_schedule(cx: &mut FileCx, entry: &kdl::KdlEntry) -> Option<Schedule> {
 
 /// The name and parameter list of a goal or predicate header. The list holds the parameters
 /// that could be read even when others could not, so `param` nodes are not reported twice.
-fn header(cx: &mut FileCx, node: &Node, what: &str, usage: &str) -> (Option<Name>, Header) {
+pub(super) fn header(
+    cx: &mut FileCx,
+    node: &Node,
+    what: &str,
+    usage: &str,
+) -> (Option<Name>, Header) {
     if !cx.arg_count(node, 1, None, usage) {
         return (None, Header::default());
     }
@@ -155,10 +160,10 @@ fn header(cx: &mut FileCx, node: &Node, what: &str, usage: &str) -> (Option<Name
 }
 
 #[derive(Default)]
-struct Header {
-    params: Vec<Name>,
+pub(super) struct Header {
+    pub params: Vec<Name>,
     /// Every parameter of the header was read.
-    ok: bool,
+    pub ok: bool,
 }
 
 /// Reads the leading `param` nodes of a body into the header's parameters; returns them (`None`
@@ -253,7 +258,7 @@ fn statements_only(cx: &mut FileCx, children: &[KdlNode], place: &str) -> Option
 }
 
 /// Walks every node (reporting all problems); `None` if any was wrong.
-fn all_of<T>(
+pub(super) fn all_of<T>(
     cx: &mut FileCx,
     children: &[KdlNode],
     mut read: impl FnMut(&mut FileCx, &KdlNode) -> Option<T>,
@@ -275,6 +280,7 @@ fn statement(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
         "run" => run(cx, kdl).map(Statement::Run),
         "memory-set" => memory_set(cx, kdl),
         "memory-delete" => memory_delete(cx, kdl),
+        "plan" => super::plan::plan(cx, kdl).map(Statement::Plan),
         "param" => {
             cx.report(
                 "goal::param",
@@ -463,7 +469,7 @@ fn single_template<'k>(
     Some((node, template))
 }
 
-fn run(cx: &mut FileCx, kdl: &KdlNode) -> Option<Run> {
+pub(super) fn run(cx: &mut FileCx, kdl: &KdlNode) -> Option<Run> {
     let usage = "run \"shell command\" retries=\"3\" delay=\"10s\" backoff=\"2\"";
     let (node, script) = single_template(cx, kdl, &["retries", "delay", "backoff"], usage)?;
     let attempts = cx.prop(&node, "retries", FileCx::count);

@@ -9,6 +9,7 @@
 mod body;
 mod depth;
 mod kdl_errors;
+mod plan;
 mod reader;
 
 use std::collections::HashSet;
@@ -19,6 +20,7 @@ use kdl::{KdlDocument, KdlError, KdlNode};
 
 use crate::diagnostic::{source, Problem, Result, Sources};
 use crate::goalfile::{Goalfile, SourceFile};
+pub use reader::is_callable_name;
 use reader::{Block, FileCx, Shape};
 
 /// Reads the Goalfile at `path` and every file it includes.
@@ -45,6 +47,7 @@ fn parse_root(path: &Path, text: String) -> Result<Goalfile> {
             goals: Vec::new(),
             predicates: Vec::new(),
             every: Vec::new(),
+            transitions: Vec::new(),
         },
         sources: Sources::default(),
         problems: Vec::new(),
@@ -147,6 +150,11 @@ impl Loader {
             "every" => {
                 if let Some(every) = body::every(&mut cx, node) {
                     self.goalfile.every.push(every);
+                }
+            }
+            "transition" => {
+                if let Some(transition) = plan::transition(&mut cx, node) {
+                    self.goalfile.transitions.push(transition);
                 }
             }
             "include" => self.include(file, path, text, node),

@@ -163,6 +163,7 @@ goal other x y"#,
             Statement::Run(_) => "run",
             Statement::MemorySet { .. } => "memory-set",
             Statement::MemoryDelete { .. } => "memory-delete",
+            Statement::Plan(_) => "plan",
         })
         .collect();
     assert_eq!(

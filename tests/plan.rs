@@ -1,0 +1,663 @@
+//! The `plan` statement end to end, mostly on examples/disk-image: every input against every
+//! wanted image, with the chosen plan checked against an exhaustive search over a model of the
+//! example's transitions, and the stand-in tools' log checked against the plan.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{repo_root, Project, Run};
+
+/// A copy of examples/disk-image.
+fn disk_image() -> Project {
+    let project = Project::new();
+    let source = repo_root().join("examples/disk-image");
+    copy_dir(&source, project.path());
+    project
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The image as the example's tags describe it; sizes in MiB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Image {
+    xz: bool,
+    template: bool,
+    format: &'static str,
+    mib: u64,
+}
+
+/// The example's transitions, written again from its Goalfile: (name, cost in thousandths,
+/// the image after). A size counts in GiB, truncated to thousandths as the planner counts it.
+fn steps(image: &Image, format: &'static str, mib: u64) -> Vec<(&'static str, u64, Image)> {
+    let times_size = |factor: u64| factor * (image.mib * 1000 / 1024) / 1000;
+    let mut steps = Vec::new();
+    if image.xz {
+        let next = Image {
+            xz: false,
+            template: false,
+            ..image.clone()
+        };
+        steps.push(("decompress", 1000 + times_size(2000), next));
+        return steps;
+    }
+    steps.push((
+        "convert",
+        1000 + times_size(1000),
+        Image {
+            format,
+            template: false,
+            ..image.clone()
+        },
+    ));
+    if image.mib + 256 <= mib {
+        let next = Image {
+            format,
+            mib,
+            template: false,
+            ..image.clone()
+        };
+        steps.push(("grow", 3000 + times_size(2000), next));
+    }
+    if !image.template && image.mib < mib {
+        steps.push((
+            "resize",
+            500,
+            Image {
+                mib,
+                ..image.clone()
+            },
+        ));
+    }
+    if image.template {
+        let next = Image {
+            template: false,
+            ..image.clone()
+        };
+        steps.push(("copy", times_size(500), next));
+    }
+    steps
+}
+
+fn wanted(image: &Image, format: &str, mib: u64) -> bool {
+    !image.xz && !image.template && image.format == format && image.mib == mib
+}
+
+/// The least cost of any sequence of up to `depth` steps, trying them all.
+fn cheapest(image: &Image, format: &'static str, mib: u64, depth: usize) -> Option<u64> {
+    if wanted(image, format, mib) {
+        return Some(0);
+    }
+    if depth == 0 {
+        return None;
+    }
+    steps(image, format, mib)
+        .into_iter()
+        .filter_map(|(_, cost, next)| Some(cost + cheapest(&next, format, mib, depth - 1)?))
+        .min()
+}
+
+/// `2.5` as 2500.
+fn thousandths(cost: &str) -> u64 {
+    let (whole, fraction) = cost.split_once('.').unwrap_or((cost, ""));
+    whole.parse::<u64>().unwrap() * 1000 + format!("{fraction:0<3}").parse::<u64>().unwrap()
+}
+
+/// The plan a dry run printed: the steps with their costs, and the total.
+fn printed_plan(run: &Run) -> (Vec<(String, u64)>, u64) {
+    let mut lines = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("plan for "));
+    let header = lines
+        .next()
+        .unwrap_or_else(|| panic!("no plan in {}", run.stdout));
+    let total = thousandths(header.rsplit(' ').next().unwrap());
+    let steps = lines
+        .take_while(|line| line.starts_with("  "))
+        .map(|line| {
+            let (_, rest) = line.trim().split_once(". ").unwrap();
+            let (name, cost) = rest.split_once("  (cost ").unwrap();
+            (
+                name.trim().to_string(),
+                thousandths(cost.trim_end_matches(')')),
+            )
+        })
+        .collect();
+    (steps, total)
+}
+
+/// What the stand-in tools must have logged for these steps, with the template as SRC, the
+/// output as OUT and intermediate files as TMP.
+fn expected_log(steps: &[String], format: &str, size: &str) -> Vec<String> {
+    let last = steps.len().saturating_sub(1);
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let input = if i == 0 { "SRC" } else { "TMP" };
+            let output = if i == last { "OUT" } else { "TMP" };
+            match step.as_str() {
+                "decompress" => format!("xzcat {input}"),
+                "convert" => format!("qemu-img convert -O {format} {input} {output}"),
+                "grow" => {
+                    format!("virt-resize --output-format {format} --resize {size} {input} {output}")
+                }
+                "resize" => format!("qemu-img resize {input} {size}"),
+                "copy" => format!("cp {input} {output}"),
+                other => panic!("unknown step {other}"),
+            }
+        })
+        .collect()
+}
+
+fn logged(project: &Project, src: &str, out: &str) -> Vec<String> {
+    if !project.exists("tools.log") {
+        return Vec::new();
+    }
+    project
+        .read("tools.log")
+        .lines()
+        .map(|line| {
+            line.split(' ')
+                .map(|word| match word {
+                    w if w == src => "SRC",
+                    w if w == out => "OUT",
+                    w if w.starts_with(".goal-plan-") => "TMP",
+                    w => w,
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+#[test]
+fn every_input_becomes_every_wanted_image_by_the_cheapest_plan() {
+    let sizes = [("4G", 4096), ("4196M", 4196), ("5G", 5120), ("8G", 8192)];
+    let mut longer_and_cheaper = 0;
+    for xz in [false, true] {
+        for input_format in ["raw", "qcow2"] {
+            for wanted_format in [None, Some("raw"), Some("qcow2")] {
+                for (size, mib) in sizes {
+                    let format = wanted_format.unwrap_or(input_format);
+                    let case = format!(
+                        "input {input_format} 4G{}, wanted {format} {size}",
+                        if xz { " xz" } else { "" }
+                    );
+                    let project = disk_image();
+                    let status =
+                        std::process::Command::new(project.path().join("tools/make-image"))
+                            .current_dir(project.path())
+                            .args(["template.img", input_format, "4G"])
+                            .args(xz.then_some("xz"))
+                            .status()
+                            .unwrap();
+                    assert!(status.success());
+                    let args = [
+                        "image",
+                        "src=template.img",
+                        "out=disk.img",
+                        &format!("format={format}"),
+                        &format!("size={size}"),
+                    ];
+                    let mut dry = vec!["--dry-run"];
+                    dry.extend(args);
+                    let planned = project.goal(&dry);
+                    planned.status(1);
+                    let (steps, total) = printed_plan(&planned);
+                    let start = Image {
+                        xz,
+                        template: true,
+                        format: input_format,
+                        mib: 4096,
+                    };
+                    let best = cheapest(&start, format, mib, 6)
+                        .unwrap_or_else(|| panic!("{case}: the model finds no plan"));
+                    assert_eq!(total, best, "{case}: {steps:?} is not the cheapest");
+                    let mut image = start.clone();
+                    for (name, cost) in &steps {
+                        let (_, model_cost, next) = steps_from(&image, format, mib, name)
+                            .unwrap_or_else(|| panic!("{case}: {name} is impossible here"));
+                        assert_eq!(*cost, model_cost, "{case}: the cost of {name}");
+                        image = next;
+                    }
+                    assert!(
+                        wanted(&image, format, mib),
+                        "{case}: {steps:?} ends in {image:?}"
+                    );
+                    let shortest = (1..=6).find(|&d| cheapest(&start, format, mib, d).is_some());
+                    if shortest.is_some_and(|shortest| steps.len() > shortest) {
+                        longer_and_cheaper += 1;
+                    }
+
+                    project.goal(&args).success();
+                    let names: Vec<String> = steps.iter().map(|(name, _)| name.clone()).collect();
+                    assert_eq!(
+                        logged(&project, "template.img", "disk.img"),
+                        expected_log(&names, format, size),
+                        "{case}"
+                    );
+                    let disk = project.read("disk.img");
+                    assert!(
+                        disk.contains(&format!("format={format}\n")),
+                        "{case}: {disk}"
+                    );
+                    assert!(disk.contains(&format!("size={mib}M\n")), "{case}: {disk}");
+                    let leftovers: Vec<_> = fs::read_dir(project.path())
+                        .unwrap()
+                        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .filter(|name| name.starts_with(".goal-plan-"))
+                        .collect();
+                    assert!(leftovers.is_empty(), "{case}: {leftovers:?} left behind");
+                }
+            }
+        }
+    }
+    assert!(
+        longer_and_cheaper > 0,
+        "no case had a longer plan cheaper than the shortest"
+    );
+}
+
+fn steps_from(
+    image: &Image,
+    format: &'static str,
+    mib: u64,
+    name: &str,
+) -> Option<(&'static str, u64, Image)> {
+    steps(image, format, mib)
+        .into_iter()
+        .find(|(step, _, _)| *step == name)
+}
+
+fn make_image(project: &Project, args: &[&str]) {
+    let status = std::process::Command::new(project.path().join("tools/make-image"))
+        .current_dir(project.path())
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_longer_plan_wins_when_it_is_cheaper_and_explain_says_why_the_shorter_lost() {
+    let project = disk_image();
+    make_image(&project, &["template.img", "raw", "4G"]);
+    let args = [
+        "--explain",
+        "image",
+        "src=template.img",
+        "out=disk.img",
+        "format=raw",
+        "size=5G",
+    ];
+    let run = project.goal(&args);
+    run.success()
+        .stderr_has("plan  image src=template.img out=disk.img format=raw size=5G: copy (2) → resize (0.5), total cost 2.5")
+        .stderr_has("runner-up grow (11), total 11: it costs 8.5 more");
+    assert_eq!(
+        logged(&project, "template.img", "disk.img"),
+        ["cp SRC TMP", "qemu-img resize TMP 5G"]
+    );
+    // The promise holds now: a second run plans nothing and runs nothing.
+    project
+        .goal(&args[1..])
+        .success()
+        .stderr_has("reached image");
+    assert_eq!(logged(&project, "template.img", "disk.img").len(), 2);
+}
+
+#[test]
+fn a_dry_run_prints_the_plan_and_runs_nothing() {
+    let project = disk_image();
+    make_image(&project, &["template.img", "qcow2", "4G", "xz"]);
+    let run = project.goal(&[
+        "-n",
+        "image",
+        "src=template.img",
+        "out=disk.img",
+        "format=raw",
+        "size=4G",
+    ]);
+    run.status(1).stdout_has(
+        "plan for image src=template.img out=disk.img format=raw size=4G: 2 step(s), total cost 14\n  \
+         1. decompress  (cost 9)\n  2. convert     (cost 5)\n",
+    );
+    assert!(!project.exists("tools.log"));
+    assert!(!project.exists("disk.img"));
+}
+
+/// Tags `a` → `b` → `c` with a way back from each, and a direct way to `c` that costs more;
+/// `d` only comes from `d`.
+const CYCLIC: &str = r#"
+transition forward-ab cost="1" {
+    when { has "a"; }
+    effects { remove "a"; add "b"; }
+    run "echo 'a -> b' >> steps.log; cp {input} {output}"
+}
+transition forward-bc cost="1" {
+    when { has "b"; }
+    effects { remove "b"; add "c"; }
+    run "echo 'b -> c' >> steps.log; cp {input} {output}"
+}
+transition back-ba cost="0" {
+    when { has "b"; }
+    effects { remove "b"; add "a"; }
+    run "echo 'b -> a' >> steps.log; cp {input} {output}"
+}
+transition back-cb cost="0" {
+    when { has "c"; }
+    effects { remove "c"; add "b"; }
+    run "echo 'c -> b' >> steps.log; cp {input} {output}"
+}
+transition only-from-d cost="1" {
+    when { has "d"; }
+    effects { add "d"; }
+    run "cp {input} {output}"
+}
+transition jump cost="5" {
+    when { has "a"; }
+    effects { remove "a"; add "c"; }
+    run "echo 'a -> c' >> steps.log; cp {input} {output}"
+}
+goal reach-a {
+    plan from="in.txt" to="out.txt" {
+        start { add "a"; }
+        want { has "a"; }
+    }
+}
+goal reach-c {
+    plan from="in.txt" to="out.txt" {
+        start { add "a"; }
+        want { has "c"; }
+    }
+}
+goal reach-d {
+    plan from="in.txt" to="out.txt" {
+        start { add "a"; }
+        want { has "d"; }
+    }
+}
+"#;
+
+#[test]
+fn a_cyclic_transition_graph_terminates_with_a_plan_or_the_error() {
+    let project = Project::new().goalfile(CYCLIC).file("in.txt", "data\n");
+    project.goal(&["reach-c"]).success();
+    assert_eq!(project.read("steps.log"), "a -> b\nb -> c\n");
+    assert_eq!(project.read("out.txt"), "data\n");
+
+    let run = project.goal(&["reach-d"]);
+    run.status(1)
+        .stderr_has("goal::no-plan")
+        .stderr_has("`reach-d`: no plan reaches the wanted tags")
+        .stderr_has(r#"unmet: has "d"; the closest of the 3 states explored has: a"#);
+}
+
+#[test]
+fn unreachable_wanted_tags_are_named_in_the_error() {
+    let project = disk_image();
+    make_image(&project, &["template.img", "raw", "4G", "xz"]);
+    // Shrinking is impossible: no transition makes an image smaller.
+    let run = project.goal(&[
+        "image",
+        "src=template.img",
+        "out=disk.img",
+        "format=qcow2",
+        "size=2G",
+    ]);
+    run.status(1)
+        .stderr_has("goal::no-plan")
+        .stderr_has(r#"unmet: compare "size" "==" "2G""#)
+        .stderr_has("the closest of the 3 states explored has: format=qcow2,");
+    assert!(!project.exists("tools.log"));
+}
+
+#[test]
+fn the_search_stops_at_its_limit() {
+    let goalfile = CYCLIC.replace(r#"plan from="in.txt""#, r#"plan limit="2" from="in.txt""#);
+    let project = Project::new().goalfile(&goalfile).file("in.txt", "");
+    project
+        .goal(&["reach-c"])
+        .status(1)
+        .stderr_has("goal::plan-limit")
+        .stderr_has("explored 2 states, its limit")
+        .stderr_has("raise the limit");
+}
+
+#[test]
+fn a_start_that_already_has_the_wanted_tags_runs_no_step() {
+    let project = Project::new().goalfile(CYCLIC).file("in.txt", "");
+    project
+        .goal(&["reach-a"])
+        .success()
+        .stderr_has("no step, total cost 0");
+    assert!(!project.exists("steps.log"));
+}
+
+/// Two steps: `prepare` writes an intermediate file, `step` runs the command it is given.
+const TWO_STEPS: &str = r#"
+transition prepare cost="0" {
+    when { lacks "ready"; }
+    effects { add "ready"; }
+    run "printf prepared > {output}"
+}
+transition step command limit cost="1" {
+    when { has "ready"; compare "n" "<" "{limit}"; }
+    effects { set "n" "{limit}"; }
+    run "{command|raw}"
+}
+goal stepped command limit start {
+    param start default="true"
+    plan from="in" to="out/file" {
+        start output="{start|raw}" { set "n" "1"; }
+        want { compare "n" ">=" "{limit}"; }
+    }
+}
+"#;
+
+#[test]
+fn a_failing_step_fails_the_goal_and_leaves_no_intermediate_files() {
+    let project = Project::new().goalfile(TWO_STEPS);
+    fs::create_dir(project.path().join("out")).unwrap();
+    project
+        .goal(&["stepped", "command=exit 3", "limit=2"])
+        .status(1)
+        .stderr_has("goal::recipe-failed")
+        .stderr_has("its recipe exited with status 3");
+    assert_eq!(fs::read_dir(project.path().join("out")).unwrap().count(), 0);
+}
+
+#[test]
+fn step_recipes_see_their_files_and_parameters_in_the_environment() {
+    let project = Project::new().goalfile(TWO_STEPS).file("in", "x");
+    fs::create_dir(project.path().join("out")).unwrap();
+    project
+        .goal(&[
+            "stepped",
+            "command=echo \"$input $output $limit\" > seen",
+            "limit=2",
+        ])
+        .success();
+    let seen = project.read("seen");
+    let (input, rest) = seen.split_once(' ').unwrap();
+    assert!(input.starts_with("out/.goal-plan-"), "{seen}");
+    assert!(input.ends_with("/1-prepare"), "{seen}");
+    assert_eq!(rest, "out/file 2\n");
+}
+
+#[test]
+fn a_missing_output_directory_is_reported() {
+    let project = Project::new().goalfile(TWO_STEPS);
+    project
+        .goal(&["stepped", "command=true", "limit=2"])
+        .status(1)
+        .stderr_has("goal::plan-files")
+        .stderr_has("intermediate files beside out/file");
+}
+
+#[test]
+fn a_comparison_with_a_value_that_is_no_quantity_is_reported() {
+    let project = Project::new().goalfile(TWO_STEPS);
+    project
+        .goal(&["stepped", "command=true", "limit=lots"])
+        .status(1)
+        .stderr_has("goal::quantity")
+        .stderr_has("`lots` is not a number or a size");
+}
+
+#[test]
+fn a_start_command_must_print_tags() {
+    let project = Project::new().goalfile(TWO_STEPS);
+    project
+        .goal(&[
+            "stepped",
+            "command=true",
+            "limit=2",
+            "start=echo 'not a tag'",
+        ])
+        .status(1)
+        .stderr_has("goal::start-tags")
+        .stderr_has("printed `not a tag`");
+}
+
+#[test]
+fn a_start_command_adds_tags_after_the_start_block() {
+    let project = Project::new().goalfile(TWO_STEPS);
+    project
+        .goal(&[
+            "-n",
+            "stepped",
+            "command=true",
+            "limit=2",
+            "start=printf 'n=5\\nother'",
+        ])
+        .success()
+        .stdout_has("0 step(s), total cost 0");
+}
+
+#[test]
+fn a_failing_start_command_fails_the_goal() {
+    let project = Project::new().goalfile(TWO_STEPS);
+    project
+        .goal(&["stepped", "command=true", "limit=2", "start=exit 4"])
+        .status(1)
+        .stderr_has("goal::command-failed")
+        .stderr_has("the command of this `start` exited with status 4");
+}
+
+/// A Goalfile with one transition and one plan, with `transition` and `plan` replaced.
+fn mistake(transition: &str, plan: &str) -> Run {
+    let goalfile = format!(
+        "transition copy cost=\"1\" {{\n{transition}\n}}\n\ngoal copied src out {{\n    \
+         plan from=\"{{src}}\" to=\"{{out}}\" {{\n{plan}\n    }}\n}}\n"
+    );
+    Project::new().goalfile(&goalfile).goal(&["--check"])
+}
+
+const COPY: &str = r#"    effects { add "copied"; }
+    run "cp {input} {output}""#;
+const WANT: &str = r#"        want { has "copied"; }"#;
+
+#[test]
+fn mistakes_in_transitions_and_plans_are_pointed_at_with_help() {
+    mistake(COPY, &format!("{WANT}\n{WANT}"))
+        .status(2)
+        .stderr_has("goal::plan")
+        .stderr_has("a plan has at most one `want`")
+        .stderr_has("given again")
+        .stderr_has("merge the two `want` nodes");
+    mistake(
+        COPY,
+        "        start { add \"copied\"; }\n        start { }\n        want { has \"copied\"; }",
+    )
+    .status(2)
+    .stderr_has("a plan has at most one `start`");
+    mistake(&format!("{COPY}\n    run \"true\""), WANT)
+        .status(2)
+        .stderr_has("goal::transition")
+        .stderr_has("a transition has at most one `run`");
+    mistake(&format!("    when {{ hass \"copied\"; }}\n{COPY}"), WANT)
+        .status(2)
+        .stderr_has("goal::unknown-node")
+        .stderr_has("unknown tag test `hass`")
+        .stderr_has("did you mean `has`?");
+    mistake(COPY, r#"        want { has "copid"; }"#)
+        .status(2)
+        .stderr_has("goal::unknown-tag")
+        .stderr_has("no start and no transition gives the tag `copid`")
+        .stderr_has("did you mean `copied`?");
+    mistake(COPY, r#"        want { is "copied"; }"#)
+        .status(2)
+        .stderr_has("goal::arguments")
+        .stderr_has("write `is \"tag\" \"value\"`");
+    mistake(&format!("{COPY}\n    fly \"away\""), WANT)
+        .status(2)
+        .stderr_has("unknown transition part `fly`")
+        .stderr_has("expected one of: when, effects, run");
+    mistake(COPY, &format!("{WANT}\n        wish {{ }}"))
+        .status(2)
+        .stderr_has("unknown plan part `wish`");
+}
+
+#[test]
+fn a_plan_must_define_what_the_transitions_take() {
+    let project = Project::new().goalfile(
+        r#"
+transition convert format cost="1" {
+    effects { set "format" "{format}"; }
+    run "qemu-img convert -O {format} {input} {output}"
+}
+goal image src out {
+    plan from="{src}" to="{out}" {
+        want { is "format" "qcow2"; }
+    }
+}
+"#,
+    );
+    project
+        .goal(&["--check"])
+        .status(2)
+        .stderr_has("transition `convert` takes `format`, which is not defined where this plan")
+        .stderr_has("`format` undefined")
+        .stderr_has("define `format` before it");
+}
+
+#[test]
+fn with_keep_going_a_plan_after_a_failed_requirement_does_not_run() {
+    let goalfile = format!(
+        "{CYCLIC}\ngoal broken {{ run \"exit 1\" }}\ngoal after-broken {{\n    require broken\n    \
+         plan from=\"in.txt\" to=\"out.txt\" {{\n        start {{ add \"a\"; }}\n        \
+         want {{ has \"c\"; }}\n    }}\n}}\n"
+    );
+    let project = Project::new().goalfile(&goalfile).file("in.txt", "");
+    project
+        .goal(&["-k", "after-broken"])
+        .status(1)
+        .stderr_has("goal::recipe-failed");
+    assert!(!project.exists("steps.log"));
+    assert!(!project.exists("out.txt"));
+}
+
+#[test]
+fn list_shows_the_transitions_with_their_costs_and_docs() {
+    let project = disk_image();
+    project.goal(&["--list"]).success().stdout_has(
+        "Transitions:\n    \
+         convert (cost 1 + size)         # qemu-img convert: any format to any format\n    \
+         copy (cost 0.5 * size)          # cp: a copy that later steps may change in place\n",
+    );
+}
