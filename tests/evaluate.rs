@@ -797,3 +797,35 @@ goal built pkg arch doc="Build one package" {
     );
     assert!(!project.exists(".goal"), "--list opens nothing");
 }
+
+#[test]
+fn a_flaky_recipe_succeeds_on_its_third_attempt() {
+    let project = Project::new().goalfile(
+        r#"
+goal flaky {
+    target { file-exists "done" }
+    run "echo try >> attempts; [ $(wc -l < attempts) -ge 3 ] && touch done || exit 9" retries="3" delay="10ms" backoff="2"
+}
+"#,
+    );
+    project
+        .goal(&["flaky"])
+        .success()
+        .stderr_has("goal: retry flaky: its recipe exited with status 9; attempt 2 of 4 in 10ms")
+        .stderr_has("attempt 3 of 4 in 20ms")
+        .stderr_lacks("attempt 4 of 4");
+    assert_eq!(project.read("attempts"), "try\ntry\ntry\n");
+}
+
+#[test]
+fn retries_run_out() {
+    let project = Project::new().goalfile(
+        r#"goal hopeless { run "echo try >> attempts; exit 4" retries="1" delay="1ms" }"#,
+    );
+    project
+        .goal(&["hopeless"])
+        .status(1)
+        .stderr_has("attempt 2 of 2")
+        .stderr_has("`hopeless` failed: its recipe exited with status 4");
+    assert_eq!(project.read("attempts"), "try\ntry\n");
+}

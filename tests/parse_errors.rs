@@ -1062,3 +1062,25 @@ fn an_invalid_literal_glob_is_found_by_the_check() {
         "1:49",
     );
 }
+
+#[test]
+fn retry_settings_are_checked() {
+    one(
+        "goal g {\n  run \"x\" retries=\"many\"\n}\n",
+        "goal::number",
+        "`many` is not a whole number such as \"3\"",
+        "2:19",
+    );
+    one(
+        "goal g {\n  run \"x\" retries=\"2\" backoff=\"0.5\"\n}\n",
+        "goal::number",
+        "`0.5` is not a number of 1 or more such as \"2\" or \"1.5\"",
+        "2:31",
+    );
+    one(
+        "goal g {\n  run \"x\" delay=\"5s\"\n}\n",
+        "goal::arguments",
+        "`delay` and `backoff` only mean something with `retries`",
+        "2:11",
+    );
+}
