@@ -64,6 +64,8 @@ pub struct Goalfile {
     pub every: Vec<Every>,
     /// The steps every `plan` may take.
     pub transitions: Vec<TransitionDef>,
+    /// Goalfile-wide hooks: run after every goal that ran.
+    pub hooks: Hooks,
 }
 
 impl Goalfile {
@@ -118,6 +120,7 @@ pub struct Goal {
     pub doc: Option<String>,
     pub params: Vec<Param>,
     pub body: Vec<Statement>,
+    pub hooks: Hooks,
     /// The whole `goal` node.
     pub span: Span,
 }
@@ -149,6 +152,20 @@ fn acts(statements: &[Statement]) -> bool {
         Statement::For(each) => acts(&each.body),
         Statement::Let(_) | Statement::Target(_) | Statement::Require(_) => false,
     })
+}
+
+/// `on-failure { … }` and `on-success { … }`: statements run after a goal failed, or after its
+/// body ran and its promise held (to mail, notify, clean up).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Hooks {
+    pub on_failure: Option<Hook>,
+    pub on_success: Option<Hook>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hook {
+    pub body: Vec<Statement>,
+    pub span: Span,
 }
 
 /// `predicate NAME PARAMS… { predicates… }`: holds when all of its body holds.

@@ -829,3 +829,49 @@ fn retries_run_out() {
         .stderr_has("`hopeless` failed: its recipe exited with status 4");
     assert_eq!(project.read("attempts"), "try\ntry\n");
 }
+
+const HOOKS: &str = r#"
+let mailbox "hooks.log"
+goal deliver pkg {
+    target { file-exists "{pkg}.done" }
+    run "case {pkg} in bad) exit 5;; esac; touch {pkg}.done"
+    on-failure { run "echo \"goal-hook $GOAL_STATUS $GOAL_GOAL $GOAL_INSTANCE [$GOAL_ERROR] $pkg\" >> {mailbox}" }
+    on-success { run "echo \"goal-hook $GOAL_STATUS\" {pkg} >> {mailbox}" }
+}
+goal all { require deliver pkg="good"; require deliver pkg="bad" }
+on-failure { run "echo \"wide $GOAL_STATUS $GOAL_INSTANCE $pkg\" >> {mailbox}" }
+on-success { run "echo \"wide $GOAL_STATUS $GOAL_INSTANCE\" >> {mailbox}" }
+"#;
+
+#[test]
+fn hooks_see_the_goal_its_parameters_and_its_status() {
+    let project = Project::new().goalfile(HOOKS);
+    project.goal(&["-k"]).status(1);
+    assert_eq!(
+        project.read("hooks.log"),
+        "goal-hook ok good\n\
+         wide ok deliver pkg=good\n\
+         goal-hook failed deliver deliver pkg=bad [`deliver pkg=bad` failed: its recipe exited with status 5] bad\n\
+         wide failed deliver pkg=bad bad\n"
+    );
+    // A goal found reached runs no hook.
+    std::fs::remove_file(project.path().join("hooks.log")).unwrap();
+    project.goal(&["deliver", "pkg=good"]).success();
+    assert!(!project.exists("hooks.log"));
+}
+
+#[test]
+fn a_failing_hook_is_a_note_and_changes_nothing() {
+    let project = Project::new().goalfile(
+        r#"
+goal fine {
+    run "true"
+    on-success { run "exit 3" }
+}
+"#,
+    );
+    project
+        .goal(&["fine"])
+        .success()
+        .stderr_has("goal: note the on-success hook of fine failed");
+}

@@ -1084,3 +1084,31 @@ fn retry_settings_are_checked() {
         "2:11",
     );
 }
+
+#[test]
+fn hooks_close_a_goal_once_each() {
+    one(
+        "goal g {\n  on-failure { run \"x\" }\n  run \"y\"\n}\n",
+        "goal::hook",
+        "`run` after a hook",
+        "3:3",
+    );
+    one(
+        "goal g {\n  on-failure { run \"x\" }\n  on-failure { run \"y\" }\n}\n",
+        "goal::hook",
+        "a second `on-failure`",
+        "3:3",
+    );
+    one(
+        "goal g {\n  run \"x\"\n  on-success { target { file-exists \"x\" } }\n}\n",
+        "goal::target",
+        "a hook has no `target`",
+        "3:16",
+    );
+    one(
+        "on-failure { run \"echo {pkg}\" }\n",
+        "goal::unknown-name",
+        "`pkg` is not defined here",
+        "1:24",
+    );
+}

@@ -14,8 +14,8 @@ use regex::Regex;
 
 use crate::diagnostic::{did_you_mean, Problem, Result, Sources};
 use crate::goalfile::{
-    Arg, ForSource, Goalfile, LetValue, Name, OutputTest, Param, Pattern, Predicate, PredicateKind,
-    Span, Statement, BUILTIN_PREDICATES,
+    Arg, ForSource, Goalfile, Hooks, LetValue, Name, OutputTest, Param, Pattern, Predicate,
+    PredicateKind, Span, Statement, BUILTIN_PREDICATES,
 };
 use crate::template::Template;
 use cycles::Call;
@@ -65,6 +65,7 @@ enum Place {
     GoalBody,
     ForBody,
     EveryBody,
+    Hook,
     Elsewhere,
 }
 
@@ -182,6 +183,17 @@ impl<'g> Checker<'g> {
             let mut scope = Scope::new(usize::MAX, &goal.params, Place::GoalBody);
             self.params(&goal.params);
             self.statements(&goal.body, &mut scope);
+            self.hooks(&goal.hooks, &goal.params);
+        }
+        // Goalfile-wide hooks run for goals of every shape: only globals can be named.
+        self.hooks(&self.goalfile.hooks, &[]);
+    }
+
+    /// A hook sees the goal's parameters (and the globals), like the goal's body.
+    fn hooks(&mut self, hooks: &'g Hooks, params: &'g [Param]) {
+        for hook in [&hooks.on_failure, &hooks.on_success].into_iter().flatten() {
+            let mut scope = Scope::new(usize::MAX, params, Place::Hook);
+            self.statements(&hook.body, &mut scope);
         }
     }
 
@@ -323,6 +335,7 @@ impl<'g> Checker<'g> {
             Place::GoalBody => None,
             Place::ForBody => Some("a `target` cannot stand inside `for`"),
             Place::EveryBody => Some("an `every` body has no `target`"),
+            Place::Hook => Some("a hook has no `target`"),
             Place::Elsewhere => Some("a `target` is only allowed in a goal body"),
         };
         if let Some(message) = misplaced {

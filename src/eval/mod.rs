@@ -26,7 +26,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::diagnostic::{did_you_mean, Kind, Problem, Sources};
 use crate::goalfile::{
-    ForSource, Goal, Goalfile, LetValue, Param, Pattern, Require, Retry, Span, Statement, Target,
+    ForSource, Goal, Goalfile, Hook, Hooks, LetValue, Param, Pattern, Require, Retry, Span,
+    Statement, Target,
 };
 use crate::interrupt;
 use crate::memory::{Memory, RunLock};
@@ -411,6 +412,7 @@ impl<'g> Evaluator<'g> {
         drop(table);
         self.stack.push(id);
         let result = self.reach_new(&instance);
+        self.run_hooks(&instance, &result);
         self.stack.pop();
         if matches!(&result, Err(problem) if problem.code != STOPPED) {
             let text = self.describe_id(id);
@@ -440,6 +442,55 @@ impl<'g> Evaluator<'g> {
         }
         drop(table);
         settled
+    }
+
+    /// The goal's own hook, then the Goalfile-wide one: `on-success` after its body ran and its
+    /// promise held, `on-failure` after it failed. A hook's failure is a note: the goal's
+    /// outcome is already decided.
+    fn run_hooks(&mut self, instance: &Instance, result: &Result<Outcome>) {
+        let failure = match result {
+            _ if self.options.dry_run => return,
+            Ok(Outcome::Ran) => None,
+            Err(problem) if problem.code != STOPPED && problem.kind != Kind::Interrupted => {
+                Some(problem)
+            }
+            _ => return,
+        };
+        let goal = &self.goalfile.goals[instance.goal];
+        let (which, pick): (_, fn(&'g Hooks) -> Option<&'g Hook>) = match failure {
+            Some(_) => ("on-failure", |hooks| hooks.on_failure.as_ref()),
+            None => ("on-success", |hooks| hooks.on_success.as_ref()),
+        };
+        for hook in [pick(&goal.hooks), pick(&self.goalfile.hooks)]
+            .into_iter()
+            .flatten()
+        {
+            let mut scope = Scope::new();
+            for (param, value) in goal.params.iter().zip(instance.values.iter()) {
+                scope.push(&param.name.text, value.clone());
+            }
+            scope.push("GOAL_GOAL", goal.name.text.clone());
+            scope.push("GOAL_INSTANCE", self.describe(instance));
+            scope.push(
+                "GOAL_STATUS",
+                if failure.is_some() { "failed" } else { "ok" }.into(),
+            );
+            if let Some(problem) = failure {
+                scope.push("GOAL_ERROR", problem.message.clone());
+            }
+            // Already started: a hook's recipes are part of the goal, not a new start.
+            let mut body = Body {
+                started: Some(Instant::now()),
+                ..Body::default()
+            };
+            if let Err(problem) = self.statements(&hook.body, &mut scope, &mut body) {
+                let text = self.describe(instance);
+                self.report().note(&format!(
+                    "the {which} hook of {text} failed: {}",
+                    problem.message
+                ));
+            }
+        }
     }
 
     fn cycle(&mut self, id: usize, via: Option<Span>) -> Problem {

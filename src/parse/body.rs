@@ -6,26 +6,44 @@ use kdl::KdlNode;
 use super::reader::{is_callable_name, value_span, Block, FileCx, Node, Shape};
 use crate::diagnostic::did_you_mean;
 use crate::goalfile::{
-    Arg, Every, For, ForSource, Goal, Let, LetValue, Name, OutputTest, Param, Predicate,
-    PredicateDef, PredicateKind, Require, Retry, Run, Schedule, Statement, Target,
+    Arg, Every, For, ForSource, Goal, Hook, Hooks, Let, LetValue, Name, OutputTest, Param,
+    Predicate, PredicateDef, PredicateKind, Require, Retry, Run, Schedule, Statement, Target,
     BUILTIN_PREDICATES, STATEMENTS,
 };
 
 /// Names only allowed at the top level of a file.
-pub const TOP_LEVEL: &[&str] = &["let", "include", "goal", "predicate", "every", "transition"];
+pub const TOP_LEVEL: &[&str] = &[
+    "let",
+    "include",
+    "goal",
+    "predicate",
+    "every",
+    "transition",
+    "on-failure",
+    "on-success",
+];
+
+/// The hooks, which close a goal body (and may stand at the top level).
+const HOOKS: &[&str] = &["on-failure", "on-success"];
 
 /// `goal NAME PARAM… doc="…" { param…; statements… }`; the block may be left out.
 pub fn goal(cx: &mut FileCx, kdl: &KdlNode) -> Option<Goal> {
     let node = cx.open(kdl, Shape::new(&["doc"], Block::Optional));
     let (name, header) = header(cx, &node, "goal", "goal NAME PARAM… { … }");
     let (params, rest) = params(cx, &node, header);
-    let body = statements(cx, rest);
+    let first_hook = rest
+        .iter()
+        .position(|child| HOOKS.contains(&child.name().value()))
+        .unwrap_or(rest.len());
+    let body = statements(cx, &rest[..first_hook]);
+    let hooks = hooks(cx, &rest[first_hook..]);
     let doc = cx.prop(&node, "doc", FileCx::text);
     Some(Goal {
         name: name?,
         doc,
         params: params?,
         body: body?,
+        hooks: hooks?,
         span: cx.span(kdl.span()),
     })
 }
@@ -238,6 +256,50 @@ fn param(cx: &mut FileCx, kdl: &KdlNode, params: &mut [Param], described: &mut [
     param.default = cx.prop(&node, "default", FileCx::template);
     param.doc = cx.prop(&node, "doc", FileCx::text);
     cx.problems.len() == errors_before
+}
+
+/// The hooks closing a goal body: statements do not follow them, since they are not run in
+/// order with the body but after it.
+fn hooks(cx: &mut FileCx, nodes: &[KdlNode]) -> Option<Hooks> {
+    let mut hooks = Hooks::default();
+    let errors_before = cx.problems.len();
+    for kdl in nodes {
+        match kdl.name().value() {
+            "on-failure" => add_hook(cx, &mut hooks.on_failure, kdl),
+            "on-success" => add_hook(cx, &mut hooks.on_success, kdl),
+            other => cx.report(
+                "goal::hook",
+                format!("`{other}` after a hook"),
+                kdl.name().span(),
+                "after `on-failure` or `on-success`",
+                Some("statements come first; `on-failure` and `on-success` close the goal".into()),
+            ),
+        }
+    }
+    (cx.problems.len() == errors_before).then_some(hooks)
+}
+
+/// Reads an `on-failure` or `on-success` block into `slot`; a second one is an error.
+pub fn add_hook(cx: &mut FileCx, slot: &mut Option<Hook>, kdl: &KdlNode) {
+    let name = kdl.name().value();
+    if slot.is_some() {
+        cx.report(
+            "goal::hook",
+            format!("a second `{name}`"),
+            kdl.name().span(),
+            "second hook",
+            Some(format!("put all its statements in one `{name} {{ … }}`")),
+        );
+        return;
+    }
+    let node = cx.open(kdl, Shape::new(&[], Block::Required));
+    let place = format!("an `{name}` block");
+    if let Some(body) = statements_only(cx, node.children(), &place) {
+        *slot = Some(Hook {
+            body,
+            span: cx.span(kdl.span()),
+        });
+    }
 }
 
 /// Statements of a body that takes no `param` nodes.

@@ -48,6 +48,7 @@ fn parse_root(path: &Path, text: String) -> Result<Goalfile> {
             predicates: Vec::new(),
             every: Vec::new(),
             transitions: Vec::new(),
+            hooks: Default::default(),
         },
         sources: Sources::default(),
         problems: Vec::new(),
@@ -157,6 +158,8 @@ impl Loader {
                     self.goalfile.transitions.push(transition);
                 }
             }
+            "on-failure" => body::add_hook(&mut cx, &mut self.goalfile.hooks.on_failure, node),
+            "on-success" => body::add_hook(&mut cx, &mut self.goalfile.hooks.on_success, node),
             "include" => self.include(file, path, text, node),
             other => body::unknown_node(&mut cx, node, other, body::TOP_LEVEL, "top-level node"),
         }
