@@ -205,7 +205,8 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
     };
     interrupt::install();
     let started = Instant::now();
-    let mut evaluator = Evaluator::new(goalfile, memory.clone(), options, Reporter::new(verbosity));
+    let mut evaluator =
+        Evaluator::new(goalfile, memory.clone(), options, Reporter::new(verbosity))?;
     let instances = evaluator.instances(requests).map_err(Error::from)?;
     if let Some(lock) = &lock {
         evaluator.advertise_in(lock);

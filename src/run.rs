@@ -34,7 +34,13 @@ pub struct Finished {
     pub stdout: String,
 }
 
-pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
+/// `jobs`, for recipes: the job server a `make` in the command shares its job slots with.
+pub fn shell(
+    script: &str,
+    env: &Env,
+    stdout: Stdout,
+    jobs: Option<&jobserver::Client>,
+) -> io::Result<Finished> {
     tracing::debug!(script, ?stdout, "running");
     let mut command = Command::new("/bin/sh");
     command
@@ -50,6 +56,9 @@ pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
         .envs(env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))
         // A group of its own: an interruption stops the command and all it started.
         .process_group(0);
+    if let Some(jobs) = jobs {
+        jobs.configure_make(&mut command);
+    }
     let child = command.spawn()?;
     let _running = interrupt::Running::new(child.id());
     let output = child.wait_with_output()?;

@@ -5,7 +5,7 @@ mod common;
 
 use common::Project;
 
-/// `left` and `right` each write their file and wait (at most 5 s) for the other's.
+/// `left` and `right` each write their file and wait (at most 2 s) for the other..
 const MEET: &str = r#"
 goal side name {
     target { file-exists "{name}.done" }
@@ -14,7 +14,7 @@ goal side name {
         touch {name}.here
         i=0
         while [ ! -e {other}.here ]; do
-            i=$((i + 1)); [ $i -lt 500 ] || {{ echo "{other} never came"; exit 1; }}
+            i=$((i + 1)); [ $i -lt 200 ] || {{ echo "{other} never came"; exit 1; }}
             sleep 0.01
         done
         touch {name}.done
@@ -136,4 +136,23 @@ goal all { require quick-fail; require slow }
         !project.exists("chain-5"),
         "the other branch went on to the end"
     );
+}
+
+/// Two make targets that each wait (at most 2 s) for the other. make finishes only with two
+/// jobs, which it can only get from goal's job server (its command line has no `-j`).
+const MAKEFILE: &str = "all: left right\n\
+left:\n\ttouch left.here; i=0; while [ ! -e right.here ]; do i=$$((i+1)); [ $$i -lt 200 ] || exit 1; sleep 0.01; done\n\
+right:\n\ttouch right.here; i=0; while [ ! -e left.here ]; do i=$$((i+1)); [ $$i -lt 200 ] || exit 1; sleep 0.01; done\n\
+.PHONY: all left right\n";
+
+#[test]
+fn a_make_in_a_recipe_shares_the_job_slots() {
+    let project = Project::new()
+        .goalfile(r#"goal built { run "make -s" }"#)
+        .file("Makefile", MAKEFILE);
+    project.goal(&["-j2", "built"]).success();
+    let project = Project::new()
+        .goalfile(r#"goal built { run "make -s" }"#)
+        .file("Makefile", MAKEFILE);
+    project.goal(&["-j1", "built"]).status(1);
 }

@@ -127,7 +127,9 @@ struct Shared<'g> {
     /// times is good only while this is unchanged.
     commands_run: AtomicU64,
     next_branch: AtomicUsize,
-    tokens: Tokens,
+    /// The job slots, as a GNU make job server: at most `jobs` recipes run at once, and a
+    /// `make` run by a recipe takes its extra jobs from the same slots.
+    jobs: jobserver::Client,
 }
 
 /// Every instance met in this invocation, by id: each is stored once, and stacks and outcomes
@@ -142,35 +144,6 @@ struct Table {
     owners: Vec<usize>,
     /// Branch → the instance it waits for, to find cycles that cross branches.
     waiting: HashMap<usize, usize>,
-}
-
-/// make's job slots: at most `jobs` recipes run at once.
-struct Tokens {
-    free: Mutex<usize>,
-    returned: Condvar,
-}
-
-impl Tokens {
-    fn take(&self) -> Token<'_> {
-        let mut free = lock(&self.free);
-        while *free == 0 {
-            free = self
-                .returned
-                .wait(free)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        *free -= 1;
-        Token(self)
-    }
-}
-
-struct Token<'t>(&'t Tokens);
-
-impl Drop for Token<'_> {
-    fn drop(&mut self) {
-        *lock(&self.0.free) += 1;
-        self.0.returned.notify_one();
-    }
 }
 
 /// A panic in one branch must not poison the run for the others: what the locks guard is never
@@ -205,7 +178,10 @@ impl<'g> Evaluator<'g> {
         memory: Memory,
         options: Options,
         reporter: Reporter,
-    ) -> Evaluator<'g> {
+    ) -> Result<Evaluator<'g>> {
+        let jobs = jobserver::Client::new(options.jobs.max(1)).map_err(|error| {
+            Problem::failure("goal::jobs", format!("cannot make the job slots: {error}"))
+        })?;
         let shared = Shared {
             goals: goalfile.goal_index(),
             predicates: goalfile.predicate_index(),
@@ -219,12 +195,9 @@ impl<'g> Evaluator<'g> {
             stopped: AtomicBool::new(false),
             commands_run: AtomicU64::new(0),
             next_branch: AtomicUsize::new(1),
-            tokens: Tokens {
-                free: Mutex::new(options.jobs.max(1)),
-                returned: Condvar::new(),
-            },
+            jobs,
         };
-        Evaluator {
+        Ok(Evaluator {
             goalfile,
             shared: Arc::new(shared),
             branch: 0,
@@ -235,7 +208,7 @@ impl<'g> Evaluator<'g> {
             run_lock: None,
             options,
             sources: None,
-        }
+        })
     }
 
     /// A new branch that goes on from where this one stands.
@@ -878,10 +851,13 @@ impl<'g> Evaluator<'g> {
         let mut wait = retry.delay;
         let mut attempt = 1;
         loop {
-            let shared = self.shared.clone();
-            let token = shared.tokens.take();
+            let slot = self.shared.jobs.acquire().map_err(|error| {
+                Problem::failure("goal::jobs", format!("cannot take a job slot: {error}"))
+            })?;
+            // Waiting for a slot may have outlasted an interruption.
+            self.check_stop()?;
             let finished = self.command(script, scope, Stdout::Show, span);
-            drop(token);
+            drop(slot);
             let finished = finished?;
             if interrupt::interrupted() {
                 return Err(interrupted());
@@ -1258,7 +1234,8 @@ impl<'g> Evaluator<'g> {
             }
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let finished = run::shell(script, &env, stdout);
+        let jobs = (stdout == Stdout::Show).then_some(&self.shared.jobs);
+        let finished = run::shell(script, &env, stdout, jobs);
         // What the command changed must be seen, by this branch and the others alike.
         self.shared.commands_run.fetch_add(1, Ordering::SeqCst);
         finished.map_err(|error| {
