@@ -5,7 +5,7 @@ mod common;
 
 use common::Project;
 
-/// `left` and `right` each write their file and wait (at most 2 s) for the other..
+/// `left` and `right` each write their file and wait (at most 2 s) for the other.
 const MEET: &str = r#"
 goal side name {
     target { file-exists "{name}.done" }
