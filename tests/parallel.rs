@@ -138,7 +138,7 @@ goal all { require quick-fail; require slow }
     );
 }
 
-/// Two make targets that each wait (at most 2 s) for the other. make finishes only with two
+/// Two make targets that each wait (at most 2 s) for the other: make finishes only with two
 /// jobs, which it can only get from goal's job server (its command line has no `-j`).
 const MAKEFILE: &str = "all: left right\n\
 left:\n\ttouch left.here; i=0; while [ ! -e right.here ]; do i=$$((i+1)); [ $$i -lt 200 ] || exit 1; sleep 0.01; done\n\
