@@ -10,33 +10,33 @@
 //! requirement would fire, later targets of the requiring goal cannot be known before it has
 //! run, so such goals are reported as "may fire".
 
+mod branches;
+mod commands;
 mod files;
 mod instance;
 mod plan;
 mod predicate;
 mod scope;
+mod shared;
+mod values;
 
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use regex::Regex;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::diagnostic::{did_you_mean, Kind, Problem, Sources};
-use crate::goalfile::{
-    ForSource, Goal, Goalfile, Hook, Hooks, LetValue, Param, Pattern, Require, Retry, Span,
-    Statement, Target,
-};
+use crate::goalfile::{Goal, Goalfile, Hook, Hooks, LetValue, Require, Span, Statement, Target};
 use crate::interrupt;
 use crate::memory::{Memory, RunLock};
 use crate::report::{Reporter, Stats};
-use crate::run::{self, Finished, Stdout};
-use crate::template::{Context, Template};
+use crate::template::Context;
 
+use branches::{only_requires, stopped, STOPPED};
 pub use instance::{describe, Instance};
 use scope::{Globals, Scope};
+use shared::{lock, waits_for, Shared};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -104,54 +104,6 @@ struct Body<'g> {
     blocked: Option<String>,
 }
 
-/// What every branch of a run shares: the instances met so far, the globals, the reporter.
-/// Each branch (an [`Evaluator`]) has its own stack; `-j` runs branches on threads of their own.
-struct Shared<'g> {
-    goals: HashMap<&'g str, usize>,
-    predicates: HashMap<&'g str, usize>,
-    table: Mutex<Table>,
-    /// Signalled whenever an instance gets its outcome, for branches waiting on it.
-    settled: Condvar,
-    globals: Mutex<Globals<'g>>,
-    /// Compiled once per distinct pattern: compiling costs ~100 µs.
-    regexes: Mutex<HashMap<&'g str, Regex>>,
-    /// The environment commands need to reach the Memory, once served: only when a command is
-    /// first run.
-    memory_env: Mutex<Option<Vec<(&'static str, String)>>>,
-    reporter: Mutex<Reporter>,
-    /// Keep-going: the failures so far, reported together at the end.
-    failures: Mutex<Vec<Problem>>,
-    /// Without keep-going, a failure in one branch stops the others.
-    stopped: AtomicBool,
-    /// Counts commands run: any command may change files, so a branch's cache of modification
-    /// times is good only while this is unchanged.
-    commands_run: AtomicU64,
-    next_branch: AtomicUsize,
-    /// The job slots, as a GNU make job server: at most `jobs` recipes run at once, and a
-    /// `make` run by a recipe takes its extra jobs from the same slots.
-    jobs: jobserver::Client,
-}
-
-/// Every instance met in this invocation, by id: each is stored once, and stacks and outcomes
-/// refer to it by id.
-#[derive(Default)]
-struct Table {
-    instances: Vec<Arc<Instance>>,
-    ids: HashMap<Arc<Instance>, usize>,
-    /// By id; `None` while the instance is being reached.
-    outcomes: Vec<Option<Outcome>>,
-    /// By id: the branch reaching it.
-    owners: Vec<usize>,
-    /// Branch → the instance it waits for, to find cycles that cross branches.
-    waiting: HashMap<usize, usize>,
-}
-
-/// A panic in one branch must not poison the run for the others: what the locks guard is never
-/// left half-changed.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// One branch of a run: the instances it is reaching (its stack) over the shared state.
 pub struct Evaluator<'g> {
     goalfile: &'g Goalfile,
@@ -209,22 +161,6 @@ impl<'g> Evaluator<'g> {
             options,
             sources: None,
         })
-    }
-
-    /// A new branch that goes on from where this one stands.
-    fn fork(&self) -> Evaluator<'g> {
-        Evaluator {
-            goalfile: self.goalfile,
-            shared: self.shared.clone(),
-            branch: self.shared.next_branch.fetch_add(1, Ordering::Relaxed),
-            stack: self.stack.clone(),
-            mtimes: HashMap::default(),
-            commands_seen: 0,
-            memory: self.memory.clone(),
-            run_lock: self.run_lock,
-            options: self.options,
-            sources: None,
-        }
     }
 
     fn report(&self) -> MutexGuard<'_, Reporter> {
@@ -609,104 +545,6 @@ impl<'g> Evaluator<'g> {
         Ok(Flow::Continue)
     }
 
-    /// Whether independent requirements are reached side by side here: with `-j` above 1, but
-    /// not in a dry run, whose report keeps the order of the Goalfile.
-    fn side_by_side(&self, body: &Body) -> bool {
-        self.options.jobs > 1 && !self.options.dry_run && body.blocked.is_none()
-    }
-
-    /// Consecutive `require` statements, reached by up to `jobs` branches at once.
-    fn requires_side_by_side(
-        &mut self,
-        requires: &'g [Statement],
-        scope: &Scope<'g>,
-        body: &mut Body<'g>,
-    ) -> Result<()> {
-        self.check_stop()?;
-        let mut wanted = Vec::with_capacity(requires.len());
-        for statement in requires {
-            if let Statement::Require(require) = statement {
-                wanted.push((self.required_instance(require, scope)?, require.span));
-            }
-        }
-        let outcomes = self.in_branches(wanted.len(), |branch, i| {
-            let (instance, span) = &wanted[i];
-            branch.reach(instance.clone(), Some(*span))
-        })?;
-        for ((instance, _), outcome) in wanted.iter().zip(outcomes) {
-            self.note_requirement(instance, outcome, body);
-        }
-        Ok(())
-    }
-
-    /// Runs `task` for 0..count on up to `jobs` new branches; the first problem wins, preferring
-    /// a real one to a branch that only stopped because of it.
-    fn in_branches<T: Send>(
-        &mut self,
-        count: usize,
-        task: impl Fn(&mut Evaluator<'g>, usize) -> Result<T> + Sync,
-    ) -> Result<Vec<T>> {
-        let next = AtomicUsize::new(0);
-        let results: Vec<Mutex<Option<Result<T>>>> = (0..count).map(|_| Mutex::new(None)).collect();
-        let branches: Vec<Evaluator<'g>> = (0..self.options.jobs.min(count))
-            .map(|_| self.fork())
-            .collect();
-        let branches: Vec<Evaluator<'g>> = std::thread::scope(|threads| {
-            let running: Vec<_> = branches
-                .into_iter()
-                .map(|mut branch| {
-                    let (next, results, task) = (&next, &results, &task);
-                    threads.spawn(move || {
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(slot) = results.get(i) else { break };
-                            *lock(slot) = Some(task(&mut branch, i));
-                        }
-                        branch
-                    })
-                })
-                .collect();
-            running
-                .into_iter()
-                .filter_map(|thread| thread.join().ok())
-                .collect()
-        });
-        for branch in branches {
-            self.absorb(branch);
-        }
-        let mut values = Vec::with_capacity(count);
-        let mut problem: Option<Problem> = None;
-        for slot in results {
-            match slot.into_inner().unwrap_or_else(PoisonError::into_inner) {
-                Some(Ok(value)) => values.push(value),
-                Some(Err(error)) => {
-                    if problem.as_ref().is_none_or(|p| p.code == STOPPED) {
-                        problem = Some(error);
-                    }
-                }
-                // A branch that panicked left its slot empty: that is a bug, but not a reason
-                // to go on as if the work were done.
-                None => problem = problem.or_else(|| Some(stopped())),
-            }
-        }
-        match problem {
-            Some(problem) => Err(problem),
-            None => Ok(values),
-        }
-    }
-
-    /// Takes over what a finished branch learnt: the modification times it saw (the link
-    /// step after a loop of compiles would otherwise stat every object again).
-    fn absorb(&mut self, branch: Evaluator<'g>) {
-        if branch.commands_seen == self.shared.commands_run.load(Ordering::SeqCst) {
-            if self.commands_seen != branch.commands_seen {
-                self.mtimes.clear();
-                self.commands_seen = branch.commands_seen;
-            }
-            self.mtimes.extend(branch.mtimes);
-        }
-    }
-
     fn check_stop(&self) -> Result<()> {
         if interrupt::interrupted() {
             return Err(interrupted());
@@ -844,40 +682,6 @@ impl<'g> Evaluator<'g> {
         }
     }
 
-    /// Runs a recipe (a `run`, a step of a plan) holding one of the `-j` job slots: an
-    /// interruption stops the goal; a failure is tried again as `retry` says, then fails it.
-    fn recipe(&mut self, script: &str, scope: &Scope<'g>, span: Span, retry: Retry) -> Result<()> {
-        self.report().command(script);
-        let mut wait = retry.delay;
-        let mut attempt = 1;
-        loop {
-            let slot = self.shared.jobs.acquire().map_err(|error| {
-                Problem::failure("goal::jobs", format!("cannot take a job slot: {error}"))
-            })?;
-            // Waiting for a slot may have outlasted an interruption.
-            self.check_stop()?;
-            let finished = self.command(script, scope, Stdout::Show, span);
-            drop(slot);
-            let finished = finished?;
-            if interrupt::interrupted() {
-                return Err(interrupted());
-            }
-            if finished.status.success() {
-                return Ok(());
-            }
-            if attempt > retry.attempts {
-                return Err(self.recipe_failed(&finished, span));
-            }
-            attempt += 1;
-            let text = self.current();
-            let why = run::describe_status(finished.status);
-            self.report()
-                .retry(&text, attempt, retry.attempts + 1, wait, &why);
-            interrupt::sleep(wait);
-            wait = wait.mul_f64(retry.backoff);
-        }
-    }
-
     /// Marks the body as acting (a recipe or a Memory write); says whether to really act.
     fn act(&mut self, body: &mut Body) -> bool {
         if self.options.dry_run {
@@ -934,53 +738,6 @@ impl<'g> Evaluator<'g> {
         Ok(Flow::Continue)
     }
 
-    fn for_items(
-        &mut self,
-        source: &'g ForSource,
-        scope: &Scope<'g>,
-        span: Span,
-    ) -> Result<Vec<String>> {
-        Ok(match source {
-            ForSource::List(items) => {
-                let mut values = Vec::with_capacity(items.len());
-                for item in items {
-                    values.push(self.render(item, scope, Context::Literal)?);
-                }
-                values
-            }
-            ForSource::Words(words) => self
-                .render(words, scope, Context::Literal)?
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
-            ForSource::Output(command) => self
-                .output_of(command, scope, span, "for")?
-                .lines()
-                .map(str::trim)
-                .filter(|line| !line.is_empty())
-                .map(str::to_string)
-                .collect(),
-            ForSource::Glob(pattern) => {
-                let pattern = self.render(pattern, scope, Context::Literal)?;
-                let mut paths = self.glob(&pattern, span)?;
-                paths.sort_unstable();
-                paths
-            }
-        })
-    }
-
-    /// The paths matching `pattern`, in no particular order.
-    fn glob(&mut self, pattern: &str, span: Span) -> Result<Vec<String>> {
-        files::glob(pattern).map_err(|error| {
-            let sources = self.sources().clone();
-            Problem::failure(
-                "goal::invalid-glob",
-                format!("invalid glob pattern `{pattern}`: {}", error.msg),
-            )
-            .at(&sources, span, "in this glob")
-        })
-    }
-
     /// Points a problem raised without a place (by the Memory, by binding) at `span`.
     fn locate(&mut self, problem: Problem, span: Span, label: &str) -> Problem {
         if problem.location.is_some() {
@@ -989,313 +746,6 @@ impl<'g> Evaluator<'g> {
         let sources = self.sources().clone();
         problem.at(&sources, span, label)
     }
-
-    /// Binds arguments to parameters: every argument names a parameter, every parameter without
-    /// a default is bound, and every value matches its parameter's pattern.
-    fn bind(
-        &mut self,
-        goal_name: &str,
-        params: &'g [Param],
-        args: Vec<(&str, String)>,
-    ) -> Result<Box<[String]>> {
-        let mut values: Vec<Option<String>> = vec![None; params.len()];
-        for (name, value) in args {
-            let Some(position) = params.iter().position(|param| param.name.text == name) else {
-                let help = did_you_mean(name, params.iter().map(|p| p.name.text.as_str()))
-                    .unwrap_or_else(|| parameter_list(params));
-                return Err(Problem::failure(
-                    "goal::unknown-param",
-                    format!("`{goal_name}` has no parameter `{name}`"),
-                )
-                .with_help(help));
-            };
-            if values[position].is_some() {
-                return Err(Problem::failure(
-                    "goal::duplicate-parameter",
-                    format!("the parameter `{name}` of `{goal_name}` is bound twice"),
-                ));
-            }
-            values[position] = Some(value);
-        }
-        let mut scope = Scope::new();
-        for (param, value) in params.iter().zip(values) {
-            let value = match (value, &param.default) {
-                (Some(value), _) => value,
-                (None, Some(default)) => self.render(default, &scope, Context::Literal)?,
-                (None, None) => {
-                    return Err(Problem::failure(
-                        "goal::missing-param",
-                        format!(
-                            "`{goal_name}` needs a value for its parameter `{}`",
-                            param.name.text
-                        ),
-                    )
-                    .with_help(format!("pass it as {}=VALUE", param.name.text)));
-                }
-            };
-            if let Some(pattern) = &param.pattern {
-                if !self.regex(pattern, true)?.is_match(&value) {
-                    let sources = self.sources().clone();
-                    return Err(Problem::failure(
-                        "goal::pattern-mismatch",
-                        format!(
-                            "the value {value:?} of `{goal_name}`'s parameter `{}` does not match its pattern",
-                            param.name.text
-                        ),
-                    )
-                    .at(&sources, pattern.span, "the pattern it must match"));
-                }
-            }
-            scope.push(&param.name.text, value);
-        }
-        Ok(scope.vars().map(|(_, value)| value.to_string()).collect())
-    }
-
-    /// The compiled form of a pattern; parameter patterns must match in full.
-    fn regex(&mut self, pattern: &'g Pattern, anchored: bool) -> Result<Regex> {
-        if let Some(regex) = lock(&self.shared.regexes).get(pattern.source.as_str()) {
-            return Ok(regex.clone());
-        }
-        let source = if anchored {
-            format!("^(?:{})$", pattern.source)
-        } else {
-            pattern.source.clone()
-        };
-        let regex = Regex::new(&source).map_err(|error| {
-            let sources = self.sources().clone();
-            Problem::failure(
-                "goal::regex",
-                format!("invalid regular expression: {error}"),
-            )
-            .at(&sources, pattern.span, "this pattern")
-        })?;
-        lock(&self.shared.regexes).insert(pattern.source.as_str(), regex.clone());
-        Ok(regex)
-    }
-
-    /// Renders a template in a scope, computing the globals it refers to first.
-    fn render(
-        &mut self,
-        template: &'g Template,
-        scope: &Scope<'g>,
-        context: Context,
-    ) -> Result<String> {
-        let local = |name: &str| scope.get(name).map(Cow::Borrowed);
-        if template
-            .refs()
-            .all(|reference| scope.get(&reference.name).is_some())
-        {
-            return Ok(template.render(context, local));
-        }
-        let shared = self.shared.clone();
-        let mut globals = lock(&shared.globals);
-        self.compute_globals_of(template, scope, &mut globals)?;
-        Ok(template.render(context, |name| {
-            local(name).or_else(|| globals.get(name).map(Cow::Borrowed))
-        }))
-    }
-
-    /// The value of the global `name`, computed if nothing asked for it yet.
-    fn global(&mut self, name: &str) -> Result<Option<String>> {
-        let shared = self.shared.clone();
-        let mut globals = lock(&shared.globals);
-        let Some(position) = globals.position(name) else {
-            return Ok(None);
-        };
-        self.compute_global(position, &mut globals)?;
-        Ok(globals.value(position).map(str::to_string))
-    }
-
-    /// Computes the globals `template` refers to (other than names in `scope`).
-    fn compute_globals_of(
-        &mut self,
-        template: &'g Template,
-        scope: &Scope<'g>,
-        globals: &mut Globals<'g>,
-    ) -> Result<()> {
-        for reference in template.refs() {
-            if scope.get(&reference.name).is_none() {
-                if let Some(position) = globals.position(&reference.name) {
-                    self.compute_global(position, globals)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Computes a global under the lock of all globals, so that every branch sees one value and
-    /// a global's command runs once.
-    fn compute_global(&mut self, position: usize, globals: &mut Globals<'g>) -> Result<()> {
-        if globals.value(position).is_some() {
-            return Ok(());
-        }
-        let definition = &globals.defs[position];
-        let empty = Scope::new();
-        let (template, context) = match &definition.value {
-            LetValue::Template(template) => (template, Context::Literal),
-            LetValue::Output(command) => (command, Context::Shell),
-        };
-        self.compute_globals_of(template, &empty, globals)?;
-        let text = template.render(context, |name| globals.get(name).map(Cow::Borrowed));
-        let value = match &definition.value {
-            LetValue::Template(_) => text,
-            // Its command sees only the globals defined before it: computing the others first
-            // could need this very value.
-            LetValue::Output(_) => {
-                let env = owned_env(globals.computed().take(position));
-                let finished = self.spawn(&text, env, Stdout::Capture, definition.span)?;
-                self.expect_success(&finished, &text, definition.span, "let")?;
-                finished.stdout.trim().to_string()
-            }
-        };
-        globals.set(position, value);
-        Ok(())
-    }
-
-    /// The trimmed standard output of a command (`let output=`, `for output=`); a failing
-    /// command is an error, since its output cannot be trusted.
-    fn output_of(
-        &mut self,
-        command: &'g Template,
-        scope: &Scope<'g>,
-        span: Span,
-        what: &str,
-    ) -> Result<String> {
-        let script = self.render(command, scope, Context::Shell)?;
-        let finished = self.command(&script, scope, Stdout::Capture, span)?;
-        self.expect_success(&finished, &script, span, what)?;
-        Ok(finished.stdout.trim().to_string())
-    }
-
-    fn expect_success(
-        &mut self,
-        finished: &Finished,
-        script: &str,
-        span: Span,
-        what: &str,
-    ) -> Result<()> {
-        if finished.status.success() {
-            return Ok(());
-        }
-        let sources = self.sources().clone();
-        Err(Problem::failure(
-            "goal::command-failed",
-            format!(
-                "the command of this `{what}` {}: {}",
-                run::describe_status(finished.status),
-                script.trim()
-            ),
-        )
-        .at(&sources, span, "this command failed")
-        .with_optional_help(self.required_by()))
-    }
-
-    /// Runs a shell command with every global (recipes see them all: the ones nothing asked for
-    /// yet are computed now) and the scope in its environment.
-    fn command(
-        &mut self,
-        script: &str,
-        scope: &Scope<'g>,
-        stdout: Stdout,
-        span: Span,
-    ) -> Result<Finished> {
-        let mut env = {
-            let shared = self.shared.clone();
-            let mut globals = lock(&shared.globals);
-            for position in 0..globals.defs.len() {
-                self.compute_global(position, &mut globals)?;
-            }
-            owned_env(globals.computed())
-        };
-        env.extend(owned_env(scope.vars()));
-        self.spawn(script, env, stdout, span)
-    }
-
-    /// Runs a shell command with `env` and the Memory socket in its environment.
-    fn spawn(
-        &mut self,
-        script: &str,
-        mut env: Vec<(String, String)>,
-        stdout: Stdout,
-        span: Span,
-    ) -> Result<Finished> {
-        {
-            let mut memory_env = lock(&self.shared.memory_env);
-            if memory_env.is_none() {
-                let path = self.memory.serve()?;
-                tracing::debug!(socket = %path.display(), "serving the Memory to commands");
-                if let Some(lock) = self.run_lock {
-                    lock.advertise(&path)?;
-                }
-                *memory_env = Some(self.memory.environment(&path));
-            }
-            for (name, value) in memory_env.iter().flatten() {
-                env.push((name.to_string(), value.clone()));
-            }
-        }
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let jobs = (stdout == Stdout::Show).then_some(&self.shared.jobs);
-        let finished = run::shell(script, &env, stdout, jobs);
-        // What the command changed must be seen, by this branch and the others alike.
-        self.shared.commands_run.fetch_add(1, Ordering::SeqCst);
-        finished.map_err(|error| {
-            let sources = self.sources().clone();
-            Problem::failure("goal::spawn", format!("could not start /bin/sh: {error}")).at(
-                &sources,
-                span,
-                "running this",
-            )
-        })
-    }
-
-    fn recipe_failed(&mut self, finished: &Finished, span: Span) -> Problem {
-        let text = self.current();
-        let sources = self.sources().clone();
-        Problem::failure(
-            "goal::recipe-failed",
-            format!(
-                "`{text}` failed: its recipe {}",
-                run::describe_status(finished.status)
-            ),
-        )
-        .at(&sources, span, "this recipe")
-        .with_optional_help(self.required_by())
-    }
-}
-
-/// A `for` body that only computes values and requires goals: its iterations are independent.
-fn only_requires(statements: &[Statement]) -> bool {
-    statements
-        .iter()
-        .all(|statement| matches!(statement, Statement::Let(_) | Statement::Require(_)))
-}
-
-fn owned_env<'a>(vars: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
-    vars.map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect()
-}
-
-/// Whether branch `me` waiting for instance `id` would wait forever: the branch reaching `id`
-/// waits, directly or through others, for an instance `me` is reaching.
-fn waits_for(table: &Table, id: usize, me: usize) -> bool {
-    let mut owner = table.owners[id];
-    for _ in 0..=table.waiting.len() {
-        if owner == me {
-            return true;
-        }
-        match table.waiting.get(&owner) {
-            Some(&next) => owner = table.owners[next],
-            None => return false,
-        }
-    }
-    false
-}
-
-/// Marks a branch that stopped because another failed: the other's problem is the one shown.
-const STOPPED: &str = "goal::stopped";
-
-fn stopped() -> Problem {
-    Problem::failure(STOPPED, "stopped: another goal failed")
 }
 
 fn interrupted() -> Problem {
@@ -1304,13 +754,4 @@ fn interrupted() -> Problem {
         ..Problem::failure("goal::interrupted", "interrupted")
     }
     .with_help("run goal again to continue: whatever finished is found reached")
-}
-
-fn parameter_list(params: &[Param]) -> String {
-    if params.is_empty() {
-        "it takes no parameters".to_string()
-    } else {
-        let names: Vec<&str> = params.iter().map(|p| p.name.text.as_str()).collect();
-        format!("its parameters are: {}", names.join(", "))
-    }
 }

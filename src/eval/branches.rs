@@ -1,0 +1,142 @@
+//! `-j`: independent requirements reached side by side, each on a branch of its own.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use rustc_hash::FxHashMap as HashMap;
+
+use super::scope::Scope;
+use super::shared::lock;
+use super::{Body, Evaluator, Result};
+use crate::diagnostic::Problem;
+use crate::goalfile::Statement;
+
+impl<'g> Evaluator<'g> {
+    /// A new branch that goes on from where this one stands.
+    pub(super) fn fork(&self) -> Evaluator<'g> {
+        Evaluator {
+            goalfile: self.goalfile,
+            shared: self.shared.clone(),
+            branch: self.shared.next_branch.fetch_add(1, Ordering::Relaxed),
+            stack: self.stack.clone(),
+            mtimes: HashMap::default(),
+            commands_seen: 0,
+            memory: self.memory.clone(),
+            run_lock: self.run_lock,
+            options: self.options,
+            sources: None,
+        }
+    }
+
+    /// Whether independent requirements are reached side by side here: with `-j` above 1, but
+    /// not in a dry run, whose report keeps the order of the Goalfile.
+    pub(super) fn side_by_side(&self, body: &Body) -> bool {
+        self.options.jobs > 1 && !self.options.dry_run && body.blocked.is_none()
+    }
+
+    /// Consecutive `require` statements, reached by up to `jobs` branches at once.
+    pub(super) fn requires_side_by_side(
+        &mut self,
+        requires: &'g [Statement],
+        scope: &Scope<'g>,
+        body: &mut Body<'g>,
+    ) -> Result<()> {
+        self.check_stop()?;
+        let mut wanted = Vec::with_capacity(requires.len());
+        for statement in requires {
+            if let Statement::Require(require) = statement {
+                wanted.push((self.required_instance(require, scope)?, require.span));
+            }
+        }
+        let outcomes = self.in_branches(wanted.len(), |branch, i| {
+            let (instance, span) = &wanted[i];
+            branch.reach(instance.clone(), Some(*span))
+        })?;
+        for ((instance, _), outcome) in wanted.iter().zip(outcomes) {
+            self.note_requirement(instance, outcome, body);
+        }
+        Ok(())
+    }
+
+    /// Runs `task` for 0..count on up to `jobs` new branches; the first problem wins, preferring
+    /// a real one to a branch that only stopped because of it.
+    pub(super) fn in_branches<T: Send>(
+        &mut self,
+        count: usize,
+        task: impl Fn(&mut Evaluator<'g>, usize) -> Result<T> + Sync,
+    ) -> Result<Vec<T>> {
+        let next = AtomicUsize::new(0);
+        let results: Vec<Mutex<Option<Result<T>>>> = (0..count).map(|_| Mutex::new(None)).collect();
+        let branches: Vec<Evaluator<'g>> = (0..self.options.jobs.min(count))
+            .map(|_| self.fork())
+            .collect();
+        let branches: Vec<Evaluator<'g>> = std::thread::scope(|threads| {
+            let running: Vec<_> = branches
+                .into_iter()
+                .map(|mut branch| {
+                    let (next, results, task) = (&next, &results, &task);
+                    threads.spawn(move || {
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(slot) = results.get(i) else { break };
+                            *lock(slot) = Some(task(&mut branch, i));
+                        }
+                        branch
+                    })
+                })
+                .collect();
+            running
+                .into_iter()
+                .filter_map(|thread| thread.join().ok())
+                .collect()
+        });
+        for branch in branches {
+            self.absorb(branch);
+        }
+        let mut values = Vec::with_capacity(count);
+        let mut problem: Option<Problem> = None;
+        for slot in results {
+            match slot.into_inner().unwrap_or_else(PoisonError::into_inner) {
+                Some(Ok(value)) => values.push(value),
+                Some(Err(error)) => {
+                    if problem.as_ref().is_none_or(|p| p.code == STOPPED) {
+                        problem = Some(error);
+                    }
+                }
+                // A branch that panicked left its slot empty: that is a bug, but not a reason
+                // to go on as if the work were done.
+                None => problem = problem.or_else(|| Some(stopped())),
+            }
+        }
+        match problem {
+            Some(problem) => Err(problem),
+            None => Ok(values),
+        }
+    }
+
+    /// Takes over what a finished branch learnt: the modification times it saw (the link
+    /// step after a loop of compiles would otherwise stat every object again).
+    pub(super) fn absorb(&mut self, branch: Evaluator<'g>) {
+        if branch.commands_seen == self.shared.commands_run.load(Ordering::SeqCst) {
+            if self.commands_seen != branch.commands_seen {
+                self.mtimes.clear();
+                self.commands_seen = branch.commands_seen;
+            }
+            self.mtimes.extend(branch.mtimes);
+        }
+    }
+}
+
+/// A `for` body that only computes values and requires goals: its iterations are independent.
+pub(super) fn only_requires(statements: &[Statement]) -> bool {
+    statements
+        .iter()
+        .all(|statement| matches!(statement, Statement::Let(_) | Statement::Require(_)))
+}
+
+/// Marks a branch that stopped because another failed: the other's problem is the one shown.
+pub(super) const STOPPED: &str = "goal::stopped";
+
+pub(super) fn stopped() -> Problem {
+    Problem::failure(STOPPED, "stopped: another goal failed")
+}

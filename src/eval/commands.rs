@@ -1,0 +1,172 @@
+//! Commands: recipes (with job slots and retries), commands whose output is used, and the
+//! environment every command gets.
+
+use std::sync::atomic::Ordering;
+
+use super::scope::Scope;
+use super::shared::lock;
+use super::{interrupted, Evaluator, Result};
+use crate::diagnostic::Problem;
+use crate::goalfile::{Retry, Span};
+use crate::interrupt;
+use crate::run::{self, Finished, Stdout};
+use crate::template::{Context, Template};
+
+impl<'g> Evaluator<'g> {
+    /// Runs a recipe (a `run`, a step of a plan) holding one of the `-j` job slots: an
+    /// interruption stops the goal; a failure is tried again as `retry` says, then fails it.
+    pub(super) fn recipe(
+        &mut self,
+        script: &str,
+        scope: &Scope<'g>,
+        span: Span,
+        retry: Retry,
+    ) -> Result<()> {
+        self.report().command(script);
+        let mut wait = retry.delay;
+        let mut attempt = 1;
+        loop {
+            let slot = self.shared.jobs.acquire().map_err(|error| {
+                Problem::failure("goal::jobs", format!("cannot take a job slot: {error}"))
+            })?;
+            // Waiting for a slot may have outlasted an interruption.
+            self.check_stop()?;
+            let finished = self.command(script, scope, Stdout::Show, span);
+            drop(slot);
+            let finished = finished?;
+            if interrupt::interrupted() {
+                return Err(interrupted());
+            }
+            if finished.status.success() {
+                return Ok(());
+            }
+            if attempt > retry.attempts {
+                return Err(self.recipe_failed(&finished, span));
+            }
+            attempt += 1;
+            let text = self.current();
+            let why = run::describe_status(finished.status);
+            self.report()
+                .retry(&text, attempt, retry.attempts + 1, wait, &why);
+            interrupt::sleep(wait);
+            wait = wait.mul_f64(retry.backoff);
+        }
+    }
+
+    /// The trimmed standard output of a command (`let output=`, `for output=`); a failing
+    /// command is an error, since its output cannot be trusted.
+    pub(super) fn output_of(
+        &mut self,
+        command: &'g Template,
+        scope: &Scope<'g>,
+        span: Span,
+        what: &str,
+    ) -> Result<String> {
+        let script = self.render(command, scope, Context::Shell)?;
+        let finished = self.command(&script, scope, Stdout::Capture, span)?;
+        self.expect_success(&finished, &script, span, what)?;
+        Ok(finished.stdout.trim().to_string())
+    }
+
+    pub(super) fn expect_success(
+        &mut self,
+        finished: &Finished,
+        script: &str,
+        span: Span,
+        what: &str,
+    ) -> Result<()> {
+        if finished.status.success() {
+            return Ok(());
+        }
+        let sources = self.sources().clone();
+        Err(Problem::failure(
+            "goal::command-failed",
+            format!(
+                "the command of this `{what}` {}: {}",
+                run::describe_status(finished.status),
+                script.trim()
+            ),
+        )
+        .at(&sources, span, "this command failed")
+        .with_optional_help(self.required_by()))
+    }
+
+    /// Runs a shell command with every global (recipes see them all: the ones nothing asked for
+    /// yet are computed now) and the scope in its environment.
+    pub(super) fn command(
+        &mut self,
+        script: &str,
+        scope: &Scope<'g>,
+        stdout: Stdout,
+        span: Span,
+    ) -> Result<Finished> {
+        let mut env = {
+            let shared = self.shared.clone();
+            let mut globals = lock(&shared.globals);
+            for position in 0..globals.defs.len() {
+                self.compute_global(position, &mut globals)?;
+            }
+            owned_env(globals.computed())
+        };
+        env.extend(owned_env(scope.vars()));
+        self.spawn(script, env, stdout, span)
+    }
+
+    /// Runs a shell command with `env` and the Memory socket in its environment.
+    pub(super) fn spawn(
+        &mut self,
+        script: &str,
+        mut env: Vec<(String, String)>,
+        stdout: Stdout,
+        span: Span,
+    ) -> Result<Finished> {
+        {
+            let mut memory_env = lock(&self.shared.memory_env);
+            if memory_env.is_none() {
+                let path = self.memory.serve()?;
+                tracing::debug!(socket = %path.display(), "serving the Memory to commands");
+                if let Some(lock) = self.run_lock {
+                    lock.advertise(&path)?;
+                }
+                *memory_env = Some(self.memory.environment(&path));
+            }
+            for (name, value) in memory_env.iter().flatten() {
+                env.push((name.to_string(), value.clone()));
+            }
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let jobs = (stdout == Stdout::Show).then_some(&self.shared.jobs);
+        let finished = run::shell(script, &env, stdout, jobs);
+        // What the command changed must be seen, by this branch and the others alike.
+        self.shared.commands_run.fetch_add(1, Ordering::SeqCst);
+        finished.map_err(|error| {
+            let sources = self.sources().clone();
+            Problem::failure("goal::spawn", format!("could not start /bin/sh: {error}")).at(
+                &sources,
+                span,
+                "running this",
+            )
+        })
+    }
+
+    pub(super) fn recipe_failed(&mut self, finished: &Finished, span: Span) -> Problem {
+        let text = self.current();
+        let sources = self.sources().clone();
+        Problem::failure(
+            "goal::recipe-failed",
+            format!(
+                "`{text}` failed: its recipe {}",
+                run::describe_status(finished.status)
+            ),
+        )
+        .at(&sources, span, "this recipe")
+        .with_optional_help(self.required_by())
+    }
+}
+
+pub(super) fn owned_env<'a>(
+    vars: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Vec<(String, String)> {
+    vars.map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}

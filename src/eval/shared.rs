@@ -1,0 +1,76 @@
+//! The state of a run that its branches share, and the locking rules around it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use regex::Regex;
+use rustc_hash::FxHashMap as HashMap;
+
+use super::scope::Globals;
+use super::{Instance, Outcome};
+use crate::diagnostic::Problem;
+use crate::report::Reporter;
+
+/// What every branch of a run shares: the instances met so far, the globals, the reporter.
+/// Each branch (an [`Evaluator`]) has its own stack; `-j` runs branches on threads of their own.
+pub(super) struct Shared<'g> {
+    pub(super) goals: HashMap<&'g str, usize>,
+    pub(super) predicates: HashMap<&'g str, usize>,
+    pub(super) table: Mutex<Table>,
+    /// Signalled whenever an instance gets its outcome, for branches waiting on it.
+    pub(super) settled: Condvar,
+    pub(super) globals: Mutex<Globals<'g>>,
+    /// Compiled once per distinct pattern: compiling costs ~100 µs.
+    pub(super) regexes: Mutex<HashMap<&'g str, Regex>>,
+    /// The environment commands need to reach the Memory, once served: only when a command is
+    /// first run.
+    pub(super) memory_env: Mutex<Option<Vec<(&'static str, String)>>>,
+    pub(super) reporter: Mutex<Reporter>,
+    /// Keep-going: the failures so far, reported together at the end.
+    pub(super) failures: Mutex<Vec<Problem>>,
+    /// Without keep-going, a failure in one branch stops the others.
+    pub(super) stopped: AtomicBool,
+    /// Counts commands run: any command may change files, so a branch's cache of modification
+    /// times is good only while this is unchanged.
+    pub(super) commands_run: AtomicU64,
+    pub(super) next_branch: AtomicUsize,
+    /// The job slots, as a GNU make job server: at most `jobs` recipes run at once, and a
+    /// `make` run by a recipe takes its extra jobs from the same slots.
+    pub(super) jobs: jobserver::Client,
+}
+
+/// Every instance met in this invocation, by id: each is stored once, and stacks and outcomes
+/// refer to it by id.
+#[derive(Default)]
+pub(super) struct Table {
+    pub(super) instances: Vec<Arc<Instance>>,
+    pub(super) ids: HashMap<Arc<Instance>, usize>,
+    /// By id; `None` while the instance is being reached.
+    pub(super) outcomes: Vec<Option<Outcome>>,
+    /// By id: the branch reaching it.
+    pub(super) owners: Vec<usize>,
+    /// Branch → the instance it waits for, to find cycles that cross branches.
+    pub(super) waiting: HashMap<usize, usize>,
+}
+
+/// A panic in one branch must not poison the run for the others: what the locks guard is never
+/// left half-changed.
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether branch `me` waiting for instance `id` would wait forever: the branch reaching `id`
+/// waits, directly or through others, for an instance `me` is reaching.
+pub(super) fn waits_for(table: &Table, id: usize, me: usize) -> bool {
+    let mut owner = table.owners[id];
+    for _ in 0..=table.waiting.len() {
+        if owner == me {
+            return true;
+        }
+        match table.waiting.get(&owner) {
+            Some(&next) => owner = table.owners[next],
+            None => return false,
+        }
+    }
+    false
+}
