@@ -8,19 +8,21 @@
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 
 use crate::interrupt;
+use crate::logs::RecipeLog;
 
 /// Environment variables a command gets on top of `goal`'s own: globals, parameters, `let`
 /// values in scope, and the Memory socket.
 pub type Env<'a> = [(&'a str, &'a str)];
 
 /// What to do with a command's standard output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stdout {
-    /// Stream to the user (recipes).
-    Show,
+#[derive(Debug, Clone, Copy)]
+pub enum Stdout<'a> {
+    /// Stream to the user (recipes), and, with a log, keep standard output and standard error
+    /// in it too.
+    Show(Option<&'a RecipeLog>),
     /// Discard (`sh` predicates: their exit status is the answer).
     Discard,
     /// Capture (`output`, `let output=`, `for output=`).
@@ -42,17 +44,28 @@ pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
         .arg(script)
         .stdin(Stdio::null())
         .stdout(match stdout {
-            Stdout::Show => Stdio::inherit(),
+            Stdout::Show(None) => Stdio::inherit(),
             Stdout::Discard => Stdio::null(),
-            Stdout::Capture => Stdio::piped(),
+            // A log is written by `goal`, which reads the output to copy it to the terminal too.
+            Stdout::Show(Some(_)) | Stdout::Capture => Stdio::piped(),
         })
-        .stderr(Stdio::inherit())
+        .stderr(match stdout {
+            Stdout::Show(Some(_)) => Stdio::piped(),
+            _ => Stdio::inherit(),
+        })
         .envs(env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))
         // A group of its own: an interruption stops the command and all it started.
         .process_group(0);
-    let child = command.spawn()?;
+    let mut child = command.spawn()?;
     let _running = interrupt::Running::new(child.id());
-    let output = child.wait_with_output()?;
+    let output = match stdout {
+        Stdout::Show(Some(log)) => Output {
+            status: log.record(&mut child)?,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        },
+        _ => child.wait_with_output()?,
+    };
     Ok(Finished {
         status: output.status,
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

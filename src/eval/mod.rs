@@ -26,6 +26,7 @@ use crate::goalfile::{
     ForSource, Goal, Goalfile, LetValue, Param, Pattern, Span, Statement, Target,
 };
 use crate::interrupt;
+use crate::logs::{Logs, RecipeLog};
 use crate::memory::{Memory, RunLock};
 use crate::report::Reporter;
 use crate::run::{self, Finished, Stdout};
@@ -114,6 +115,8 @@ pub struct Evaluator<'g> {
     memory_env: Option<Vec<(&'static str, String)>>,
     /// Where to advertise the socket, so `goal memory` from another terminal reaches it.
     run_lock: Option<&'g RunLock>,
+    /// Where recipes' output is kept; none for a dry run, which runs no recipe.
+    logs: Option<Logs>,
     options: Options,
     pub reporter: Reporter,
     sources: Option<Sources>,
@@ -142,6 +145,7 @@ impl<'g> Evaluator<'g> {
             memory,
             memory_env: None,
             run_lock: None,
+            logs: None,
             options,
             reporter,
             sources: None,
@@ -151,6 +155,11 @@ impl<'g> Evaluator<'g> {
     /// Advertises the Memory socket in `lock` once the socket is served.
     pub fn advertise_in(&mut self, lock: &'g RunLock) {
         self.run_lock = Some(lock);
+    }
+
+    /// Keeps the output of every recipe run in `logs`.
+    pub fn keep_logs(&mut self, logs: Logs) {
+        self.logs = Some(logs);
     }
 
     /// Turns the command line's requests into instances, checking every goal name, parameter
@@ -465,12 +474,14 @@ impl<'g> Evaluator<'g> {
                 let script = self.render(&recipe.script, scope, Context::Shell)?;
                 if self.act(body) {
                     self.reporter.command(&script);
-                    let finished = self.command(&script, scope, Stdout::Show, recipe.span)?;
+                    let log = self.recipe_log();
+                    let finished =
+                        self.command(&script, scope, Stdout::Show(log.as_ref()), recipe.span)?;
                     if interrupt::interrupted() {
                         return Err(interrupted());
                     }
                     if !finished.status.success() {
-                        return Err(self.recipe_failed(&finished, recipe.span));
+                        return Err(self.recipe_failed(&finished, log.as_ref(), recipe.span));
                     }
                 }
             }
@@ -809,7 +820,18 @@ impl<'g> Evaluator<'g> {
         })
     }
 
-    fn recipe_failed(&mut self, finished: &Finished, span: Span) -> Problem {
+    /// A log for a recipe run of the instance being reached now.
+    fn recipe_log(&mut self) -> Option<RecipeLog> {
+        let text = self.current();
+        self.logs.as_mut()?.start(&text)
+    }
+
+    fn recipe_failed(
+        &mut self,
+        finished: &Finished,
+        log: Option<&RecipeLog>,
+        span: Span,
+    ) -> Problem {
         let text = self.current();
         let sources = self.sources().clone();
         Problem::failure(
@@ -821,6 +843,7 @@ impl<'g> Evaluator<'g> {
         )
         .at(&sources, span, "this recipe")
         .with_optional_help(self.required_by())
+        .with_help_line(log.map(|log| format!("its output is in {}", log.path().display())))
     }
 }
 
