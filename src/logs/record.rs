@@ -40,9 +40,11 @@ impl RecipeLog {
         let mut last_output = Instant::now();
         while streams.iter().any(|stream| stream.pipe.is_some()) {
             let timeout = match exited {
-                Some(_) if last_output.elapsed() >= LINGER => break,
-                Some(_) => LINGER - last_output.elapsed(),
                 None => CHECK_EXIT,
+                Some(_) => match LINGER.checked_sub(last_output.elapsed()) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => break,
+                },
             };
             let ready = readable(&streams, timeout)?;
             for (stream, ready) in streams.iter_mut().zip(ready) {

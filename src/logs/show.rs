@@ -164,8 +164,8 @@ fn no_run(instance: Option<&str>, logs_dir: &Path) -> Problem {
             ),
         )
         .with_help(format!(
-            "a goal whose target held ran no recipe, and only the last {kept} runs of goal are \
-             kept; `goal status` lists the recent recipe runs"
+            "`goal status` lists the recorded runs; a goal already reached runs no recipe, and \
+             only the last {kept} runs of goal are kept"
         )),
         None => Problem::failure(
             NO_LOG,
