@@ -81,6 +81,7 @@ goal talked {
     let mut child = project
         .command(&["talked"])
         .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
