@@ -3,12 +3,13 @@
 //! Every command runs as `/bin/sh -ec SCRIPT`, so a multi-line recipe stops at its first failing
 //! command, in the root Goalfile's directory (the process's working directory, set once at
 //! start), with standard input from /dev/null: a recipe that waits for a keyboard would hang a
-//! run nobody is watching, as ninja decided too.
+//! run nobody is watching, as ninja decided too. A recipe given a log writes to pipes that
+//! [`RecipeLog::record`] reads, copying to `goal`'s own output and to the log.
 
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Output, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 
 use crate::interrupt;
 use crate::logs::RecipeLog;
@@ -51,24 +52,23 @@ pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
         })
         .stderr(match stdout {
             Stdout::Show(Some(_)) => Stdio::piped(),
-            _ => Stdio::inherit(),
+            Stdout::Show(None) | Stdout::Discard | Stdout::Capture => Stdio::inherit(),
         })
         .envs(env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))
         // A group of its own: an interruption stops the command and all it started.
         .process_group(0);
     let mut child = command.spawn()?;
     let _running = interrupt::Running::new(child.id());
-    let output = match stdout {
-        Stdout::Show(Some(log)) => Output {
-            status: log.record(&mut child)?,
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-        },
-        _ => child.wait_with_output()?,
+    let (status, captured) = match stdout {
+        Stdout::Show(Some(log)) => (log.record(&mut child)?, Vec::new()),
+        _ => {
+            let output = child.wait_with_output()?;
+            (output.status, output.stdout)
+        }
     };
     Ok(Finished {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        status,
+        stdout: String::from_utf8_lossy(&captured).into_owned(),
     })
 }
 

@@ -561,3 +561,43 @@ goal status { run "echo the goal status" }
         .stdout_has("the goal log")
         .stdout_has("the goal status");
 }
+
+/// A tmpfs of `size` mounted on `dir` until dropped; `None` where mounting is not permitted.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        fs::create_dir_all(dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        mounted.then(|| SmallDisk(dir.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_disk_that_fills_up_loses_the_log_but_not_the_output() {
+    let project = Project::new();
+    let Some(_disk) = SmallDisk::mount(&project.path().join("small"), "64k") else {
+        eprintln!("skipped: mounting a small tmpfs needs privileges this test does not have");
+        return;
+    };
+    project.write(
+        "small/Goalfile",
+        r#"goal loud { run "yes out | head -c 1000000" }"#,
+    );
+    let out = project.goal(&["-C", "small", "loud"]);
+    out.success()
+        .stderr_has("cannot write the log .goal/logs/")
+        .stderr_has("No space left on device");
+    assert_eq!(out.stdout.len(), 1_000_000);
+}

@@ -40,14 +40,14 @@ pub fn show(state_dir: &Path, instance: Option<&str>, follow: bool) -> Result<u8
         "goal: {}: started {}, {}, log {}",
         run.instance,
         humantime::format_rfc3339_seconds(run.started),
-        describe(&run),
+        duration_and_outcome(&run),
         run.log.display()
     );
     if !print(&mut file, &run.log)? || !follow || run.outcome() != Outcome::Running {
         return Ok(0);
     }
     let ended = tail(&run, &mut file)?;
-    eprintln!("goal: {}: {}", ended.instance, describe(&ended));
+    eprintln!("goal: {}: {}", ended.instance, duration_and_outcome(&ended));
     Ok(0)
 }
 
@@ -144,7 +144,7 @@ pub fn status(state_dir: &Path, count: usize) -> Result<u8, Problem> {
 }
 
 /// "0.52s, failed (status 2)", "3.10s so far, running", "interrupted".
-fn describe(run: &RecordedRun) -> String {
+fn duration_and_outcome(run: &RecordedRun) -> String {
     let outcome = run.outcome();
     match (run.duration(), outcome) {
         (Some(duration), Outcome::Running) => format!("{} so far, {outcome}", seconds(duration)),
