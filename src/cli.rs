@@ -70,13 +70,14 @@ pub enum Command {
         #[command(subcommand)]
         command: MemoryCommand,
     },
-    /// Print the output of the latest recipe run of GOAL with these parameters (default: of any
-    /// goal)
+    /// Print the output of the latest recipe run, of any goal or of GOAL with these parameters
     Log {
         /// Go on printing while that run writes, until it ends
         #[arg(long)]
         follow: bool,
+        /// Show a run of this goal (default: of any)
         goal: Option<String>,
+        /// The goal's parameters, as in `goal GOAL NAME=VALUE`
         #[arg(value_name = "NAME=VALUE", requires = "goal", value_parser = binding)]
         args: Vec<String>,
     },

@@ -196,6 +196,28 @@ goal other { run "echo other" }
 }
 
 #[test]
+fn goal_log_shows_every_run_statement_of_the_latest_reaching() {
+    let project = Project::new().goalfile(
+        r#"
+goal staged {
+    run "echo configured"
+    run "echo built"
+}
+goal other { run "echo other" }
+"#,
+    );
+    project.goal(&["staged", "other"]).success();
+    project.goal(&["staged"]).success();
+    let shown = project.goal(&["log", "staged"]);
+    shown.success();
+    assert_eq!(shown.stdout, "configured\nbuilt\n");
+    assert_eq!(shown.stderr.matches("goal: staged: started ").count(), 2);
+    assert!(shown.stderr.contains("/001-staged.log") && shown.stderr.contains("/002-staged.log"));
+    let status = project.goal(&["status"]);
+    assert_eq!(status.success().stdout.lines().count(), 5);
+}
+
+#[test]
 fn goal_status_lists_ok_failed_running_and_interrupted_runs_newest_last() {
     let project = Project::new().goalfile(
         r#"

@@ -145,16 +145,15 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-/// Shows `visit` every recorded recipe run under `logs_dir`, newest first, until it breaks.
+/// Shows `visit` the recipe runs of each invocation under `logs_dir` (in the order they
+/// started), newest invocation first, until it breaks.
 pub(super) fn newest_first(
     logs_dir: &Path,
-    mut visit: impl FnMut(RecordedRun) -> ControlFlow<()>,
+    mut visit: impl FnMut(Vec<RecordedRun>) -> ControlFlow<()>,
 ) -> Result<(), Problem> {
     for dir in invocations(logs_dir).map_err(|error| unreadable(logs_dir, &error))? {
-        for run in read(&dir)?.into_iter().rev() {
-            if visit(run).is_break() {
-                return Ok(());
-            }
+        if visit(read(&dir)?).is_break() {
+            break;
         }
     }
     Ok(())

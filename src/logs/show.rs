@@ -19,36 +19,55 @@ const NO_LOG: &str = "goal::no-log";
 /// How often `goal log --follow` looks for more output.
 const FOLLOW_POLL: Duration = Duration::from_millis(100);
 
-/// `goal log`: prints the log of the latest recipe run of `instance` (as users see it), or of
-/// any when `None`; with `follow`, goes on printing while that run writes, until it ends.
+/// `goal log`: prints the logs of the latest reaching of `instance` (as users see it), or of
+/// the latest instance that ran a recipe when `None`; with `follow`, goes on printing while
+/// the last of them is written, until its run ends.
 pub fn show(state_dir: &Path, instance: Option<&str>, follow: bool) -> Result<u8, Problem> {
     let logs_dir = logs_dir(state_dir);
-    let mut latest = None;
-    index::newest_first(&logs_dir, |run| {
-        if instance.is_none_or(|instance| instance == run.instance) {
-            latest = Some(run);
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    })?;
-    let Some(run) = latest else {
+    let runs = latest_reaching(&logs_dir, instance)?;
+    if runs.is_empty() {
         return Err(no_run(instance, &logs_dir));
-    };
-    let mut file = File::open(&run.log).map_err(|error| missing_log(&run, &error))?;
-    eprintln!(
-        "goal: {}: started {}, {}, log {}",
-        run.instance,
-        humantime::format_rfc3339_seconds(run.started),
-        duration_and_outcome(&run),
-        run.log.display()
-    );
-    if !print(&mut file, &run.log)? || !follow || run.outcome() != Outcome::Running {
-        return Ok(0);
     }
-    let ended = tail(&run, &mut file)?;
-    eprintln!("goal: {}: {}", ended.instance, duration_and_outcome(&ended));
+    for run in &runs {
+        let mut file = File::open(&run.log).map_err(|error| missing_log(run, &error))?;
+        eprintln!(
+            "goal: {}: started {}, {}, log {}",
+            run.instance,
+            humantime::format_rfc3339_seconds(run.started),
+            duration_and_outcome(run),
+            run.log.display()
+        );
+        if !print(&mut file, &run.log)? {
+            return Ok(0);
+        }
+        if follow && run.outcome() == Outcome::Running {
+            let ended = tail(run, &mut file)?;
+            eprintln!("goal: {}: {}", ended.instance, duration_and_outcome(&ended));
+        }
+    }
     Ok(0)
+}
+
+/// The recipe runs of the latest reaching of `instance`, or of the latest instance that ran a
+/// recipe: an instance is reached at most once per invocation, but each `run` statement of its
+/// body is a recipe run, with a log, of its own.
+fn latest_reaching(logs_dir: &Path, instance: Option<&str>) -> Result<Vec<RecordedRun>, Problem> {
+    let mut reaching = Vec::new();
+    index::newest_first(logs_dir, |runs| {
+        let Some(latest) = runs
+            .iter()
+            .rfind(|run| instance.is_none_or(|instance| instance == run.instance))
+        else {
+            return ControlFlow::Continue(());
+        };
+        let instance = latest.instance.clone();
+        reaching = runs
+            .into_iter()
+            .filter(|run| run.instance == instance)
+            .collect();
+        ControlFlow::Break(())
+    })?;
+    Ok(reaching)
 }
 
 /// Prints what `run` adds to its log until it ends; returns it as it ended.
@@ -104,13 +123,14 @@ pub fn status(state_dir: &Path, count: usize) -> Result<u8, Problem> {
     let logs_dir = logs_dir(state_dir);
     let mut runs = Vec::new();
     if count > 0 {
-        index::newest_first(&logs_dir, |run| {
-            runs.push(run);
-            if runs.len() == count {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
+        index::newest_first(&logs_dir, |invocation| {
+            for run in invocation.into_iter().rev() {
+                runs.push(run);
+                if runs.len() == count {
+                    return ControlFlow::Break(());
+                }
             }
+            ControlFlow::Continue(())
         })?;
     }
     if runs.is_empty() {
