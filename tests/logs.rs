@@ -423,6 +423,25 @@ goal loud {
 }
 
 #[test]
+fn a_recipe_that_closes_its_output_early_is_still_waited_for() {
+    let project = Project::new().goalfile(
+        r#"
+goal closed { run "echo before; echo said >&2; exec >&- 2>&-; sleep 0.2; touch finished" }
+"#,
+    );
+    project
+        .goal(&["closed"])
+        .success()
+        .stdout_has("before")
+        .stderr_has("said");
+    assert!(
+        project.exists("finished"),
+        "goal went on before the recipe ended"
+    );
+    assert_eq!(read(&log_files(&project)[0]), "before\nsaid\n");
+}
+
+#[test]
 fn a_process_left_in_the_background_does_not_hold_the_run() {
     let project = Project::new().goalfile(
         r#"

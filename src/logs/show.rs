@@ -151,8 +151,8 @@ pub fn status(state_dir: &Path, count: usize) -> Result<u8, Problem> {
             ]
         })
         .collect();
-    let width = |column: usize| rows.iter().map(|row| row[column].len()).max();
-    let (duration_width, outcome_width) = (width(1).unwrap_or(0), width(2).unwrap_or(0));
+    let width = |column: usize| rows.iter().map(|row| row[column].len()).max().unwrap_or(0);
+    let (duration_width, outcome_width) = (width(1), width(2));
     let mut out = String::new();
     for [started, duration, outcome, instance] in &rows {
         out.push_str(&format!(
