@@ -8,9 +8,10 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::diagnostic::{self, Error, Problem, Result};
-use crate::eval::{Evaluator, Options, Request};
+use crate::eval::{describe, Evaluator, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::interrupt;
+use crate::logs::{self, Logs};
 use crate::memory::{self, Location, Memory, MemoryCommand, RunLock};
 use crate::report::{Reporter, Verbosity};
 
@@ -22,7 +23,7 @@ pub const GOALFILE: &str = "Goalfile";
     name = "goal",
     version,
     about = "make, with any condition as a target",
-    after_help = "A goal named like a subcommand (memory) is reached with `goal -- memory`."
+    after_help = "A goal named like a subcommand (memory, log, status) is reached with `goal -- memory`."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -76,6 +77,32 @@ pub enum Command {
         #[command(subcommand)]
         command: MemoryCommand,
     },
+    /// Print the output of the latest recipe run, of any goal or of GOAL with these parameters
+    Log {
+        /// Go on printing while that run writes, until it ends
+        #[arg(long)]
+        follow: bool,
+        /// Show a run of this goal (default: of any)
+        goal: Option<String>,
+        /// The goal's parameters, as in `goal GOAL NAME=VALUE`
+        #[arg(value_name = "NAME=VALUE", requires = "goal", value_parser = binding)]
+        args: Vec<String>,
+    },
+    /// List the latest recipe runs, newest last: start, duration, result, instance
+    Status {
+        /// How many runs to list
+        #[arg(short = 'n', default_value_t = 10, value_name = "N")]
+        count: usize,
+    },
+}
+
+/// A `NAME=VALUE` word after a goal's name, which alone cannot tell a parameter from a goal.
+fn binding(word: &str) -> std::result::Result<String, String> {
+    if word.contains('=') {
+        Ok(word.to_string())
+    } else {
+        Err("expected NAME=VALUE: `goal log` shows one goal's runs".to_string())
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -117,8 +144,13 @@ fn run(cli: Cli) -> Result<u8> {
     }
     // Absolute, so that recipes, which run in the project's directory, name the same Memory.
     let memory_dir = cli.memory.as_ref().map(|dir| absolute(dir)).transpose()?;
-    if let Some(Command::Memory { command }) = &cli.command {
-        return memory_command(&cli, command, memory_dir);
+    match &cli.command {
+        Some(Command::Memory { command }) => return memory_command(&cli, command, memory_dir),
+        Some(Command::Log { follow, goal, args }) => {
+            return log_command(&cli, goal.as_deref(), args, *follow)
+        }
+        Some(Command::Status { count }) => return status_command(&cli, *count),
+        None => {}
     }
     let path = find_goalfile(cli.file.as_deref())?;
     tracing::debug!(goalfile = %path.display(), "reading");
@@ -168,6 +200,58 @@ fn memory_command(cli: &Cli, command: &MemoryCommand, memory_dir: Option<PathBuf
     })
 }
 
+/// `goal log [--follow] [GOAL [NAME=VALUE]…]`: the instance is bound as `goal GOAL NAME=VALUE`
+/// would bind it (defaults included), so both name the same runs.
+fn log_command(cli: &Cli, goal: Option<&str>, args: &[String], follow: bool) -> Result<u8> {
+    let path = find_goalfile(cli.file.as_deref())?;
+    let location = Location::beside(&project_dir(&path), None);
+    let instance = match goal {
+        Some(goal) => {
+            let words: Vec<String> = std::iter::once(goal.to_string())
+                .chain(args.iter().cloned())
+                .collect();
+            instance_text(&path, &words, location.clone())?
+        }
+        None => None,
+    };
+    Ok(logs::show(
+        &location.state_dir,
+        instance.as_deref(),
+        follow,
+    )?)
+}
+
+/// The instance the command-line words of one goal name, as users see it
+/// (`compiled c_file=src/main.c`).
+fn instance_text(path: &Path, words: &[String], location: Location) -> Result<Option<String>> {
+    let goalfile = crate::parse::load(path)?;
+    crate::check::check(&goalfile)?;
+    let requests = requests(words, &goalfile)?;
+    let options = Options {
+        dry_run: true,
+        explain: false,
+        keep_going: false,
+        jobs: 1,
+    };
+    let mut evaluator = Evaluator::new(
+        &goalfile,
+        Memory::read_only(location),
+        options,
+        Reporter::new(Verbosity::Quiet),
+    )?;
+    let mut instances = evaluator.instances(&requests).map_err(Error::from)?;
+    Ok(instances
+        .pop()
+        .map(|instance| describe(&goalfile.goals[instance.goal], &instance.values)))
+}
+
+/// `goal status [-n N]`.
+fn status_command(cli: &Cli, count: usize) -> Result<u8> {
+    let path = find_goalfile(cli.file.as_deref())?;
+    let location = Location::beside(&project_dir(&path), None);
+    Ok(logs::status(&location.state_dir, count)?)
+}
+
 fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|error| {
         Problem::input(
@@ -198,6 +282,7 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
     } else {
         Some(RunLock::acquire(&location.state_dir, cli.wait)?)
     };
+    let logs = Logs::new(&location.state_dir);
     let memory = if cli.dry_run {
         Memory::read_only(location)
     } else {
@@ -207,6 +292,9 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
     let started = Instant::now();
     let mut evaluator =
         Evaluator::new(goalfile, memory.clone(), options, Reporter::new(verbosity))?;
+    if !cli.dry_run {
+        evaluator.keep_logs(logs);
+    }
     let instances = evaluator.instances(requests).map_err(Error::from)?;
     if let Some(lock) = &lock {
         evaluator.advertise_in(lock);

@@ -137,6 +137,17 @@ impl Problem {
         self.help = help;
         self
     }
+
+    /// Adds `line`, if any, to the help under what is already there.
+    pub fn with_help_line(mut self, line: Option<String>) -> Problem {
+        if let Some(line) = line {
+            self.help = Some(match self.help {
+                Some(help) => format!("{help}\n{line}"),
+                None => line,
+            });
+        }
+        self
+    }
 }
 
 impl fmt::Display for Problem {

@@ -12,6 +12,7 @@ pub mod eval;
 pub mod goalfile;
 pub mod http;
 pub mod interrupt;
+pub mod logs;
 pub mod memory;
 pub mod parse;
 pub mod plan;

@@ -3,7 +3,8 @@
 //! Every command runs as `/bin/sh -ec SCRIPT`, so a multi-line recipe stops at its first failing
 //! command, in the root Goalfile's directory (the process's working directory, set once at
 //! start), with standard input from /dev/null: a recipe that waits for a keyboard would hang a
-//! run nobody is watching, as ninja decided too.
+//! run nobody is watching, as ninja decided too. A recipe given a log writes to pipes that
+//! [`RecipeLog::record`] reads, copying to `goal`'s own output and to the log.
 
 use std::ffi::OsStr;
 use std::io;
@@ -11,16 +12,18 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
 
 use crate::interrupt;
+use crate::logs::RecipeLog;
 
 /// Environment variables a command gets on top of `goal`'s own: globals, parameters, `let`
 /// values in scope, and the Memory socket.
 pub type Env<'a> = [(&'a str, &'a str)];
 
 /// What to do with a command's standard output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stdout {
-    /// Stream to the user (recipes).
-    Show,
+#[derive(Debug, Clone, Copy)]
+pub enum Stdout<'a> {
+    /// Stream to the user (recipes), and, with a log, keep standard output and standard error
+    /// in it too.
+    Show(Option<&'a RecipeLog>),
     /// Discard (`sh` predicates: their exit status is the answer).
     Discard,
     /// Capture (`output`, `let output=`, `for output=`).
@@ -48,23 +51,33 @@ pub fn shell(
         .arg(script)
         .stdin(Stdio::null())
         .stdout(match stdout {
-            Stdout::Show => Stdio::inherit(),
+            Stdout::Show(None) => Stdio::inherit(),
             Stdout::Discard => Stdio::null(),
-            Stdout::Capture => Stdio::piped(),
+            // A log is written by `goal`, which reads the output to copy it to the terminal too.
+            Stdout::Show(Some(_)) | Stdout::Capture => Stdio::piped(),
         })
-        .stderr(Stdio::inherit())
+        .stderr(match stdout {
+            Stdout::Show(Some(_)) => Stdio::piped(),
+            Stdout::Show(None) | Stdout::Discard | Stdout::Capture => Stdio::inherit(),
+        })
         .envs(env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))
         // A group of its own: an interruption stops the command and all it started.
         .process_group(0);
     if let Some(jobs) = jobs {
         jobs.configure_make(&mut command);
     }
-    let child = command.spawn()?;
+    let mut child = command.spawn()?;
     let _running = interrupt::Running::new(child.id());
-    let output = child.wait_with_output()?;
+    let (status, captured) = match stdout {
+        Stdout::Show(Some(log)) => (log.record(&mut child)?, Vec::new()),
+        _ => {
+            let output = child.wait_with_output()?;
+            (output.status, output.stdout)
+        }
+    };
     Ok(Finished {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        status,
+        stdout: String::from_utf8_lossy(&captured).into_owned(),
     })
 }
 

@@ -9,6 +9,7 @@ use super::{interrupted, Evaluator, Result};
 use crate::diagnostic::Problem;
 use crate::goalfile::{Retry, Span};
 use crate::interrupt;
+use crate::logs::RecipeLog;
 use crate::run::{self, Finished, Stdout};
 use crate::template::{Context, Template};
 
@@ -31,7 +32,8 @@ impl<'g> Evaluator<'g> {
             })?;
             // Waiting for a slot may have outlasted an interruption.
             self.check_stop()?;
-            let finished = self.command(script, scope, Stdout::Show, span);
+            let log = self.recipe_log();
+            let finished = self.command(script, scope, Stdout::Show(log.as_ref()), span);
             drop(slot);
             let finished = finished?;
             if interrupt::interrupted() {
@@ -41,7 +43,7 @@ impl<'g> Evaluator<'g> {
                 return Ok(());
             }
             if attempt > retry.attempts {
-                return Err(self.recipe_failed(&finished, span));
+                return Err(self.recipe_failed(&finished, log.as_ref(), span));
             }
             attempt += 1;
             let text = self.current();
@@ -135,7 +137,7 @@ impl<'g> Evaluator<'g> {
             }
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let jobs = (stdout == Stdout::Show).then_some(&self.shared.jobs);
+        let jobs = matches!(stdout, Stdout::Show(_)).then_some(&self.shared.jobs);
         let finished = run::shell(script, &env, stdout, jobs);
         // What the command changed must be seen, by this branch and the others alike.
         self.shared.commands_run.fetch_add(1, Ordering::SeqCst);
@@ -149,7 +151,18 @@ impl<'g> Evaluator<'g> {
         })
     }
 
-    pub(super) fn recipe_failed(&mut self, finished: &Finished, span: Span) -> Problem {
+    /// A log for a recipe run of the instance being reached now.
+    fn recipe_log(&mut self) -> Option<RecipeLog> {
+        let text = self.current();
+        lock(&self.shared.logs).as_mut()?.start(&text)
+    }
+
+    pub(super) fn recipe_failed(
+        &mut self,
+        finished: &Finished,
+        log: Option<&RecipeLog>,
+        span: Span,
+    ) -> Problem {
         let text = self.current();
         let sources = self.sources().clone();
         Problem::failure(
@@ -161,6 +174,7 @@ impl<'g> Evaluator<'g> {
         )
         .at(&sources, span, "this recipe")
         .with_optional_help(self.required_by())
+        .with_help_line(log.map(|log| format!("its output is in {}", log.path().display())))
     }
 }
 

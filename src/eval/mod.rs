@@ -29,6 +29,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::diagnostic::{did_you_mean, Kind, Problem, Sources};
 use crate::goalfile::{Goal, Goalfile, Hook, Hooks, LetValue, Require, Span, Statement, Target};
 use crate::interrupt;
+use crate::logs::Logs;
 use crate::memory::{Memory, RunLock};
 use crate::report::{Reporter, Stats};
 use crate::template::Context;
@@ -148,6 +149,7 @@ impl<'g> Evaluator<'g> {
             commands_run: AtomicU64::new(0),
             next_branch: AtomicUsize::new(1),
             jobs,
+            logs: Mutex::new(None),
         };
         Ok(Evaluator {
             goalfile,
@@ -173,6 +175,11 @@ impl<'g> Evaluator<'g> {
 
     pub fn summary(&self, elapsed: Duration, dry_run: bool) {
         self.report().summary(elapsed, dry_run);
+    }
+
+    /// Keeps the output of every recipe run in `logs`.
+    pub fn keep_logs(&mut self, logs: Logs) {
+        *lock(&self.shared.logs) = Some(logs);
     }
 
     /// Advertises the Memory socket in `lock` once the socket is served.

@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::scope::Globals;
 use super::{Instance, Outcome};
 use crate::diagnostic::Problem;
+use crate::logs::Logs;
 use crate::report::Reporter;
 
 /// What every branch of a run shares: the instances met so far, the globals, the reporter.
@@ -37,6 +38,8 @@ pub(super) struct Shared<'g> {
     /// The job slots, as a GNU make job server: at most `jobs` recipes run at once, and a
     /// `make` run by a recipe takes its extra jobs from the same slots.
     pub(super) jobs: jobserver::Client,
+    /// Where recipe runs are recorded: one numbering for the whole run, whichever branch.
+    pub(super) logs: Mutex<Option<Logs>>,
 }
 
 /// Every instance met in this invocation, by id: each is stored once, and stacks and outcomes

@@ -392,8 +392,9 @@ pub fn command(command: &MemoryCommand, location: Option<Location>) -> Result<u8
     Ok(status)
 }
 
-/// One line per entry in `goal memory list`, readable and splittable on the tab.
-fn escape(text: &str) -> String {
+/// One line per entry in `goal memory list` and in the run logs' index, readable and splittable
+/// on the tab.
+pub(crate) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -1,0 +1,204 @@
+//! Recording a recipe's output: each chunk is copied, as it comes, to `goal`'s own standard
+//! output or error (whichever the recipe wrote to) and to the recipe's log.
+//!
+//! One loop in the calling thread polls both pipes, so neither can fill up and block the
+//! recipe while the other is read, and no thread can be left behind.
+
+use std::fs::File;
+use std::io::{self, Read as _, Write as _};
+use std::os::fd::{AsFd as _, OwnedFd};
+use std::process::{Child, ExitStatus};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags};
+
+use super::RecipeLog;
+
+/// How long to keep copying, once the recipe's shell has exited, while output still comes: a
+/// process it left in the background may hold its output open for as long as it lives.
+const LINGER: Duration = Duration::from_millis(500);
+/// How often to check whether the shell has exited while its output stays open and quiet.
+const CHECK_EXIT: Duration = Duration::from_millis(100);
+/// A line longer than this (a progress bar redrawn with `\r`) goes to the log in pieces.
+const LONGEST_LINE: usize = 64 * 1024;
+
+impl RecipeLog {
+    /// Copies the output of `child`, whose standard output and error are pipes, until the
+    /// recipe ends, then records its end. Returns its exit status.
+    pub(crate) fn record(&self, child: &mut Child) -> io::Result<ExitStatus> {
+        let mut streams = [
+            Stream::new(child.stdout.take().map(OwnedFd::from), Terminal::Stdout),
+            Stream::new(child.stderr.take().map(OwnedFd::from), Terminal::Stderr),
+        ];
+        let mut log = LogWriter {
+            log: self,
+            failed: false,
+        };
+        let mut buffer = vec![0; 64 * 1024];
+        let mut exited = None;
+        let mut last_output = Instant::now();
+        while streams.iter().any(|stream| stream.pipe.is_some()) {
+            let timeout = match exited {
+                None => CHECK_EXIT,
+                Some(_) => match LINGER.checked_sub(last_output.elapsed()) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => break,
+                },
+            };
+            let ready = readable(&streams, timeout)?;
+            for (stream, ready) in streams.iter_mut().zip(ready) {
+                if ready && stream.copy(&mut buffer, &mut log) {
+                    last_output = Instant::now();
+                }
+            }
+            if exited.is_none() {
+                exited = child.try_wait()?;
+                if exited.is_some() {
+                    // What the shell wrote just before it exited may still be in the pipes.
+                    last_output = Instant::now();
+                }
+            }
+        }
+        for stream in &mut streams {
+            stream.close(&mut log);
+        }
+        let status = match exited {
+            Some(status) => status,
+            None => child.wait()?,
+        };
+        self.end(status);
+        Ok(status)
+    }
+}
+
+/// Which of the open streams can be read without blocking, waiting at most `timeout`.
+fn readable(streams: &[Stream; 2], timeout: Duration) -> io::Result<[bool; 2]> {
+    let open: Vec<usize> = (0..streams.len())
+        .filter(|&i| streams[i].pipe.is_some())
+        .collect();
+    let mut fds: Vec<PollFd> = open
+        .iter()
+        .filter_map(|&i| streams[i].pipe.as_ref())
+        .map(|pipe| PollFd::new(pipe.as_fd(), PollFlags::POLLIN))
+        .collect();
+    let millis = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+    let mut ready = [false; 2];
+    match poll(&mut fds, millis) {
+        Ok(_) => {}
+        // A signal (Ctrl-C, handled on its own thread) woke us: just look again.
+        Err(Errno::EINTR) => return Ok(ready),
+        Err(errno) => return Err(errno.into()),
+    }
+    for (&i, fd) in open.iter().zip(&fds) {
+        // Data, end of file and errors all make a read return at once.
+        ready[i] = fd.any().unwrap_or(true);
+    }
+    Ok(ready)
+}
+
+#[derive(Clone, Copy)]
+enum Terminal {
+    Stdout,
+    Stderr,
+}
+
+impl Terminal {
+    /// Shows output as the recipe would have shown it. A closed or full terminal is no reason
+    /// to stop the recipe or its log, so errors are ignored.
+    fn show(self, bytes: &[u8]) {
+        match self {
+            Terminal::Stdout => {
+                let mut stdout = io::stdout().lock();
+                let _ = stdout.write_all(bytes).and_then(|()| stdout.flush());
+            }
+            Terminal::Stderr => {
+                let _ = io::stderr().write_all(bytes);
+            }
+        }
+    }
+}
+
+struct Stream {
+    pipe: Option<File>,
+    terminal: Terminal,
+    /// Output after the last line break, kept from the log until its line is complete, so
+    /// that a line of standard output and one of standard error never cut into each other
+    /// there.
+    partial: Vec<u8>,
+}
+
+impl Stream {
+    fn new(pipe: Option<OwnedFd>, terminal: Terminal) -> Stream {
+        Stream {
+            pipe: pipe.map(File::from),
+            terminal,
+            partial: Vec::new(),
+        }
+    }
+
+    /// Copies one chunk; says whether there was one.
+    fn copy(&mut self, buffer: &mut [u8], log: &mut LogWriter) -> bool {
+        let Some(pipe) = &mut self.pipe else {
+            return false;
+        };
+        let bytes = match pipe.read(buffer) {
+            Ok(0) => {
+                self.close(log);
+                return false;
+            }
+            Ok(read) => &buffer[..read],
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => return false,
+            Err(error) => {
+                tracing::warn!("cannot read a recipe's output: {error}");
+                self.close(log);
+                return false;
+            }
+        };
+        self.terminal.show(bytes);
+        match bytes.iter().rposition(|&byte| byte == b'\n') {
+            Some(last) => {
+                let (lines, rest) = bytes.split_at(last + 1);
+                if self.partial.is_empty() {
+                    log.write(lines);
+                } else {
+                    self.partial.extend_from_slice(lines);
+                    log.write(&self.partial);
+                    self.partial.clear();
+                }
+                self.partial.extend_from_slice(rest);
+            }
+            None => self.partial.extend_from_slice(bytes),
+        }
+        if self.partial.len() >= LONGEST_LINE {
+            log.write(&self.partial);
+            self.partial.clear();
+        }
+        true
+    }
+
+    /// Stops reading, keeping the last line even if it has no line break.
+    fn close(&mut self, log: &mut LogWriter) {
+        self.pipe = None;
+        log.write(&self.partial);
+        self.partial.clear();
+    }
+}
+
+struct LogWriter<'a> {
+    log: &'a RecipeLog,
+    /// A log that could not be written is given up: the recipe goes on without it.
+    failed: bool,
+}
+
+impl LogWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        if self.failed || bytes.is_empty() {
+            return;
+        }
+        if let Err(error) = (&self.log.file).write_all(bytes) {
+            tracing::warn!("cannot write the log {}: {error}", self.log.path.display());
+            self.failed = true;
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Reading the logs back: `goal log` and `goal status`.
+//!
+//! As everywhere in `goal`, its own lines (a log's header) go to standard error, so that what
+//! a recipe wrote can be piped untouched from standard output.
+
+use std::fs::File;
+use std::io::{self, Read as _};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::time::Duration;
+
+use super::index::{self, Outcome, RecordedRun};
+use super::{logs_dir, prune};
+use crate::diagnostic::Problem;
+use crate::report::seconds;
+
+const NO_LOG: &str = "goal::no-log";
+
+/// How often `goal log --follow` looks for more output.
+const FOLLOW_POLL: Duration = Duration::from_millis(100);
+
+/// `goal log`: prints the logs of the latest reaching of `instance` (as users see it), or of
+/// the latest instance that ran a recipe when `None`; with `follow`, goes on printing while
+/// the last of them is written, until its run ends.
+pub fn show(state_dir: &Path, instance: Option<&str>, follow: bool) -> Result<u8, Problem> {
+    let logs_dir = logs_dir(state_dir);
+    let runs = latest_reaching(&logs_dir, instance)?;
+    if runs.is_empty() {
+        return Err(no_run(instance, &logs_dir));
+    }
+    for run in &runs {
+        let mut file = File::open(&run.log).map_err(|error| missing_log(run, &error))?;
+        eprintln!(
+            "goal: {}: started {}, {}, log {}",
+            run.instance,
+            humantime::format_rfc3339_seconds(run.started),
+            duration_and_outcome(run),
+            run.log.display()
+        );
+        if !print(&mut file, &run.log)? {
+            return Ok(0);
+        }
+        if follow && run.outcome() == Outcome::Running {
+            let ended = tail(run, &mut file)?;
+            eprintln!("goal: {}: {}", ended.instance, duration_and_outcome(&ended));
+        }
+    }
+    Ok(0)
+}
+
+/// The recipe runs of the latest reaching of `instance`, or of the latest instance that ran a
+/// recipe: an instance is reached at most once per invocation, but each `run` statement of its
+/// body is a recipe run, with a log, of its own.
+fn latest_reaching(logs_dir: &Path, instance: Option<&str>) -> Result<Vec<RecordedRun>, Problem> {
+    let mut reaching = Vec::new();
+    index::newest_first(logs_dir, |runs| {
+        let Some(latest) = runs
+            .iter()
+            .rfind(|run| instance.is_none_or(|instance| instance == run.instance))
+        else {
+            return ControlFlow::Continue(());
+        };
+        let instance = latest.instance.clone();
+        reaching = runs
+            .into_iter()
+            .filter(|run| run.instance == instance)
+            .collect();
+        ControlFlow::Break(())
+    })?;
+    Ok(reaching)
+}
+
+/// Prints what `run` adds to its log until it ends; returns it as it ended.
+fn tail(run: &RecordedRun, file: &mut File) -> Result<RecordedRun, Problem> {
+    let dir = run.log.parent().unwrap_or(Path::new("."));
+    loop {
+        // Everything a run writes to its log is there before its end is in the index, so once
+        // the end is seen, one last copy gets all of it.
+        let now = index::read(dir)?
+            .into_iter()
+            .find(|other| other.number == run.number)
+            .unwrap_or_else(|| run.clone());
+        let reader_left = !print(file, &run.log)?;
+        if reader_left || now.outcome() != Outcome::Running {
+            return Ok(now);
+        }
+        std::thread::sleep(FOLLOW_POLL);
+    }
+}
+
+/// Copies the rest of `file` to standard output; says whether anyone still reads it.
+fn print(file: &mut File, path: &Path) -> Result<bool, Problem> {
+    let mut buffer = vec![0; 64 * 1024];
+    let mut stdout = io::stdout().lock();
+    loop {
+        let read = match file.read(&mut buffer) {
+            Ok(0) => return Ok(true),
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(index::unreadable(path, &error)),
+        };
+        if !write_out(&mut stdout, &buffer[..read])? {
+            return Ok(false);
+        }
+    }
+}
+
+/// Writes to standard output; says whether anyone still reads it (`goal log | head` stops
+/// reading once it has all it wanted, which is no error).
+fn write_out(stdout: &mut impl io::Write, bytes: &[u8]) -> Result<bool, Problem> {
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(error) => Err(Problem::failure(
+            index::LOG_IO,
+            format!("cannot write to standard output: {error}"),
+        )),
+    }
+}
+
+/// `goal status`: the latest `count` recipe runs, newest last, one a line.
+pub fn status(state_dir: &Path, count: usize) -> Result<u8, Problem> {
+    let logs_dir = logs_dir(state_dir);
+    let mut runs = Vec::new();
+    if count > 0 {
+        index::newest_first(&logs_dir, |invocation| {
+            for run in invocation.into_iter().rev() {
+                runs.push(run);
+                if runs.len() == count {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        })?;
+    }
+    if runs.is_empty() {
+        eprintln!("goal: no recipe run is recorded in {}", logs_dir.display());
+        return Ok(0);
+    }
+    let rows: Vec<[String; 4]> = runs
+        .iter()
+        .rev()
+        .map(|run| {
+            [
+                humantime::format_rfc3339_seconds(run.started).to_string(),
+                run.duration()
+                    .map(seconds)
+                    .unwrap_or_else(|| "-".to_string()),
+                run.outcome().to_string(),
+                run.instance.clone(),
+            ]
+        })
+        .collect();
+    let width = |column: usize| rows.iter().map(|row| row[column].len()).max().unwrap_or(0);
+    let (duration_width, outcome_width) = (width(1), width(2));
+    let mut out = String::new();
+    for [started, duration, outcome, instance] in &rows {
+        out.push_str(&format!(
+            "{started}  {duration:>duration_width$}  {outcome:outcome_width$}  {instance}\n"
+        ));
+    }
+    write_out(&mut io::stdout().lock(), out.as_bytes())?;
+    Ok(0)
+}
+
+/// "0.52s, failed (status 2)", "3.10s so far, running", "interrupted".
+fn duration_and_outcome(run: &RecordedRun) -> String {
+    let outcome = run.outcome();
+    match (run.duration(), outcome) {
+        (Some(duration), Outcome::Running) => format!("{} so far, {outcome}", seconds(duration)),
+        (Some(duration), _) => format!("{}, {outcome}", seconds(duration)),
+        (None, _) => outcome.to_string(),
+    }
+}
+
+fn no_run(instance: Option<&str>, logs_dir: &Path) -> Problem {
+    let kept = prune::LIMITS.invocations;
+    match instance {
+        Some(instance) => Problem::failure(
+            NO_LOG,
+            format!(
+                "no recipe run of `{instance}` is recorded in {}",
+                logs_dir.display()
+            ),
+        )
+        .with_help(format!(
+            "`goal status` lists the recorded runs; a goal already reached runs no recipe, and \
+             only the last {kept} runs of goal are kept"
+        )),
+        None => Problem::failure(
+            NO_LOG,
+            format!("no recipe run is recorded in {}", logs_dir.display()),
+        )
+        .with_help("a run of goal keeps the output of every recipe it runs"),
+    }
+}
+
+fn missing_log(run: &RecordedRun, error: &io::Error) -> Problem {
+    if error.kind() != io::ErrorKind::NotFound {
+        return index::unreadable(&run.log, error);
+    }
+    Problem::failure(
+        NO_LOG,
+        format!(
+            "the log of `{}` ({}) has been removed",
+            run.instance,
+            run.log.display()
+        ),
+    )
+    .with_help("`goal status` lists the recipe runs still recorded")
+}

@@ -1,0 +1,644 @@
+//! Run logs: every recipe's output streams as before and is kept under `.goal/logs/`;
+//! `goal log` prints a run's log, `goal status` lists the runs.
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Project, Run};
+
+/// Waits until `condition` holds; the test fails if it never does.
+fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The invocation directories under `.goal/logs`, oldest first.
+fn invocations(project: &Project) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(project.path().join(".goal/logs"))
+        .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
+        .unwrap_or_default();
+    dirs.retain(|dir| dir.is_dir());
+    dirs.sort();
+    dirs
+}
+
+/// The log files of the only invocation, in the order they were written.
+fn log_files(project: &Project) -> Vec<PathBuf> {
+    let dirs = invocations(project);
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dirs[0])
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn next_line(reader: &mut BufReader<ChildStdout>) -> String {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    line
+}
+
+fn kill(signal: &str, pid: &str) {
+    std::process::Command::new("kill")
+        .args([&format!("-{signal}"), "--", pid.trim()])
+        .status()
+        .unwrap();
+}
+
+/// Kills a recipe's shell and all it started (its process group), which outlive a killed goal.
+fn kill_recipe(shell: &str) {
+    kill("KILL", &format!("-{}", shell.trim()));
+}
+
+fn finish(child: Child) -> Run {
+    Run::from(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn output_streams_as_it_comes_and_the_log_holds_what_was_shown() {
+    let project = Project::new().goalfile(
+        r#"
+goal talked {
+    run "echo first; while [ ! -e go ]; do sleep 0.02; done; echo second; printf 'no line break'"
+}
+"#,
+    );
+    let mut child = project
+        .command(&["talked"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // The recipe waits for the test, so its first line can only be here if it streamed.
+    assert_eq!(next_line(&mut stdout), "first\n");
+    project.write("go", "");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(rest, "second\nno line break");
+    let files = log_files(&project);
+    assert_eq!(files.len(), 1);
+    assert_eq!(read(&files[0]), format!("first\n{rest}"));
+}
+
+#[test]
+fn standard_output_and_error_are_both_logged_each_in_order() {
+    let project = Project::new().goalfile(
+        r#"
+goal talked {
+    run "for i in $(seq 1 300); do echo out $i; echo err $i >&2; done"
+}
+"#,
+    );
+    let out = project.goal(&["talked"]);
+    out.success();
+    let numbered = |text: &str, stream: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| line.starts_with(stream))
+            .map(str::to_string)
+            .collect()
+    };
+    let expected =
+        |stream: &str| -> Vec<String> { (1..=300).map(|i| format!("{stream} {i}")).collect() };
+    assert_eq!(numbered(&out.stdout, "out"), expected("out"));
+    assert_eq!(numbered(&out.stderr, "err"), expected("err"));
+    let log = read(&log_files(&project)[0]);
+    assert_eq!(numbered(&log, "out"), expected("out"));
+    assert_eq!(numbered(&log, "err"), expected("err"));
+    assert_eq!(log.lines().count(), 600, "every line whole: {log}");
+}
+
+#[test]
+fn a_failing_recipe_names_its_log_and_goal_log_prints_it() {
+    let project = Project::new().goalfile(
+        r#"
+goal built pkg arch {
+    param arch default="x86_64"
+    run "echo building {pkg} for {arch}; echo oops >&2; exit 3"
+}
+goal all { require built pkg="foo" }
+"#,
+    );
+    let out = project.goal(&[]);
+    out.status(1)
+        .stderr_has("goal::recipe-failed")
+        .stderr_has("required by all")
+        .stderr_has("its output is in .goal/logs/");
+    let named = out
+        .stderr
+        .split("its output is in ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap()
+        .trim();
+    assert!(named.ends_with("-built_pkg=foo_arch=x86_64.log"), "{named}");
+    assert_eq!(
+        read(&project.path().join(named)),
+        "building foo for x86_64\noops\n"
+    );
+    // The instance is named as on the command line, defaults included.
+    let shown = project.goal(&["log", "built", "pkg=foo"]);
+    shown
+        .success()
+        .stderr_has("goal: built pkg=foo arch=x86_64: started ")
+        .stderr_has(", failed (status 3), log ")
+        .stderr_has(named);
+    assert_eq!(shown.stdout, "building foo for x86_64\noops\n");
+    assert_eq!(
+        project
+            .goal(&["log", "built", "arch=x86_64", "pkg=foo"])
+            .stdout,
+        shown.stdout
+    );
+    // Without a goal: the latest recipe run of any.
+    assert_eq!(project.goal(&["log"]).stdout, shown.stdout);
+}
+
+#[test]
+fn goal_log_shows_the_latest_run_of_the_instance() {
+    let project = Project::new().goalfile(
+        r#"
+goal counted n {
+    run "echo run $(cat count-{n} 2>/dev/null || echo 0) of {n}; echo x >> count-{n}"
+}
+goal other { run "echo other" }
+"#,
+    );
+    project.goal(&["counted", "n=1"]).success();
+    project.goal(&["counted", "n=1"]).success();
+    project.goal(&["counted", "n=2"]).success();
+    project.goal(&["other"]).success();
+    project
+        .goal(&["log", "counted", "n=1"])
+        .success()
+        .stdout_has("run x of 1");
+    project
+        .goal(&["log", "counted", "n=2"])
+        .success()
+        .stdout_has("run 0 of 2");
+    project.goal(&["log"]).success().stdout_has("other");
+}
+
+#[test]
+fn goal_log_shows_every_run_statement_of_the_latest_reaching() {
+    let project = Project::new().goalfile(
+        r#"
+goal staged {
+    run "echo configured"
+    run "echo built"
+}
+goal other { run "echo other" }
+"#,
+    );
+    project.goal(&["staged", "other"]).success();
+    project.goal(&["staged"]).success();
+    let shown = project.goal(&["log", "staged"]);
+    shown.success();
+    assert_eq!(shown.stdout, "configured\nbuilt\n");
+    assert_eq!(shown.stderr.matches("goal: staged: started ").count(), 2);
+    assert!(shown.stderr.contains("/001-staged.log") && shown.stderr.contains("/002-staged.log"));
+    let status = project.goal(&["status"]);
+    assert_eq!(status.success().stdout.lines().count(), 5);
+}
+
+#[test]
+fn goal_status_lists_ok_failed_running_and_interrupted_runs_newest_last() {
+    let project = Project::new().goalfile(
+        r#"
+goal fine { run "echo fine" }
+goal broken { run "exit 4" }
+goal slow {
+    run "echo $$ > shell; sleep 30"
+}
+"#,
+    );
+    project.goal(&["fine"]).success();
+    project.goal(&["broken"]).status(1);
+    let child = project
+        .command(&["slow"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("the slow recipe started", || project.exists("shell"));
+    let status = project.goal(&["status"]);
+    let lines: Vec<&str> = status.success().stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", status.stdout);
+    assert!(lines[0].contains(" ok ") && lines[0].ends_with("  fine"));
+    assert!(lines[1].contains(" failed (status 4) ") && lines[1].ends_with("  broken"));
+    assert!(lines[2].contains(" running ") && lines[2].ends_with("  slow"));
+    // Killed outright, goal writes no end: the run counts as interrupted.
+    kill("KILL", &child.id().to_string());
+    finish(child);
+    kill_recipe(&project.read("shell"));
+    let status = project.goal(&["status"]);
+    let last = status.success().stdout.lines().last().unwrap().to_string();
+    assert!(
+        last.contains(" - ") && last.contains(" interrupted "),
+        "{last}"
+    );
+    // -n chooses how many, still newest last.
+    let two = project.goal(&["status", "-n", "2"]);
+    let lines: Vec<&str> = two.success().stdout.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].ends_with("  broken") && lines[1].ends_with("  slow"));
+}
+
+#[test]
+fn a_run_stopped_by_ctrl_c_is_logged_as_interrupted() {
+    let project = Project::new().goalfile(
+        r#"
+goal slow {
+    run "echo going; touch started; sleep 30"
+}
+"#,
+    );
+    let child = project
+        .command(&["slow"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("the slow recipe started", || project.exists("started"));
+    kill("INT", &child.id().to_string());
+    finish(child).status(130);
+    let status = project.goal(&["status"]);
+    let line = status.success().stdout.lines().next().unwrap().to_string();
+    assert!(line.contains("s  interrupted  slow"), "{line}");
+    project
+        .goal(&["log", "slow"])
+        .success()
+        .stdout_has("going")
+        .stderr_has(", interrupted, log ");
+}
+
+#[test]
+fn follow_prints_lines_as_they_come_and_ends_with_the_run() {
+    let project = Project::new().goalfile(
+        r#"
+goal stepped {
+    run "echo one; touch started; while [ ! -e go ]; do sleep 0.02; done; echo two; exit 5"
+}
+"#,
+    );
+    let run = project
+        .command(&["stepped"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("the recipe started", || project.exists("started"));
+    let mut follower = project
+        .command(&["log", "--follow", "stepped"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(follower.stdout.take().unwrap());
+    assert_eq!(next_line(&mut stdout), "one\n");
+    // The recipe is still waiting, so the follower must be too.
+    assert!(follower.try_wait().unwrap().is_none());
+    project.write("go", "");
+    assert_eq!(next_line(&mut stdout), "two\n");
+    let follower = finish(follower);
+    follower
+        .success()
+        .stderr_has(", running, log ")
+        .stderr_has("goal: stepped: ")
+        .stderr_has(", failed (status 5)\n");
+    assert_eq!(follower.stdout, "");
+    finish(run).status(1);
+}
+
+#[test]
+fn follow_ends_when_the_writing_goal_is_gone() {
+    let project = Project::new().goalfile(
+        r#"
+goal stuck { run "echo $$ > shell; echo waiting; sleep 30" }
+"#,
+    );
+    let run = project
+        .command(&["stuck"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("the recipe started", || project.exists("shell"));
+    let mut follower = project
+        .command(&["log", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(follower.stdout.take().unwrap());
+    assert_eq!(next_line(&mut stdout), "waiting\n");
+    kill("KILL", &run.id().to_string());
+    finish(run);
+    finish(follower)
+        .success()
+        .stderr_has("goal: stuck: interrupted\n");
+    kill_recipe(&project.read("shell"));
+}
+
+#[test]
+fn follow_on_a_finished_run_prints_it_and_ends() {
+    let project = Project::new().goalfile(r#"goal done { run "echo all done" }"#);
+    project.goal(&["done"]).success();
+    project
+        .goal(&["log", "--follow", "done"])
+        .success()
+        .stdout_has("all done")
+        .stderr_has(", ok, log ");
+}
+
+#[test]
+fn old_runs_are_pruned_and_a_run_that_reaches_everything_leaves_no_log() {
+    let project = Project::new().goalfile(
+        r#"
+goal ran { run "echo ran" }
+goal reached {
+    target { file-exists "Goalfile" }
+    run "echo never"
+}
+"#,
+    );
+    project.write(".goal/logs/notes/kept.txt", "not goal's");
+    project.goal(&["reached"]).success();
+    project.goal(&["--dry-run", "ran"]).status(1);
+    assert!(invocations(&project)
+        .iter()
+        .all(|dir| dir.ends_with("notes")));
+    let first = {
+        project.goal(&["ran"]).success();
+        invocations(&project)[0].clone()
+    };
+    for _ in 0..52 {
+        project.goal(&["ran"]).success();
+    }
+    let dirs = invocations(&project);
+    assert_eq!(dirs.len(), 51, "50 runs and notes/");
+    assert!(!first.exists(), "the oldest run is pruned");
+    assert!(project.exists(".goal/logs/notes/kept.txt"));
+    assert_eq!(
+        project
+            .goal(&["status", "-n", "1000"])
+            .stdout
+            .lines()
+            .count(),
+        50
+    );
+}
+
+#[test]
+fn a_recipe_writing_megabytes_to_both_streams_does_not_block() {
+    let project = Project::new().goalfile(
+        r#"
+goal loud {
+    run "(yes err | head -c 3000000 >&2) & yes out | head -c 5000000; wait"
+}
+"#,
+    );
+    let out = project.goal(&["loud"]);
+    out.success();
+    assert_eq!(out.stdout.len(), 5_000_000);
+    assert_eq!(out.stderr.matches("err\n").count(), 750_000);
+    let log = read(&log_files(&project)[0]);
+    assert_eq!(log.len(), 8_000_000);
+    assert_eq!(log.matches("out\n").count(), 1_250_000);
+    assert_eq!(log.matches("err\n").count(), 750_000);
+}
+
+#[test]
+fn a_recipe_that_closes_its_output_early_is_still_waited_for() {
+    let project = Project::new().goalfile(
+        r#"
+goal closed { run "echo before; echo said >&2; exec >&- 2>&-; sleep 0.2; touch finished" }
+"#,
+    );
+    project
+        .goal(&["closed"])
+        .success()
+        .stdout_has("before")
+        .stderr_has("said");
+    assert!(
+        project.exists("finished"),
+        "goal went on before the recipe ended"
+    );
+    assert_eq!(read(&log_files(&project)[0]), "before\nsaid\n");
+}
+
+#[test]
+fn a_process_left_in_the_background_does_not_hold_the_run() {
+    let project = Project::new().goalfile(
+        r#"
+goal started { run "sleep 30 & echo $! > sleeper; echo started" }
+"#,
+    );
+    project.goal(&["started"]).success().stdout_has("started");
+    let sleeper = project.read("sleeper");
+    // goal ended while the background sleep, which holds the recipe's output, still runs.
+    assert!(Path::new(&format!("/proc/{}", sleeper.trim())).exists());
+    kill("KILL", &sleeper);
+    assert_eq!(read(&log_files(&project)[0]), "started\n");
+}
+
+#[test]
+fn hostile_parameter_values_give_safe_log_names() {
+    let project = Project::new().goalfile(
+        r#"
+goal echoed value { run "echo {value}" }
+"#,
+    );
+    let hostile = "../../etc/x y'\"$(touch pwned)\n/";
+    project
+        .goal(&["echoed", &format!("value={hostile}")])
+        .success();
+    assert!(!project.exists("pwned"));
+    let files = log_files(&project);
+    assert_eq!(files.len(), 1);
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._=-".contains(c)),
+        "{name}"
+    );
+    assert!(name.starts_with("001-echoed_value="), "{name}");
+    project
+        .goal(&["log", "echoed", &format!("value={hostile}")])
+        .success()
+        .stdout_has("../../etc/x y'\"$(touch pwned)");
+    let status = project.goal(&["status"]);
+    status
+        .success()
+        .stdout_has("echoed value='../../etc/x y'\\''\"$(touch pwned)");
+}
+
+#[test]
+fn logs_that_cannot_be_written_do_not_stop_the_run() {
+    let project = Project::new()
+        .goalfile(r#"goal talked { run "echo still here" }"#)
+        .file(".goal/logs", "a file where the logs' directory should be");
+    project
+        .goal(&["talked"])
+        .success()
+        .stdout_has("still here")
+        .stderr_has("not keeping logs of this run's recipes: cannot write in .goal/logs");
+}
+
+#[test]
+fn nothing_recorded_is_a_clear_problem() {
+    let project = Project::new().goalfile(
+        r#"
+goal built pkg { run "echo {pkg}" }
+goal reached {
+    target { file-exists "Goalfile" }
+    run "echo never"
+}
+"#,
+    );
+    project
+        .goal(&["log"])
+        .status(1)
+        .stderr_has("goal::no-log")
+        .stderr_has("no recipe run is recorded in .goal/logs");
+    project
+        .goal(&["status"])
+        .success()
+        .stderr_has("goal: no recipe run is recorded in .goal/logs");
+    project.goal(&["built", "pkg=a"]).success();
+    project
+        .goal(&["log", "built", "pkg=b"])
+        .status(1)
+        .stderr_has("goal::no-log")
+        .stderr_has("no recipe run of `built pkg=b` is recorded in .goal/logs")
+        .stderr_has("`goal status` lists the recorded runs; a goal already reached runs no");
+    project
+        .goal(&["log", "reached"])
+        .status(1)
+        .stderr_has("no recipe run of `reached` is recorded");
+}
+
+#[test]
+fn a_removed_or_unreadable_log_is_a_clear_problem() {
+    let project = Project::new().goalfile(r#"goal talked { run "echo hi" }"#);
+    project.goal(&["talked"]).success();
+    let file = log_files(&project).remove(0);
+    fs::remove_file(&file).unwrap();
+    project
+        .goal(&["log", "talked"])
+        .status(1)
+        .stderr_has("goal::no-log")
+        .stderr_has("has been removed");
+    fs::create_dir(&file).unwrap();
+    project
+        .goal(&["log", "talked"])
+        .status(1)
+        .stderr_has("goal::log-io")
+        .stderr_has("cannot read the run logs");
+    let index = invocations(&project)[0].join("index");
+    fs::remove_file(&index).unwrap();
+    fs::create_dir(&index).unwrap();
+    project
+        .goal(&["status"])
+        .status(1)
+        .stderr_has("goal::log-io")
+        .stderr_has("index");
+}
+
+#[test]
+fn a_log_that_cannot_be_printed_is_a_clear_problem() {
+    let project = Project::new().goalfile(r#"goal talked { run "echo hi" }"#);
+    project.goal(&["talked"]).success();
+    let full = fs::File::create("/dev/full").unwrap();
+    let out = Run::from(project.command(&["log"]).stdout(full).output().unwrap());
+    out.status(1)
+        .stderr_has("goal::log-io")
+        .stderr_has("cannot write to standard output");
+}
+
+#[test]
+fn goal_log_names_one_goal_as_goal_does() {
+    let project = Project::new().goalfile(r#"goal built pkg { run "echo {pkg}" }"#);
+    project
+        .goal(&["log", "built", "other"])
+        .status(2)
+        .stderr_has("expected NAME=VALUE");
+    project
+        .goal(&["log", "biult", "pkg=a"])
+        .status(2)
+        .stderr_has("goal::unknown-goal")
+        .stderr_has("did you mean `built`?");
+    project
+        .goal(&["log", "built"])
+        .status(2)
+        .stderr_has("goal::missing-param");
+}
+
+#[test]
+fn goals_named_like_the_log_subcommands_are_reached_after_double_dash() {
+    let project = Project::new().goalfile(
+        r#"
+goal log { run "echo the goal log" }
+goal status { run "echo the goal status" }
+"#,
+    );
+    project
+        .goal(&["--", "log", "status"])
+        .success()
+        .stdout_has("the goal log")
+        .stdout_has("the goal status");
+}
+
+/// A tmpfs of `size` mounted on `dir` until dropped; `None` where mounting is not permitted.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        fs::create_dir_all(dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        mounted.then(|| SmallDisk(dir.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_disk_that_fills_up_loses_the_log_but_not_the_output() {
+    let project = Project::new();
+    let Some(_disk) = SmallDisk::mount(&project.path().join("small"), "64k") else {
+        eprintln!("skipped: mounting a small tmpfs needs privileges this test does not have");
+        return;
+    };
+    project.write(
+        "small/Goalfile",
+        r#"goal loud { run "yes out | head -c 1000000" }"#,
+    );
+    let out = project.goal(&["-C", "small", "loud"]);
+    out.success()
+        .stderr_has("cannot write the log .goal/logs/")
+        .stderr_has("No space left on device");
+    assert_eq!(out.stdout.len(), 1_000_000);
+}
