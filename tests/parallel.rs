@@ -156,3 +156,33 @@ fn a_make_in_a_recipe_shares_the_job_slots() {
         .file("Makefile", MAKEFILE);
     project.goal(&["-j1", "built"]).status(1);
 }
+
+#[test]
+fn with_j2_each_output_line_names_its_instance() {
+    let goalfile = r#"
+goal say word {
+    run "printf 'one %s\ntwo %s\npartial' {word} {word}; echo oops >&2"
+}
+goal all { require say word="a"; require say word="b" }
+"#;
+    let project = Project::new().goalfile(goalfile);
+    let out = project.goal(&["-j2"]);
+    out.success()
+        .stdout_has("[say word=a] one a\n")
+        .stdout_has("[say word=a] two a\n")
+        .stdout_has("[say word=a] partial\n")
+        .stdout_has("[say word=b] one b\n")
+        .stderr_has("[say word=b] oops\n");
+    // The log keeps the recipe's own lines (standard output and error together).
+    project
+        .goal(&["log", "say", "word=a"])
+        .success()
+        .stdout_has("one a\ntwo a\n")
+        .stdout_lacks("[say");
+    let plain = Project::new().goalfile(goalfile);
+    plain
+        .goal(&[])
+        .success()
+        .stdout_has("one a\ntwo a\npartial")
+        .stdout_lacks("[say");
+}

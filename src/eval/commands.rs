@@ -154,7 +154,12 @@ impl<'g> Evaluator<'g> {
     /// A log for a recipe run of the instance being reached now.
     fn recipe_log(&mut self) -> Option<RecipeLog> {
         let text = self.current();
-        lock(&self.shared.logs).as_mut()?.start(&text)
+        let log = lock(&self.shared.logs).as_mut()?.start(&text)?;
+        Some(if self.options.jobs > 1 {
+            log.prefix_lines(&text)
+        } else {
+            log
+        })
     }
 
     pub(super) fn recipe_failed(

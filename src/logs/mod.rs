@@ -57,6 +57,8 @@ pub struct RecipeLog {
     path: PathBuf,
     file: File,
     index: Arc<File>,
+    /// Put before each line shown on the terminal, when recipes run side by side.
+    prefix: Option<String>,
 }
 
 impl Logs {
@@ -134,11 +136,19 @@ impl Invocation {
             path,
             file,
             index: self.index.clone(),
+            prefix: None,
         })
     }
 }
 
 impl RecipeLog {
+    /// Shows the recipe's output on the terminal a whole line at a time, each line after
+    /// `[instance]`: with `-j`, lines of recipes running at once stay readable.
+    pub fn prefix_lines(mut self, instance: &str) -> RecipeLog {
+        self.prefix = Some(format!("[{instance}] "));
+        self
+    }
+
     /// Where the output goes, relative to the project directory.
     pub fn path(&self) -> &Path {
         &self.path

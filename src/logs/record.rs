@@ -27,9 +27,18 @@ impl RecipeLog {
     /// Copies the output of `child`, whose standard output and error are pipes, until the
     /// recipe ends, then records its end. Returns its exit status.
     pub(crate) fn record(&self, child: &mut Child) -> io::Result<ExitStatus> {
+        let prefix = self.prefix.as_deref();
         let mut streams = [
-            Stream::new(child.stdout.take().map(OwnedFd::from), Terminal::Stdout),
-            Stream::new(child.stderr.take().map(OwnedFd::from), Terminal::Stderr),
+            Stream::new(
+                child.stdout.take().map(OwnedFd::from),
+                Terminal::Stdout,
+                prefix,
+            ),
+            Stream::new(
+                child.stderr.take().map(OwnedFd::from),
+                Terminal::Stderr,
+                prefix,
+            ),
         ];
         let mut log = LogWriter {
             log: self,
@@ -119,22 +128,41 @@ impl Terminal {
     }
 }
 
-struct Stream {
+struct Stream<'p> {
     pipe: Option<File>,
     terminal: Terminal,
+    /// With a prefix, the terminal gets whole lines (as the log does), each after the prefix.
+    prefix: Option<&'p str>,
     /// Output after the last line break, kept from the log until its line is complete, so
     /// that a line of standard output and one of standard error never cut into each other
     /// there.
     partial: Vec<u8>,
 }
 
-impl Stream {
-    fn new(pipe: Option<OwnedFd>, terminal: Terminal) -> Stream {
+impl<'p> Stream<'p> {
+    fn new(pipe: Option<OwnedFd>, terminal: Terminal, prefix: Option<&'p str>) -> Stream<'p> {
         Stream {
             pipe: pipe.map(File::from),
             terminal,
+            prefix,
             partial: Vec::new(),
         }
+    }
+
+    /// Complete lines (or, at the end, the last piece of one): to the log, and to the terminal
+    /// when it shows whole lines.
+    fn emit(&self, lines: &[u8], log: &mut LogWriter) {
+        log.write(lines);
+        let Some(prefix) = self.prefix else { return };
+        let mut shown = Vec::with_capacity(lines.len() + prefix.len());
+        for line in lines.split_inclusive(|&byte| byte == b'\n') {
+            shown.extend_from_slice(prefix.as_bytes());
+            shown.extend_from_slice(line);
+            if !line.ends_with(b"\n") {
+                shown.push(b'\n');
+            }
+        }
+        self.terminal.show(&shown);
     }
 
     /// Copies one chunk; says whether there was one.
@@ -155,24 +183,26 @@ impl Stream {
                 return false;
             }
         };
-        self.terminal.show(bytes);
+        if self.prefix.is_none() {
+            self.terminal.show(bytes);
+        }
         match bytes.iter().rposition(|&byte| byte == b'\n') {
             Some(last) => {
                 let (lines, rest) = bytes.split_at(last + 1);
                 if self.partial.is_empty() {
-                    log.write(lines);
+                    self.emit(lines, log);
                 } else {
-                    self.partial.extend_from_slice(lines);
-                    log.write(&self.partial);
-                    self.partial.clear();
+                    let mut complete = std::mem::take(&mut self.partial);
+                    complete.extend_from_slice(lines);
+                    self.emit(&complete, log);
                 }
                 self.partial.extend_from_slice(rest);
             }
             None => self.partial.extend_from_slice(bytes),
         }
         if self.partial.len() >= LONGEST_LINE {
-            log.write(&self.partial);
-            self.partial.clear();
+            let long = std::mem::take(&mut self.partial);
+            self.emit(&long, log);
         }
         true
     }
@@ -180,8 +210,10 @@ impl Stream {
     /// Stops reading, keeping the last line even if it has no line break.
     fn close(&mut self, log: &mut LogWriter) {
         self.pipe = None;
-        log.write(&self.partial);
-        self.partial.clear();
+        let last = std::mem::take(&mut self.partial);
+        if !last.is_empty() {
+            self.emit(&last, log);
+        }
     }
 }
 
