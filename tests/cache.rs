@@ -155,6 +155,22 @@ fn a_cache_from_another_version_is_ignored() {
 }
 
 #[test]
+fn a_read_only_cache_directory_does_not_break_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = project();
+    fs::create_dir_all(project.path().join(".goal/cache")).unwrap();
+    let read_only = fs::Permissions::from_mode(0o555);
+    fs::set_permissions(project.path().join(".goal/cache"), read_only).unwrap();
+    // Root writes there anyway; anyone else gets the failed write, which must stay silent.
+    project
+        .goal(&[])
+        .success()
+        .stdout_has("hello")
+        .stderr_lacks("cache");
+    project.goal(&[]).success().stdout_has("hello");
+}
+
+#[test]
 fn a_cache_that_cannot_be_written_does_not_break_the_run() {
     let project = project();
     // A file where the directory should be stops root too, unlike a read-only mode.
