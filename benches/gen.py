@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""Generates the inputs of the benchmarks in benches/run.sh (see docs/performance.md).
+"""Generates the inputs of the benchmarks in benches/run.sh and reports their results (see
+docs/performance.md).
 
     gen.py graph DIR [N]              N sources, their objects and one link step, written three
                                       ways: Goalfile, Makefile (for make -rR), build.ninja
+    gen.py chain DIR N                a chain of N copies (step i copies step i-1), three ways
+    gen.py memory DIR N               a Goalfile whose N goals each have a memory-exists target,
+                                      and a goal `seeded` that sets all N keys in one run
+    gen.py startup DIR                a small Goalfile and the same recipes as a justfile
     gen.py goalfile-goals N [FILE]    a Goalfile of N distinct goals, for parse + check timing
                                       (stdout without FILE)
+    gen.py report DIR                 the table of the results run.sh left in DIR (markdown)
 
 Only the standard library, so the benchmark runs wherever python3 does.
 """
@@ -70,6 +76,101 @@ def graph(directory, n):
         f.write("\n\ndefault app\n")
 
 
+def write(directory, name, text):
+    with open(os.path.join(directory, name), "w") as f:
+        f.write(text)
+
+
+def chain(directory, n):
+    """Goal i requires goal i-1, so the evaluator recurses N deep, as make and ninja do."""
+    os.makedirs(os.path.join(directory, "chain"), exist_ok=True)
+    write(directory, "chain/s0000", "0\n")
+    goalfile = ['goal s0000 {\n    target { file-exists "chain/s0000" }\n}\n']
+    makefile = [f"all: chain/s{n:04d}\n"]
+    ninja = ["rule cp\n  command = cp $in $out\n"]
+    for i in range(1, n + 1):
+        prev, this = f"chain/s{i - 1:04d}", f"chain/s{i:04d}"
+        goalfile.append(
+            f"goal s{i:04d} {{\n    require s{i - 1:04d}\n"
+            f'    target {{ file-newer "{this}" than="{prev}" }}\n'
+            f'    run "cp {prev} {this}"\n}}\n'
+        )
+        makefile.append(f"{this}: {prev}\n\tcp {prev} {this}\n")
+        ninja.append(f"build {this}: cp {prev}\n")
+    goalfile.append(f"goal all {{\n    require s{n:04d}\n}}\n")
+    ninja.append(f"default chain/s{n:04d}\n")
+    write(directory, "Goalfile", "".join(goalfile))
+    write(directory, "Makefile", "".join(makefile))
+    write(directory, "build.ninja", "".join(ninja))
+
+
+def memory(directory, n):
+    """`goal memory set` per key would start N processes; one `seeded` run sets them all.
+
+    The keys are one global, split with `words=`, so the Goalfile stays one goal and a loop
+    whatever N is, and listing them costs no process and no directory listing."""
+    os.makedirs(directory, exist_ok=True)
+    keys = " ".join(f"k{i:06d}" for i in range(n))
+    write(
+        directory,
+        "Goalfile",
+        f'let keys "{keys}"\n\n'
+        "goal seeded {\n"
+        '    for key words="{keys}" { memory-set "bench/{key}" "1" }\n'
+        "}\n\n"
+        "goal checked key {\n"
+        '    target { memory-exists "bench/{key}" }\n'
+        '    run "echo {key} was not seeded; exit 1"\n'
+        "}\n\n"
+        "goal all {\n"
+        '    for key words="{keys}" { require checked key="{key}" }\n'
+        "}\n",
+    )
+
+
+# Five documented recipes with a parameter or two: what a project's task list looks like.
+STARTUP_GOALFILE = """\
+goal all doc="Build everything" {
+    require built
+    require tested
+}
+goal built doc="Compile the program" { run "echo build" }
+goal tested doc="Run the tests" { run "echo test" }
+goal released version doc="Tag and publish a release" {
+    param version pattern=#"[0-9]+\\.[0-9]+\\.[0-9]+"#
+    run "echo release {version}"
+}
+goal cleaned doc="Remove build products" { run "echo clean" }
+"""
+
+JUSTFILE = """\
+# Build everything
+all: built tested
+
+# Compile the program
+built:
+    echo build
+
+# Run the tests
+tested:
+    echo test
+
+# Tag and publish a release
+released version:
+    echo release {{version}}
+
+# Remove build products
+cleaned:
+    echo clean
+"""
+
+
+def startup(directory):
+    os.makedirs(directory, exist_ok=True)
+    write(directory, "Goalfile", STARTUP_GOALFILE)
+    write(directory, "justfile", JUSTFILE)
+
+
 def goalfile_goals(n, out):
     """Goal i requires goal i-1, so the check also walks a requirement chain N deep."""
     out.write('let outdir "out"\n\n')
@@ -90,9 +191,96 @@ def goalfile_goals(n, out):
     out.write("}\n")
 
 
+FIGURES = [
+    ("full", "(c) Full build from scratch"),
+    ("noop", "(a) No-op"),
+    ("dry-run", "(b) Dry run after touching one file"),
+    ("memory", "(e) Memory checks"),
+    ("startup", "(f) Start-up"),
+    ("parse", "Parse + check of a large Goalfile"),
+]
+
+
+def report(directory):
+    """Markdown tables, one per figure: medians (minimums), and goal's time over each other's."""
+    import glob
+    import json
+
+    times, rss = {}, {}
+    for path in glob.glob(os.path.join(directory, "*.json")):
+        figure, size, tool = os.path.basename(path)[: -len(".json")].split(".", 2)
+        result = json.load(open(path))["results"][0]
+        times.setdefault(figure, {}).setdefault(size, {})[tool] = result
+    for path in glob.glob(os.path.join(directory, "*.rss")):
+        figure, size, tool = os.path.basename(path)[: -len(".rss")].split(".", 2)
+        # /usr/bin/time appends its line after any "Command exited…" note: take the last.
+        text = open(path).read().split()
+        if text:
+            rss.setdefault(figure, {}).setdefault(size, {})[tool] = int(text[-1]) / 1024
+
+    def order(size):
+        return (0, int(size), "") if size.isdigit() else (1, 0, size)
+
+    def tools_of(rows):
+        tools = []
+        for row in rows.values():
+            tools += [tool for tool in sorted(row) if tool not in tools]
+        return sorted(tools, key=lambda tool: (not tool.startswith("goal"), tool))
+
+    for figure, title in FIGURES:
+        rows = times.get(figure)
+        if not rows:
+            continue
+        tools = tools_of(rows)
+        others = [tool for tool in tools if not tool.startswith("goal")]
+        ratios = others if "goal" in tools else []
+        print(f"\n### {title}\n")
+        print("Median ms (minimum ms)." + (" Ratios are of medians." if ratios else "") + "\n")
+        head = ["N"] + tools + [f"goal/{tool}" for tool in ratios]
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" + "---:|" * (len(head) - 1))
+        for size in sorted(rows, key=order):
+            row = rows[size]
+            cells = [size if size != "0" else ""]
+            for tool in tools:
+                result = row.get(tool)
+                cells.append(f"{result['median'] * 1e3:.1f} ({result['min'] * 1e3:.1f})" if result else "")
+            for tool in ratios:
+                if "goal" in row and tool in row:
+                    cells.append(f"{row['goal']['median'] / row[tool]['median']:.2f}")
+                else:
+                    cells.append("")
+            print("| " + " | ".join(cells) + " |")
+
+    for figure, title in FIGURES:
+        rows = rss.get(figure)
+        if not rows:
+            continue
+        tools = tools_of(rows)
+        print(f"\n### (d) Peak RSS, MiB: {title[4:] if title.startswith('(') else title}\n")
+        ratio = "goal" in tools and "ninja" in tools
+        head = ["N"] + tools + (["goal/ninja"] if ratio else [])
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" + "---:|" * (len(head) - 1))
+        for size in sorted(rows, key=order):
+            row = rows[size]
+            cells = [size] + [f"{row[tool]:.1f}" if tool in row else "" for tool in tools]
+            if ratio:
+                cells.append(f"{row['goal'] / row['ninja']:.2f}" if "goal" in row and "ninja" in row else "")
+            print("| " + " | ".join(cells) + " |")
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "graph":
         graph(argv[1], int(argv[2]) if len(argv) > 2 else 10000)
+    elif len(argv) == 3 and argv[0] == "chain":
+        chain(argv[1], int(argv[2]))
+    elif len(argv) == 3 and argv[0] == "memory":
+        memory(argv[1], int(argv[2]))
+    elif len(argv) == 2 and argv[0] == "startup":
+        startup(argv[1])
+    elif len(argv) == 2 and argv[0] == "report":
+        report(argv[1])
     elif len(argv) >= 2 and argv[0] == "goalfile-goals":
         if len(argv) > 2:
             with open(argv[2], "w") as f:

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# The no-op benchmark: how long goal, make and ninja take to find that nothing needs doing in a
-# graph of N sources -> N objects -> one link, and how long goal takes to parse and check a
-# Goalfile of N goals. Method and results: docs/performance.md.
+# The benchmark suite: goal beside make and ninja on the same graphs, measured in one run.
+# Method, results and what bounds each figure: docs/performance.md.
 #
-#   benches/run.sh [N]        N defaults to 10000
+#   benches/run.sh [N...]     graphs of N sources -> N objects -> one link (default: 1000 10000
+#                             100000), then a chain, 100,000 Memory checks, start-up, parse
 #
-# Environment: GOAL (the binary; default target/release/goal), PARSE_N (goals in the parse
-# benchmark; default N), KEEP=1 (keep the temporary directory).
+# Environment: GOAL (the binary; default target/release/goal), FULL_MAX (largest N whose full
+# builds are timed; default 10000), CHAIN (chain depth; default 1000), MEMORY_N (Memory checks;
+# default 100000), PARSE_N (goals in the parse benchmark; default 10000), ONLY (a space-separated
+# subset of: graph chain memory startup parse), KEEP=1 (keep the temporary directory).
 set -euo pipefail
 
-n=${1:-10000}
-parse_n=${PARSE_N:-$n}
+if (($#)); then sizes=("$@"); else sizes=(1000 10000 100000); fi
+full_max=${FULL_MAX:-10000}
+depth=${CHAIN:-1000}
+memory_n=${MEMORY_N:-100000}
+parse_n=${PARSE_N:-10000}
+only=" ${ONLY:-graph chain memory startup parse} "
 here=$(cd "$(dirname "$0")" && pwd)
 goal=${GOAL:-$here/../target/release/goal}
 # A MAKEFLAGS of the caller (-j, -k …) would change what make does and measures.
@@ -20,26 +26,13 @@ step() {
     printf '\n==> %s\n' "$*"
 }
 
-skip_goal() {
-    echo "goal: skipped ($*)"
-    goal_ok=0
+fail() {
+    echo "FAILED: $*" >&2
+    exit 1
 }
 
-# Exit status 0 is not enough: an early goal binary may accept the command and do nothing.
-goal_built() {
-    local object
-    object=$work/goal/obj/$(basename "$touched" .c).o
-    # Not older rather than newer: two writes within one kernel clock tick get equal mtimes.
-    [[ $(find "$work/goal/obj" -name '*.o' | wc -l) == "$n" && -e $work/goal/app &&
-        ! $object -ot $work/goal/$touched && ! $work/goal/app -ot $object ]]
-}
-
-check_count() { # what, expected, actual
-    if [[ $3 != "$2" ]]; then
-        echo "$1: expected $2, got $3" >&2
-        exit 1
-    fi
-    echo "$1: ok ($3)"
+wanted() {
+    [[ $only == *" $1 "* ]]
 }
 
 step "tools"
@@ -49,142 +42,222 @@ command -v ninja >/dev/null || missing+=(ninja-build)
 command -v make >/dev/null || missing+=(make)
 [[ -x /usr/bin/time ]] || missing+=(time)
 if ((${#missing[@]})); then
-    if ((EUID != 0)); then
-        echo "missing: ${missing[*]}; install them (Debian: apt-get install ${missing[*]})" >&2
-        exit 1
-    fi
+    ((EUID == 0)) || fail "missing: ${missing[*]}; install them (Debian: apt-get install ${missing[*]})"
     apt-get update -qq
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-goal_ok=1
-if [[ ! -x $goal ]]; then
-    skip_goal "no binary at $goal; build it with cargo build --release or set GOAL"
+# just is in Debian from 13 on; before that, PyPI's rust-just wheel ships the same binary.
+just=$(command -v just || true)
+if [[ -z $just ]] && wanted startup; then
+    if ((EUID == 0)) && [[ $(apt-cache policy just 2>/dev/null) == *Candidate:*[0-9]* ]]; then
+        apt-get install -y -qq just >/dev/null && just=$(command -v just)
+    else
+        venv=${XDG_CACHE_HOME:-$HOME/.cache}/goal-bench/just
+        [[ -x $venv/bin/just ]] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q rust-just; } ||
+            echo "just: could not be installed; start-up is measured without it"
+        [[ -x $venv/bin/just ]] && just=$venv/bin/just
+    fi
 fi
-echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
-echo "$(make --version | head -1); ninja $(ninja --version); $(hyperfine --version)"
-if ((goal_ok)); then
-    echo "goal: $goal, $("$goal" --version 2>/dev/null | grep . || echo 'version unknown')"
-fi
+[[ -x $goal ]] || fail "no goal binary at $goal; build it with cargo build --release or set GOAL"
+echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$(make --version | head -1); ninja $(ninja --version); $(hyperfine --version)${just:+; $("$just" --version)}"
+echo "goal: $goal, $("$goal" --version)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/goal-bench.XXXXXX")
+results=$work/results
+mkdir -p "$results"
 if [[ ${KEEP:-} == 1 ]]; then
     echo "keeping $work"
 else
     trap 'rm -rf "$work"' EXIT
 fi
 
-step "generate $n sources"
-python3 "$here/gen.py" graph "$work/make" "$n"
-# Identical trees (mtimes included) so each tool builds its own from scratch and no tool's
-# state (.ninja_log, .goal/) is seen by another.
-cp -a "$work/make" "$work/ninja"
-cp -a "$work/make" "$work/goal"
-
-touched=src/$(printf 'f%05d' $((n / 2))).c
-
-step "first build (all three, from scratch)"
-/usr/bin/time -f "make:  %es" make -rR -s -C "$work/make"
-/usr/bin/time -f "ninja: %es" ninja -C "$work/ninja" >/dev/null
-if ((goal_ok)); then
-    if ! (cd "$work/goal" && /usr/bin/time -f "goal:  %es" "$goal" >"$work/goal.log" 2>&1); then
-        tail -5 "$work/goal.log"
-        skip_goal "it could not build the graph yet; log above"
-    elif ! goal_built; then
-        skip_goal "its first build exited 0 but did not produce app and $n objects"
-    fi
-fi
-
-# A benchmark of a tool that rebuilds too much or too little measures nothing: touch one source
-# and ask each tool, without running anything, what it would do. Then rebuild it for real.
-step "correctness: touch one source, exactly one compile and the link must fire"
-make -rR -q -C "$work/make" || { echo "make: not up to date after the build" >&2; exit 1; }
-touch "$work/make/$touched"
-check_count "make -rR -n" 2 "$(make -rR -n -C "$work/make" | grep -c -e "^cp $touched " -e '^touch app$')"
-check_count "make -rR -n (all lines)" 2 "$(make -rR -n -s -C "$work/make" | wc -l)"
-make -rR -s -C "$work/make"
-
-[[ $(ninja -C "$work/ninja" -n) == *"no work to do"* ]] || { echo "ninja: not up to date" >&2; exit 1; }
-touch "$work/ninja/$touched"
-check_count "ninja -n" 2 "$(ninja -C "$work/ninja" -n | grep -c -e "cp $touched " -e 'touch app$')"
-ninja -C "$work/ninja" >/dev/null
-
-if ((goal_ok)); then
-    touch "$work/goal/$touched"
-    # The dry-run format is goal's own; whatever it is, the touched source must be the only one
-    # named in it.
-    if dry=$(cd "$work/goal" && "$goal" --dry-run 2>&1) || [[ $? == 1 ]]; then
-        check_count "goal --dry-run (sources named)" 1 \
-            "$(grep -o 'f[0-9]\{5\}' <<<"$dry" | sort -u | wc -l)"
+# Hyperfine options sized to the graph, so that N=100,000 stays within minutes on 2 cores.
+runs() { # N
+    if (($1 >= 100000)); then
+        opts=(--warmup 1 --runs 5)
+    elif (($1 >= 10000)); then
+        opts=(--warmup 2 --runs 10)
     else
-        echo "$dry" | tail -5
-        echo "goal --dry-run: not supported yet; check skipped"
+        opts=(--warmup 3 --min-runs 10)
     fi
-    if ! (cd "$work/goal" && "$goal" >"$work/goal.log" 2>&1) || ! goal_built; then
-        tail -5 "$work/goal.log"
-        skip_goal "the rebuild after a touch failed"
+}
+
+# measure FIGURE N TOOL DIR COMMAND...: hyperfine, with the options in the array `opts`, without
+# a shell (-N: a shell's start-up would be a large share of a few milliseconds); one file per
+# figure, size and tool for the report.
+measure() {
+    local figure=$1 n=$2 tool=$3 dir=$4
+    shift 4
+    # Its warnings about outliers are expected on a shared machine: kept for a failure only.
+    (cd "$dir" && hyperfine -N --style none "${opts[@]}" --export-json "$results/$figure.$n.$tool.json" \
+        --command-name "$tool" "$(printf '%q ' "$@")" >/dev/null 2>"$work/hyperfine.log") ||
+        fail "$tool: $*"$'\n'"$(cat "$work/hyperfine.log")"
+    python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["results"][0]; print("%-8s %-10s %-20s median %8.1f ms, min %8.1f ms" % (*sys.argv[2:], r["median"] * 1e3, r["min"] * 1e3))' \
+        "$results/$figure.$n.$tool.json" "$figure" "$n" "$tool"
+}
+
+# rss FIGURE N TOOL DIR COMMAND...: the peak RSS of one run, in KiB.
+rss() {
+    local figure=$1 n=$2 tool=$3 dir=$4
+    shift 4
+    (cd "$dir" && /usr/bin/time -f %M -o "$results/$figure.$n.$tool.rss" "$@" >/dev/null 2>&1) || true
+}
+
+# fires TOOL EXPECTED-COUNT EXPECTED-LINE OUTPUT: a dry run lists exactly the expected work.
+fires() {
+    local count
+    count=$(grep -c . <<<"$4" || true)
+    [[ $count == "$2" ]] || fail "$1 would run $count commands or goals, not $2:"$'\n'"$4"
+    grep -qF -- "$3" <<<"$4" || fail "$1 does not list '$3':"$'\n'"$4"
+    echo "$1: ok ($count, including '$3')"
+}
+
+up_to_date() { # DIR
+    (cd "$1/make" && make -rR -q) || fail "make: not up to date"
+    [[ $(cd "$1/ninja" && ninja -n) == *"no work to do"* ]] || fail "ninja: not up to date"
+    local dry
+    dry=$(cd "$1/goal" && "$goal" --dry-run -q) || fail "goal: not up to date:"$'\n'"$dry"
+}
+
+# One graph (KIND graph: N sources -> N objects -> a link; chain: N copies in a row), through
+# the figures: full build, no-op, dry run after one touch, peak RSS.
+suite() { # KIND N
+    local kind=$1 n=$2 dir=$work/$1-$2 touched label=$2
+    [[ $kind == graph ]] || label="$kind $n"
+    step "$kind, N=$n: generate"
+    python3 "$here/gen.py" "$kind" "$dir/make" "$n"
+    # Identical trees (mtimes included): no tool's state (.ninja_log, .goal/) is seen by another.
+    cp -a "$dir/make" "$dir/ninja"
+    cp -a "$dir/make" "$dir/goal"
+
+    local clean
+    # hyperfine -N runs --prepare without a shell too.
+    if [[ $kind == graph ]]; then
+        clean="sh -c 'rm -rf obj app && mkdir obj'"
+    else
+        clean="find chain -name s* ! -name s0000 -delete"
     fi
+    if ((n <= full_max)); then
+        step "$kind, N=$n: full builds (hyperfine, each from scratch)"
+        opts=(--runs $(((n >= 10000) ? 2 : 3)) --prepare "$clean")
+        measure full "$label" goal "$dir/goal" "$goal" -q
+        measure full "$label" "make -j1" "$dir/make" make -rR -s -j1
+        measure full "$label" "ninja -j1" "$dir/ninja" ninja -j1
+        if [[ $kind == graph ]]; then
+            measure full "$label" "make -j2" "$dir/make" make -rR -s -j2
+            measure full "$label" "ninja -j2" "$dir/ninja" ninja -j2
+        fi
+    else
+        step "$kind, N=$n: one build with ninja -j2, copied to the other trees"
+        (cd "$dir/ninja" && ninja -j2 >/dev/null)
+        for tool in make goal; do
+            rm -rf "${dir:?}/$tool"
+            cp -a "$dir/ninja" "$dir/$tool"
+            rm -f "$dir/$tool/.ninja_log" "$dir/$tool/.ninja_deps"
+        done
+    fi
+    # An early goal may exit 0 and build nothing: check what the build left.
+    if [[ $kind == graph ]]; then
+        [[ $(find "$dir/goal/obj" -name '*.o' | wc -l) == "$n" && -e $dir/goal/app ]] ||
+            fail "goal did not build app and $n objects"
+    else
+        [[ -e $dir/goal/chain/s$(printf %04d "$n") ]] || fail "goal did not build the chain"
+    fi
+    up_to_date "$dir"
+
+    step "$kind, N=$n: no-op"
+    runs "$n"
+    measure noop "$label" goal "$dir/goal" "$goal"
+    measure noop "$label" make "$dir/make" make -rR
+    measure noop "$label" ninja "$dir/ninja" ninja
+    rss noop "$label" goal "$dir/goal" "$goal"
+    rss noop "$label" make "$dir/make" make -rR
+    rss noop "$label" ninja "$dir/ninja" ninja
+
+    # A benchmark of a tool that rebuilds too much or too little measures nothing: touch one
+    # file and check that each tool would run exactly what depends on it.
+    step "$kind, N=$n: correctness and dry run after touching one file"
+    local expected first_make first_ninja first_goal
+    if [[ $kind == graph ]]; then
+        touched=src/$(printf 'f%05d' $((n / 2))).c
+        expected=2
+        first_make="cp $touched obj/"
+        first_ninja="cp $touched obj/"
+        first_goal="would fire: compiled src=$touched "
+    else
+        touched=chain/s$(printf %04d $((n / 2)))
+        expected=$((n - n / 2))
+        first_make="cp $touched chain/"
+        first_ninja="cp $touched chain/"
+        first_goal="would fire: s$(printf %04d $((n / 2 + 1))) "
+    fi
+    for tool in make ninja goal; do
+        touch "$dir/$tool/$touched"
+    done
+    fires "make -rR -n" "$expected" "$first_make" "$(cd "$dir/make" && make -rR -n)"
+    fires "ninja -n" "$expected" "$first_ninja" "$(cd "$dir/ninja" && ninja -n | sed 's/^\[[0-9/]*\] //')"
+    # goal lists each instance that would fire, and those that may fire once it has.
+    fires "goal --dry-run" "$expected" "$first_goal" \
+        "$(cd "$dir/goal" && { "$goal" --dry-run -q | grep -E '^(would|may) fire:' || true; })"
+    measure dry-run "$label" make "$dir/make" make -rR -n
+    measure dry-run "$label" ninja "$dir/ninja" ninja -n
+    # goal --dry-run exits 1 when something would fire.
+    opts+=(-i)
+    measure dry-run "$label" goal "$dir/goal" "$goal" --dry-run
+    (cd "$dir/make" && make -rR -s)
+    (cd "$dir/ninja" && ninja >/dev/null)
+    (cd "$dir/goal" && "$goal" -q)
+    up_to_date "$dir"
+    # Three trees of 2N files each: gone before the next N unless asked to keep them.
+    [[ ${KEEP:-} == 1 ]] || rm -rf "$dir"
+}
+
+if wanted graph; then
+    for n in "${sizes[@]}"; do
+        suite graph "$n"
+    done
+fi
+wanted chain && suite chain "$depth"
+
+if wanted memory; then
+    step "Memory: $memory_n memory-exists targets"
+    python3 "$here/gen.py" memory "$work/memory" "$memory_n"
+    /usr/bin/time -f "seeding $memory_n keys: %es" "$goal" -q -C "$work/memory" seeded
+    (cd "$work/memory" && "$goal" --dry-run -q >/dev/null) || fail "goal: a seeded key is missing"
+    runs "$memory_n"
+    measure memory "$memory_n" goal "$work/memory" "$goal" -q
+    rss memory "$memory_n" goal "$work/memory" "$goal" -q
 fi
 
-step "no-op runs (hyperfine, warmup 3)"
-bench() { # name, directory, command…
-    local name=$1 dir=$2
-    shift 2
-    (cd "$dir" && hyperfine -N --warmup 3 --style basic \
-        --export-json "$work/$name.json" --command-name "$name" "$*")
-    # Peak RSS of one more run, in KiB.
-    (cd "$dir" && /usr/bin/time -f %M -o "$work/$name.rss" "$@" >/dev/null 2>&1)
-}
-bench "make -rR -q" "$work/make" make -rR -q
-bench "make -rR" "$work/make" make -rR
-bench "ninja -n" "$work/ninja" ninja -n
-bench "ninja" "$work/ninja" ninja
-((goal_ok)) && bench "goal" "$work/goal" "$goal"
+if wanted startup; then
+    step "start-up: --list of a small Goalfile and justfile"
+    python3 "$here/gen.py" startup "$work/startup"
+    opts=(--warmup 20 --min-runs 200)
+    measure startup 0 "goal --list" "$work/startup" "$goal" --list
+    [[ -n $just ]] && measure startup 0 "just --list" "$work/startup" "$just" --list
+    measure startup 0 "goal --version" "$work/startup" "$goal" --version
+    measure startup 0 "ninja --version" "$work/startup" ninja --version
+    measure startup 0 "make --version" "$work/startup" make --version
+    opts+=(--prepare "rm -rf .goal")
+    measure startup 0 "goal --list (cold)" "$work/startup" "$goal" --list
+fi
 
-if ((goal_ok)); then
-    step "parse + check of a Goalfile of $parse_n goals"
+if wanted parse; then
+    step "parse: a Goalfile of $parse_n goals, cold (no cache) and cached"
     mkdir -p "$work/parse"
     python3 "$here/gen.py" goalfile-goals "$parse_n" "$work/parse/Goalfile"
     echo "Goalfile: $(wc -c <"$work/parse/Goalfile") bytes"
-    echo 'goal all { require no-such-goal }' >"$work/parse/Broken"
-    if (cd "$work/parse" && "$goal" --check -f Broken >/dev/null 2>&1); then
-        echo "goal --check: accepts a Goalfile requiring an unknown goal, so it does not check yet; skipped"
-    elif (cd "$work/parse" && "$goal" --check -f Goalfile >/dev/null 2>&1); then
-        # Cold: no cache of a previous run under .goal/; warm: whatever goal keeps there.
-        (cd "$work/parse" && hyperfine -N --warmup 1 --style basic --prepare "rm -rf .goal" \
-            --export-json "$work/check-cold.json" --command-name "goal --check (cold)" \
-            "$goal --check -f Goalfile")
-        (cd "$work/parse" && /usr/bin/time -f %M -o "$work/check-cold.rss" \
-            sh -c "rm -rf .goal && exec \"\$0\" --check -f Goalfile" "$goal" >/dev/null 2>&1)
-        bench "goal --check (warm)" "$work/parse" "$goal" --check -f Goalfile
-    else
-        (cd "$work/parse" && "$goal" --check -f Goalfile 2>&1 | tail -5) || true
-        echo "goal --check: failed on the generated Goalfile; skipped"
-    fi
+    opts=(--warmup 1 --runs 3 --prepare "rm -rf .goal")
+    measure parse "$parse_n" "goal --list (cold)" "$work/parse" "$goal" --list
+    # shellcheck disable=SC2016 # $0 is for that sh
+    rss parse "$parse_n" "goal --list (cold)" "$work/parse" sh -c 'rm -rf .goal && exec "$0" --list' "$goal"
+    opts=(--warmup 1 --runs 3)
+    measure parse "$parse_n" "goal --check" "$work/parse" "$goal" --check
+    opts=(--warmup 2 --min-runs 10)
+    measure parse "$parse_n" "goal --list (cached)" "$work/parse" "$goal" --list
+    rss parse "$parse_n" "goal --list (cached)" "$work/parse" "$goal" --list
 fi
 
-step "results: N=$n, $(nproc) cores"
-python3 - "$work" <<'EOF'
-import glob, json, os, sys
-
-work = sys.argv[1]
-rows = {}
-# In the order measured: make and ninja, then goal.
-for path in sorted(glob.glob(os.path.join(work, "*.json")), key=os.path.getmtime):
-    result = json.load(open(path))["results"][0]
-    rss_path = path[: -len(".json")] + ".rss"
-    rss = None
-    if os.path.exists(rss_path):
-        # /usr/bin/time appends its line after any "Command exited…" note: take the last.
-        rss = int(open(rss_path).read().split()[-1]) / 1024
-    rows[result["command"]] = (result["median"], result["mean"], result["stddev"] or 0, result["min"], rss)
-
-# Ratios of medians: the machine is shared, and a few slow outliers move a mean but not a median.
-goal = rows.get("goal")
-print(f"{'command':<22} {'median ms':>10} {'mean ms':>8} {'± ms':>6} {'min ms':>7} {'peak RSS MiB':>13} {'goal/this':>10}")
-for name, (median, mean, sd, low, rss) in rows.items():
-    ratio = f"{goal[0] / median:.2f}" if goal and not name.startswith("goal") else ""
-    rss = f"{rss:.1f}" if rss is not None else "?"
-    print(f"{name:<22} {median * 1e3:>10.1f} {mean * 1e3:>8.1f} {sd * 1e3:>6.1f} {low * 1e3:>7.1f} {rss:>13} {ratio:>10}")
-if not goal:
-    print("goal: not measured (see the messages above)")
-EOF
+step "results"
+python3 "$here/gen.py" report "$results" | tee "$work/results.md"

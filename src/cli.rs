@@ -154,11 +154,14 @@ fn run(cli: Cli) -> Result<u8> {
     }
     let path = find_goalfile(cli.file.as_deref())?;
     tracing::debug!(goalfile = %path.display(), "reading");
-    let goalfile = crate::parse::load(&path)?;
-    crate::check::check(&goalfile)?;
+    let state_dir = project_dir(&path).join(".goal");
+    // `--check` is asked for to see every problem with the current binary's checks: it never
+    // trusts the cache, and leaves a fresh one for the runs that follow.
     if cli.check {
+        crate::cache::refresh(&path, &state_dir)?;
         return Ok(0);
     }
+    let goalfile = crate::cache::load_checked(&path, &state_dir)?;
     if cli.list {
         print!("{}", list(&goalfile));
         return Ok(0);

@@ -3,8 +3,10 @@
 //! The pipeline, one module a stage: [`parse`] (KDL text to a typed [`goalfile::Goalfile`]) →
 //! [`check`] (names, parameters, static cycles) → [`eval`] (depth-first over goal instances,
 //! predicates, the [`memory`]) → [`run`] (shell commands) → [`report`] (what the user sees).
-//! [`cli`] only wires the command line to these stages.
+//! [`cache`] keeps the checked Goalfile for the next run; [`cli`] only wires the command line
+//! to these stages.
 
+pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;

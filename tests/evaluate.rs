@@ -795,7 +795,7 @@ goal built pkg arch doc="Build one package" {
         out.stdout,
         "Goals:\n    all                      # Everything\n    built pkg arch=\"x86_64\"  # Build one package\n        pkg: the package; matches [a-z]+\n"
     );
-    assert!(!project.exists(".goal"), "--list opens nothing");
+    assert!(!project.exists(".goal/memory"), "--list does not open the Memory");
 }
 
 #[test]

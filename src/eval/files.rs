@@ -48,11 +48,15 @@ fn in_one_directory(dir: &str, name: &Pattern) -> Vec<String> {
             if !name.matches_with(file_name, OPTIONS) {
                 return None;
             }
-            Some(if dir.is_empty() {
-                file_name.to_string()
-            } else {
-                format!("{dir}/{file_name}")
-            })
+            // Not format!: at ~650 instructions a call, it was 8% of a no-op run's
+            // instructions at 10,000 sources (two listings of 10,000 names).
+            let mut path = String::with_capacity(dir.len() + 1 + file_name.len());
+            if !dir.is_empty() {
+                path.push_str(dir);
+                path.push('/');
+            }
+            path.push_str(file_name);
+            Some(path)
         })
         .collect()
 }

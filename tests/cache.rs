@@ -1,0 +1,198 @@
+//! The cache of the checked Goalfile, seen from outside: which runs use it, which do not, and
+//! that a cache that cannot be used or written never changes what a run does.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+use common::Project;
+
+const GOALFILE: &str = r#"
+include "lib.kdl"
+goal all {
+    run "echo {greeting}"
+}
+"#;
+
+fn project() -> Project {
+    Project::new()
+        .goalfile(GOALFILE)
+        .file("lib.kdl", "let greeting \"hello\"\n")
+}
+
+/// The one cache file of the project.
+fn cache_file(project: &Project) -> PathBuf {
+    let files: Vec<PathBuf> = fs::read_dir(project.path().join(".goal/cache"))
+        .expect("a cache directory")
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.into_iter().next().unwrap()
+}
+
+fn set_mtime(project: &Project, relative: &str, seconds_since_epoch: u64) {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds_since_epoch);
+    fs::File::options()
+        .write(true)
+        .open(project.path().join(relative))
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+}
+
+#[test]
+fn the_second_run_reads_the_cache() {
+    let project = project();
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has("cache miss")
+        .stdout_has("hello");
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has("cache hit")
+        .stdout_has("hello");
+}
+
+#[test]
+fn a_touched_file_with_the_same_content_is_hashed_and_still_a_hit() {
+    let project = project();
+    project.goal(&[]).success();
+    set_mtime(&project, "lib.kdl", 1_000_000_000);
+    set_mtime(&project, "Goalfile", 1_000_000_000);
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has("cache hit (touched, same content)");
+    // The settled mtimes were recorded: no hash this time.
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has("cache hit")
+        .stderr_lacks("touched");
+}
+
+#[test]
+fn editing_the_goalfile_or_an_include_invalidates_the_cache() {
+    let project = project();
+    project.goal(&[]).success();
+    // Same size, same (settled) mtime: only the content tells.
+    project.write("lib.kdl", "let greeting \"howdy\"\n");
+    set_mtime(&project, "lib.kdl", 1_000_000_000);
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has("cache miss")
+        .stderr_has("lib.kdl changed")
+        .stdout_has("howdy");
+    project.write("Goalfile", &GOALFILE.replace("echo", "echo say"));
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has("Goalfile changed")
+        .stdout_has("say howdy");
+    project.goal(&["-vv"]).success().stderr_has("cache hit");
+}
+
+#[test]
+fn a_goalfile_with_problems_is_not_cached() {
+    let project = Project::new().goalfile("goal all { require nothing-here }\n");
+    project.goal(&[]).status(2);
+    assert!(
+        !project.exists(".goal/cache")
+            || fs::read_dir(project.path().join(".goal/cache"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+}
+
+#[test]
+fn a_corrupt_cache_is_ignored_and_replaced() {
+    let project = project();
+    project.goal(&[]).success();
+    let file = cache_file(&project);
+    let good = fs::read(&file).unwrap();
+    for bad in [
+        &b""[..],
+        &good[..good.len() / 2],
+        b"\x05garbage and more garbage",
+    ] {
+        fs::write(&file, bad).unwrap();
+        project
+            .goal(&["-vv"])
+            .success()
+            .stderr_has("cache miss")
+            .stdout_has("hello");
+        assert_eq!(fs::read(&file).unwrap().len(), good.len());
+    }
+    project.goal(&["-vv"]).success().stderr_has("cache hit");
+}
+
+#[test]
+fn a_cache_from_another_version_is_ignored() {
+    let project = project();
+    project.goal(&[]).success();
+    let file = cache_file(&project);
+    let mut bytes = fs::read(&file).unwrap();
+    // The file starts with the version string (a length byte, then the text).
+    let version = env!("CARGO_PKG_VERSION").as_bytes();
+    assert_eq!(&bytes[1..=version.len()], version);
+    let other = b"9".repeat(version.len());
+    bytes[1..=version.len()].copy_from_slice(&other);
+    fs::write(&file, &bytes).unwrap();
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has(&format!(
+            "written by goal {}",
+            String::from_utf8(other).unwrap()
+        ))
+        .stdout_has("hello");
+    project.goal(&["-vv"]).success().stderr_has("cache hit");
+}
+
+#[test]
+fn a_read_only_cache_directory_does_not_break_the_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let project = project();
+    fs::create_dir_all(project.path().join(".goal/cache")).unwrap();
+    let read_only = fs::Permissions::from_mode(0o555);
+    fs::set_permissions(project.path().join(".goal/cache"), read_only).unwrap();
+    // Root writes there anyway; anyone else gets the failed write, which must stay silent.
+    project
+        .goal(&[])
+        .success()
+        .stdout_has("hello")
+        .stderr_lacks("cache");
+    project.goal(&[]).success().stdout_has("hello");
+}
+
+#[test]
+fn a_cache_that_cannot_be_written_does_not_break_the_run() {
+    let project = project();
+    // A file where the directory should be stops root too, unlike a read-only mode.
+    project.write(".goal/cache", "not a directory");
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has("cache not written")
+        .stdout_has("hello");
+    project.goal(&["-q"]).success().stdout_has("hello");
+}
+
+#[test]
+fn check_never_trusts_the_cache_but_fills_it() {
+    let project = project();
+    project
+        .goal(&["--check", "-vv"])
+        .success()
+        .stderr_lacks("cache hit");
+    project
+        .goal(&["--check", "-vv"])
+        .success()
+        .stderr_lacks("cache hit");
+    project.goal(&["-vv"]).success().stderr_has("cache hit");
+}
