@@ -163,7 +163,12 @@ fn run(cli: Cli) -> Result<u8> {
     }
     let goalfile = crate::cache::load_checked(&path, &state_dir)?;
     if cli.list {
-        print!("{}", list(&goalfile));
+        crate::report::print_out(&list(&goalfile)).map_err(|error| {
+            Problem::failure(
+                "goal::output",
+                format!("cannot write to standard output: {error}"),
+            )
+        })?;
         return Ok(0);
     }
     let requests = requests(&cli.targets, &goalfile)?;

@@ -191,27 +191,28 @@ impl Reporter {
     /// `--dry-run`: an instance that would run its recipe, and why. Standard output.
     pub fn would_fire(&mut self, instance: &str, why: &str) {
         self.stats.would_fire += 1;
-        println!("would fire: {instance}  ({why})");
+        let _ = print_out(&format!("would fire: {instance}  ({why})\n"));
     }
 
     /// `--dry-run`: an instance whose target can only be known once what it requires has run.
     pub fn may_fire(&mut self, instance: &str, why: &str) {
         self.stats.may_fire += 1;
-        println!("may fire:   {instance}  ({why})");
+        let _ = print_out(&format!("may fire:   {instance}  ({why})\n"));
     }
 
     /// The steps a `plan` chose, each with its cost: on standard output in a dry run (it is
     /// part of the answer), else as a status line.
     pub fn plan(&mut self, instance: &str, steps: &[(&str, String)], total: &str, dry_run: bool) {
         if dry_run {
-            println!(
-                "plan for {instance}: {} step(s), total cost {total}",
+            let mut text = format!(
+                "plan for {instance}: {} step(s), total cost {total}\n",
                 steps.len()
             );
             let width = steps.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
             for (number, (name, cost)) in steps.iter().enumerate() {
-                println!("  {}. {name:width$}  (cost {cost})", number + 1);
+                let _ = writeln!(text, "  {}. {name:width$}  (cost {cost})", number + 1);
             }
+            let _ = print_out(&text);
         } else if self.verbosity >= Verbosity::Normal {
             let steps: Vec<String> = steps
                 .iter()
@@ -262,4 +263,17 @@ impl Reporter {
 
 pub(crate) fn seconds(elapsed: Duration) -> String {
     format!("{:.2}s", elapsed.as_secs_f64())
+}
+
+/// Writes to standard output; a reader that stopped reading (`goal -n | head`) is not an
+/// error, and must not become a panic.
+pub fn print_out(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }

@@ -795,7 +795,10 @@ goal built pkg arch doc="Build one package" {
         out.stdout,
         "Goals:\n    all                      # Everything\n    built pkg arch=\"x86_64\"  # Build one package\n        pkg: the package; matches [a-z]+\n"
     );
-    assert!(!project.exists(".goal/memory"), "--list does not open the Memory");
+    assert!(
+        !project.exists(".goal/memory"),
+        "--list does not open the Memory"
+    );
 }
 
 #[test]

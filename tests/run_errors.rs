@@ -87,3 +87,43 @@ goal all {
         .stderr_has("goal::spawn")
         .stderr_has("could not start /bin/sh");
 }
+
+#[test]
+fn a_reader_that_stops_reading_is_not_an_error() {
+    let mut goalfile = String::new();
+    for i in 0..2000 {
+        goalfile.push_str(&format!("goal g{i} {{ run \"true\" }}\n"));
+    }
+    goalfile.push_str("goal all {\n");
+    for i in 0..2000 {
+        goalfile.push_str(&format!("    require g{i}\n"));
+    }
+    goalfile.push_str("}\n");
+    let project = Project::new().goalfile(&goalfile);
+    for (args, status) in [("--dry-run", 1), ("--list", 0)] {
+        let mut child = project
+            .command(&[args])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader stops at once: goal's writes meet a closed pipe.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args}: {stderr}");
+        assert_eq!(output.status.code(), Some(status), "{args}: {stderr}");
+    }
+}
+
+#[test]
+fn an_unwritable_standard_output_is_an_error_for_list() {
+    let project = Project::new().goalfile(r#"goal all { run "true" }"#);
+    let out = project
+        .command(&["--list"])
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("goal::output"));
+}

@@ -13,7 +13,6 @@ mod socket;
 mod store;
 
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -408,17 +407,7 @@ pub(crate) fn escape(text: &str) -> String {
     escaped
 }
 
-/// A reader that stopped reading (`goal memory list | head`) is not an error.
 fn print(text: &str) -> Result<(), Problem> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(Problem::failure(
-            IO,
-            format!("cannot write to standard output: {error}"),
-        )),
-        _ => Ok(()),
-    }
+    crate::report::print_out(text)
+        .map_err(|error| Problem::failure(IO, format!("cannot write to standard output: {error}")))
 }
