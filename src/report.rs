@@ -115,9 +115,9 @@ impl Reporter {
         self.verbosity >= Verbosity::Verbose
     }
 
-    /// Counts a reached goal that is not shown.
-    pub fn count_reached(&mut self) {
-        self.stats.reached += 1;
+    /// Counts reached goals that were not shown.
+    pub fn count_reached(&mut self, count: usize) {
+        self.stats.reached += count;
     }
 
     pub fn failed(&mut self, instance: &str, elapsed: Duration) {

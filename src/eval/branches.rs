@@ -21,6 +21,7 @@ impl<'g> Evaluator<'g> {
             stack: self.stack.clone(),
             mtimes: HashMap::default(),
             commands_seen: 0,
+            reached_unshown: 0,
             memory: self.memory.clone(),
             run_lock: self.run_lock,
             options: self.options,
@@ -117,6 +118,7 @@ impl<'g> Evaluator<'g> {
     /// Takes over what a finished branch learnt: the modification times it saw (the link
     /// step after a loop of compiles would otherwise stat every object again).
     pub(super) fn absorb(&mut self, branch: Evaluator<'g>) {
+        self.reached_unshown += branch.reached_unshown;
         if branch.commands_seen == self.shared.commands_run.load(Ordering::SeqCst) {
             if self.commands_seen != branch.commands_seen {
                 self.mtimes.clear();

@@ -116,6 +116,8 @@ pub struct Evaluator<'g> {
     /// Modification times seen since `commands_seen` commands had run.
     mtimes: HashMap<String, Option<SystemTime>>,
     commands_seen: u64,
+    /// Reached goals not shown, counted here until the branch ends.
+    reached_unshown: usize,
     memory: Memory,
     /// Where to advertise the socket, so `goal memory` from another terminal reaches it.
     run_lock: Option<&'g RunLock>,
@@ -158,6 +160,7 @@ impl<'g> Evaluator<'g> {
             stack: Vec::new(),
             mtimes: HashMap::default(),
             commands_seen: 0,
+            reached_unshown: 0,
             memory,
             run_lock: None,
             options,
@@ -246,6 +249,8 @@ impl<'g> Evaluator<'g> {
                 Err(problem) => return Err(vec![problem]),
             }
         }
+        let reached = std::mem::take(&mut self.reached_unshown);
+        self.report().count_reached(reached);
         let failures = std::mem::take(&mut *lock(&self.shared.failures));
         if failures.is_empty() {
             Ok(())
@@ -725,7 +730,9 @@ impl<'g> Evaluator<'g> {
                     self.report().reached(&text, false);
                 }
             } else if nested {
-                self.report().count_reached();
+                // Counted by the branch and handed to the reporter at the end: one lock per
+                // reached goal would be most of a parallel no-op run's contention.
+                self.reached_unshown += 1;
             }
             return Ok(Flow::Reached);
         }
