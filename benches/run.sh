@@ -142,6 +142,7 @@ suite() { # KIND N
         step "$kind, N=$n: full builds (hyperfine, each from scratch)"
         opts=(--runs $(((n >= 10000) ? 2 : 3)) --prepare "$clean")
         measure full "$label" goal "$dir/goal" "$goal" -q
+        [[ $kind == graph ]] && measure full "$label" "goal -j2" "$dir/goal" "$goal" -q -j2
         measure full "$label" "make -j1" "$dir/make" make -rR -s -j1
         measure full "$label" "ninja -j1" "$dir/ninja" ninja -j1
         if [[ $kind == graph ]]; then
@@ -169,6 +170,7 @@ suite() { # KIND N
     step "$kind, N=$n: no-op"
     runs "$n"
     measure noop "$label" goal "$dir/goal" "$goal"
+    measure noop "$label" "goal -j2" "$dir/goal" "$goal" -j2
     measure noop "$label" make "$dir/make" make -rR
     measure noop "$label" ninja "$dir/ninja" ninja
     rss noop "$label" goal "$dir/goal" "$goal"

@@ -297,6 +297,9 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
         Memory::new(location)
     };
     interrupt::install();
+    if verbosity >= Verbosity::Normal && !cli.dry_run {
+        crate::progress::start();
+    }
     let started = Instant::now();
     let mut evaluator =
         Evaluator::new(goalfile, memory.clone(), options, Reporter::new(verbosity))?;
@@ -309,6 +312,7 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
     }
     let result = evaluator.reach_all(instances);
     memory.flush();
+    crate::progress::finish();
     evaluator.summary(started.elapsed(), cli.dry_run);
     result?;
     let stats = evaluator.stats();

@@ -18,6 +18,7 @@ pub mod logs;
 pub mod memory;
 pub mod parse;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod template;

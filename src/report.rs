@@ -78,7 +78,9 @@ impl Reporter {
         text.push_str(rest);
         text.push('\n');
         // A closed stderr must not turn into a panic in the middle of a run.
-        let _ = std::io::stderr().write_all(text.as_bytes());
+        crate::progress::suspend(|| {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        });
     }
 
     /// A goal begins running its recipe.

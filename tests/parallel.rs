@@ -186,3 +186,35 @@ goal all { require say word="a"; require say word="b" }
         .stdout_has("one a\ntwo a\npartial")
         .stdout_lacks("[say");
 }
+
+const STEPS: &str = r#"
+goal step n { run "sleep 0.3; echo stepped {n}" }
+goal all { for n "1" "2" "3" { require step n="{n}" } }
+"#;
+
+#[test]
+fn on_a_terminal_progress_shows_what_runs() {
+    let project = Project::new().goalfile(STEPS);
+    // `script` gives goal a pseudo-terminal, as a user's shell would.
+    let command = format!("{} -j2", env!("CARGO_BIN_EXE_goal"));
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(project.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("script (util-linux) runs goal on a pseudo-terminal");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("2 running · 1 waiting: step n="), "{shown}");
+    assert!(shown.contains("stepped 3"), "{shown}");
+}
+
+#[test]
+fn off_a_terminal_there_is_no_progress() {
+    let project = Project::new().goalfile(STEPS);
+    project
+        .goal(&["-j2"])
+        .success()
+        .stderr_lacks(" running · ")
+        .stdout_lacks(" running · ");
+}

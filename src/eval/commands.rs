@@ -10,6 +10,7 @@ use crate::diagnostic::Problem;
 use crate::goalfile::{Retry, Span};
 use crate::interrupt;
 use crate::logs::RecipeLog;
+use crate::progress;
 use crate::run::{self, Finished, Stdout};
 use crate::template::{Context, Template};
 
@@ -33,7 +34,9 @@ impl<'g> Evaluator<'g> {
             // Waiting for a slot may have outlasted an interruption.
             self.check_stop()?;
             let log = self.recipe_log();
+            let running = progress::Running::new(&self.current());
             let finished = self.command(script, scope, Stdout::Show(log.as_ref()), span);
+            drop(running);
             drop(slot);
             let finished = finished?;
             if interrupt::interrupted() {

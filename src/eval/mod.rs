@@ -31,6 +31,7 @@ use crate::goalfile::{Goal, Goalfile, Hook, Hooks, LetValue, Require, Span, Stat
 use crate::interrupt;
 use crate::logs::Logs;
 use crate::memory::{Memory, RunLock};
+use crate::progress;
 use crate::report::{Reporter, Stats};
 use crate::template::Context;
 
@@ -331,6 +332,7 @@ impl<'g> Evaluator<'g> {
         table.outcomes.push(None);
         table.owners.push(self.branch);
         drop(table);
+        progress::met();
         self.stack.push(id);
         let result = self.reach_new(&instance);
         self.run_hooks(&instance, &result);
@@ -362,6 +364,7 @@ impl<'g> Evaluator<'g> {
             self.shared.settled.notify_all();
         }
         drop(table);
+        progress::done();
         settled
     }
 

@@ -116,6 +116,10 @@ impl Terminal {
     /// Shows output as the recipe would have shown it. A closed or full terminal is no reason
     /// to stop the recipe or its log, so errors are ignored.
     fn show(self, bytes: &[u8]) {
+        crate::progress::suspend(|| self.write(bytes));
+    }
+
+    fn write(self, bytes: &[u8]) {
         match self {
             Terminal::Stdout => {
                 let mut stdout = io::stdout().lock();
