@@ -842,7 +842,7 @@ goal deliver pkg {
     on-success { run "echo \"goal-hook $GOAL_STATUS\" {pkg} >> {mailbox}" }
 }
 goal all { require deliver pkg="good"; require deliver pkg="bad" }
-on-failure { run "echo \"wide $GOAL_STATUS $GOAL_INSTANCE $pkg\" >> {mailbox}" }
+on-failure { run "echo \"wide $GOAL_STATUS $GOAL_INSTANCE $pkg exit=$GOAL_EXIT\" >> {mailbox}; cp \"$GOAL_LOG\" failed.log" }
 on-success { run "echo \"wide $GOAL_STATUS $GOAL_INSTANCE\" >> {mailbox}" }
 "#;
 
@@ -855,8 +855,10 @@ fn hooks_see_the_goal_its_parameters_and_its_status() {
         "goal-hook ok good\n\
          wide ok deliver pkg=good\n\
          goal-hook failed deliver deliver pkg=bad [`deliver pkg=bad` failed: its recipe exited with status 5] bad\n\
-         wide failed deliver pkg=bad bad\n"
+         wide failed deliver pkg=bad bad exit=5\n"
     );
+    // GOAL_LOG names the failed recipe's log (the recipe printed nothing).
+    assert_eq!(project.read("failed.log"), "");
     // A goal found reached runs no hook.
     std::fs::remove_file(project.path().join("hooks.log")).unwrap();
     project.goal(&["deliver", "pkg=good"]).success();

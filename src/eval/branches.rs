@@ -22,6 +22,7 @@ impl<'g> Evaluator<'g> {
             mtimes: HashMap::default(),
             commands_seen: 0,
             reached_unshown: 0,
+            last_recipe: None,
             memory: self.memory.clone(),
             run_lock: self.run_lock,
             options: self.options,

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use super::scope::Scope;
 use super::shared::lock;
-use super::{interrupted, Evaluator, Result};
+use super::{interrupted, Evaluator, LastRecipe, Result};
 use crate::diagnostic::Problem;
 use crate::goalfile::{Retry, Span};
 use crate::interrupt;
@@ -39,6 +39,11 @@ impl<'g> Evaluator<'g> {
             drop(running);
             drop(slot);
             let finished = finished?;
+            self.last_recipe = self.stack.last().map(|&id| LastRecipe {
+                instance: id,
+                status: finished.status,
+                log: log.as_ref().map(|log| log.path().to_path_buf()),
+            });
             if interrupt::interrupted() {
                 return Err(interrupted());
             }

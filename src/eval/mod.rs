@@ -33,6 +33,7 @@ use crate::logs::Logs;
 use crate::memory::{Memory, RunLock};
 use crate::progress;
 use crate::report::{Reporter, Stats};
+use crate::run;
 use crate::template::Context;
 
 use branches::{only_requires, stopped, STOPPED};
@@ -81,6 +82,14 @@ impl Outcome {
     }
 }
 
+/// A recipe's end, as the hooks of its instance see it.
+struct LastRecipe {
+    /// The instance's id.
+    instance: usize,
+    status: std::process::ExitStatus,
+    log: Option<std::path::PathBuf>,
+}
+
 /// Whether a body goes on after a statement.
 enum Flow {
     Continue,
@@ -119,6 +128,8 @@ pub struct Evaluator<'g> {
     commands_seen: u64,
     /// Reached goals not shown, counted here until the branch ends.
     reached_unshown: usize,
+    /// The last recipe this branch ran, for the hooks of its instance.
+    last_recipe: Option<LastRecipe>,
     memory: Memory,
     /// Where to advertise the socket, so `goal memory` from another terminal reaches it.
     run_lock: Option<&'g RunLock>,
@@ -162,6 +173,7 @@ impl<'g> Evaluator<'g> {
             mtimes: HashMap::default(),
             commands_seen: 0,
             reached_unshown: 0,
+            last_recipe: None,
             memory,
             run_lock: None,
             options,
@@ -335,7 +347,7 @@ impl<'g> Evaluator<'g> {
         progress::met();
         self.stack.push(id);
         let result = self.reach_new(&instance);
-        self.run_hooks(&instance, &result);
+        self.run_hooks(id, &instance, &result);
         self.stack.pop();
         if matches!(&result, Err(problem) if problem.code != STOPPED) {
             let text = self.describe_id(id);
@@ -371,7 +383,7 @@ impl<'g> Evaluator<'g> {
     /// The goal's own hook, then the Goalfile-wide one: `on-success` after its body ran and its
     /// promise held, `on-failure` after it failed. A hook's failure is a note: the goal's
     /// outcome is already decided.
-    fn run_hooks(&mut self, instance: &Instance, result: &Result<Outcome>) {
+    fn run_hooks(&mut self, id: usize, instance: &Instance, result: &Result<Outcome>) {
         let failure = match result {
             _ if self.options.dry_run => return,
             Ok(Outcome::Ran) => None,
@@ -385,6 +397,19 @@ impl<'g> Evaluator<'g> {
             Some(_) => ("on-failure", |hooks| hooks.on_failure.as_ref()),
             None => ("on-success", |hooks| hooks.on_success.as_ref()),
         };
+        // Only this instance's own last recipe, not a requirement's; read before a hook's own
+        // recipes replace it.
+        let mut recipe_env = Vec::new();
+        if let Some(last) = self.last_recipe.as_ref().filter(|last| last.instance == id) {
+            let exit = match last.status.code() {
+                Some(code) => code.to_string(),
+                None => run::describe_status(last.status),
+            };
+            recipe_env.push(("GOAL_EXIT", exit));
+            if let Some(log) = &last.log {
+                recipe_env.push(("GOAL_LOG", log.display().to_string()));
+            }
+        }
         for hook in [pick(&goal.hooks), pick(&self.goalfile.hooks)]
             .into_iter()
             .flatten()
@@ -401,6 +426,9 @@ impl<'g> Evaluator<'g> {
             );
             if let Some(problem) = failure {
                 scope.push("GOAL_ERROR", problem.message.clone());
+            }
+            for (name, value) in &recipe_env {
+                scope.push(name, value.clone());
             }
             // Already started: a hook's recipes are part of the goal, not a new start.
             let mut body = Body {
