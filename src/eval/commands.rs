@@ -145,7 +145,10 @@ impl<'g> Evaluator<'g> {
             }
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let jobs = matches!(stdout, Stdout::Show(_)).then_some(&self.shared.jobs);
+        // Offering the job server makes the child be forked rather than spawned (its pipe must
+        // be inherited), about a millisecond a recipe: only when there are slots to share.
+        let share_slots = self.options.jobs > 1 && matches!(stdout, Stdout::Show(_));
+        let jobs = share_slots.then_some(&self.shared.jobs);
         let finished = run::shell(script, &env, stdout, jobs);
         // What the command changed must be seen, by this branch and the others alike.
         self.shared.commands_run.fetch_add(1, Ordering::SeqCst);
