@@ -246,7 +246,10 @@ fn a_socket_nobody_serves_is_an_error_not_a_fallback() {
 #[test]
 fn a_dry_run_memory_refuses_writes_also_through_its_socket() {
     let project = Project::new().goalfile("");
-    Memory::new(location(&project)).set("k", "v").unwrap();
+    // Kept open: a dropped handle's database may hold its lock a moment longer (sled's own
+    // thread), and this test is about refusing writes, not about waiting for that.
+    let writer = Memory::new(location(&project));
+    writer.set("k", "v").unwrap();
 
     let memory = Memory::read_only(location(&project));
     assert_eq!(memory.get("k").unwrap().as_deref(), Some("v"));
@@ -361,6 +364,11 @@ fn killed_writers_never_lose_an_acknowledged_value() {
         let pgid = -i32::try_from(writer.id()).unwrap();
         assert_eq!(unsafe { libc::kill(pgid, libc::SIGKILL) }, 0);
         writer.wait().unwrap();
+        // The shell is gone; a `goal` it started may still be dying with the database's lock.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while group_has_live_process(-pgid) && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
 
         let memory = Memory::new(location(&project));
         let numbers = fs::read_to_string(project.path().join(&acknowledged)).unwrap_or_default();
@@ -374,4 +382,22 @@ fn killed_writers_never_lose_an_acknowledged_value() {
         }
     }
     assert!(acknowledged_in_all > 0, "no write finished before its kill");
+}
+
+/// Whether a process of group `pgid` still runs (a zombie holds no lock: it does not count).
+fn group_has_live_process(pgid: i32) -> bool {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // After the command name in parentheses: state, parent, process group.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
+    })
 }
