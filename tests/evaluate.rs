@@ -880,3 +880,32 @@ goal fine {
         .success()
         .stderr_has("goal: note the on-success hook of fine failed");
 }
+
+#[test]
+fn a_plain_command_runs_without_a_shell_and_anything_else_with_one() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal plain { run "./parent.sh plain" }
+goal piped { run "./parent.sh piped | cat" }
+goal spaced src dst { run "cp {src} {dst}" }
+goal missing { run "no-such-command-here --flag" }
+"#,
+        )
+        .file(
+            "parent.sh",
+            "#!/bin/sh\necho \"$1 $(cat /proc/$PPID/comm)\" >> parents\n",
+        )
+        .file("a file.txt", "content\n");
+    project.goal(&["plain", "piped"]).success();
+    assert_eq!(project.read("parents"), "plain goal\npiped sh\n");
+    project
+        .goal(&["spaced", "src=a file.txt", "dst=the copy.txt"])
+        .success();
+    assert_eq!(project.read("the copy.txt"), "content\n");
+    project
+        .goal(&["missing"])
+        .status(1)
+        .stderr_has("not found")
+        .stderr_has("its recipe exited with status 127");
+}
