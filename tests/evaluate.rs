@@ -837,7 +837,7 @@ const HOOKS: &str = r#"
 let mailbox "hooks.log"
 goal deliver pkg {
     target { file-exists "{pkg}.done" }
-    run "case {pkg} in bad) exit 5;; esac; touch {pkg}.done"
+    run "case {pkg} in bad) echo giving up; exit 5;; esac; touch {pkg}.done"
     on-failure { run "echo \"goal-hook $GOAL_STATUS $GOAL_GOAL $GOAL_INSTANCE [$GOAL_ERROR] $pkg\" >> {mailbox}" }
     on-success { run "echo \"goal-hook $GOAL_STATUS\" {pkg} >> {mailbox}" }
 }
@@ -857,8 +857,8 @@ fn hooks_see_the_goal_its_parameters_and_its_status() {
          goal-hook failed deliver deliver pkg=bad [`deliver pkg=bad` failed: its recipe exited with status 5] bad\n\
          wide failed deliver pkg=bad bad exit=5\n"
     );
-    // GOAL_LOG names the failed recipe's log (the recipe printed nothing).
-    assert_eq!(project.read("failed.log"), "");
+    // GOAL_LOG names the failed recipe's log.
+    assert_eq!(project.read("failed.log"), "giving up\n");
     // A goal found reached runs no hook.
     std::fs::remove_file(project.path().join("hooks.log")).unwrap();
     project.goal(&["deliver", "pkg=good"]).success();

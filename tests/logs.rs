@@ -642,3 +642,31 @@ fn a_disk_that_fills_up_loses_the_log_but_not_the_output() {
         .stderr_has("No space left on device");
     assert_eq!(out.stdout.len(), 1_000_000);
 }
+
+#[test]
+fn a_recipe_that_prints_nothing_leaves_no_file_yet_shows_as_logged() {
+    let project = Project::new().goalfile(r#"goal quiet { run "true" }"#);
+    project.goal(&["quiet"]).success();
+    let logs: Vec<_> = walk(&project.path().join(".goal/logs"))
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
+        .collect();
+    assert!(logs.is_empty(), "{logs:?}");
+    let out = project.goal(&["log", "quiet"]);
+    out.success().stderr_has("quiet: started");
+    assert_eq!(out.stdout, "");
+    project.goal(&["status"]).success().stdout_has("ok");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}

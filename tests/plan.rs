@@ -199,7 +199,10 @@ fn every_input_becomes_every_wanted_image_by_the_cheapest_plan() {
                     );
                     let project = disk_image();
                     let status =
-                        std::process::Command::new(project.path().join("tools/make-image"))
+                        // Through sh: exec-ing a file just copied can meet "text file busy"
+                        // while another test thread forks.
+                        std::process::Command::new("sh")
+                            .arg(project.path().join("tools/make-image"))
                             .current_dir(project.path())
                             .args(["template.img", input_format, "4G"])
                             .args(xz.then_some("xz"))

@@ -1,6 +1,7 @@
 //! Commands: recipes (with job slots and retries), commands whose output is used, and the
 //! environment every command gets.
 
+use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::scope::Scope;
@@ -42,7 +43,10 @@ impl<'g> Evaluator<'g> {
             self.last_recipe = self.stack.last().map(|&id| LastRecipe {
                 instance: id,
                 status: finished.status,
-                log: log.as_ref().map(|log| log.path().to_path_buf()),
+                log: log
+                    .as_ref()
+                    .and_then(|log| log.path())
+                    .map(Path::to_path_buf),
             });
             if interrupt::interrupted() {
                 return Err(interrupted());
@@ -190,7 +194,10 @@ impl<'g> Evaluator<'g> {
         )
         .at(&sources, span, "this recipe")
         .with_optional_help(self.required_by())
-        .with_help_line(log.map(|log| format!("its output is in {}", log.path().display())))
+        .with_help_line(
+            log.and_then(RecipeLog::path)
+                .map(|path| format!("its output is in {}", path.display())),
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 //! end<TAB>3<TAB>2026-11-23T10:31:52.456Z<TAB>exit 0
 //! ```
 //!
+//! An end line ends in `<TAB>silent` when the recipe printed nothing and so has no log file.
 //! Runs are numbered from 1 in each invocation. The end is `exit N`, `signal N`, or
 //! `interrupted` (`goal` itself was interrupted and stopped the recipe). The instance is written
 //! as users see it, escaped like `goal memory list` (`\n`, `\t`, `\r`, `\\`) so that every
@@ -34,15 +35,17 @@ pub(super) fn start_line(number: u32, at: SystemTime, file: &str, instance: &str
     )
 }
 
-pub(super) fn end_line(number: u32, at: SystemTime, ending: Ending) -> String {
+/// `silent`: the recipe printed nothing, so it has no log file.
+pub(super) fn end_line(number: u32, at: SystemTime, ending: Ending, silent: bool) -> String {
     let ending = match ending {
         Ending::Exited(code) => format!("exit {code}"),
         Ending::Signalled(signal) => format!("signal {signal}"),
         Ending::Interrupted => "interrupted".to_string(),
     };
     format!(
-        "end\t{number}\t{}\t{ending}\n",
-        humantime::format_rfc3339_millis(at)
+        "end\t{number}\t{}\t{ending}{}\n",
+        humantime::format_rfc3339_millis(at),
+        if silent { "\tsilent" } else { "" }
     )
 }
 
@@ -95,6 +98,8 @@ pub(super) struct RecordedRun {
     pub(super) started: SystemTime,
     pub(super) log: PathBuf,
     pub(super) ended: Option<(SystemTime, Ending)>,
+    /// It ended having printed nothing: it has no log file.
+    pub(super) silent: bool,
     /// Whether the invocation that writes it is still running.
     pub(super) writing: bool,
 }
@@ -228,10 +233,11 @@ fn parse(text: &str, dir: &Path, writing: bool) -> Vec<RecordedRun> {
                     started,
                     log: dir.join(file),
                     ended: None,
+                    silent: false,
                     writing,
                 });
             }
-            ["end", number, ended, ending] => {
+            ["end", number, ended, ending, ref rest @ ..] => {
                 let (Ok(number), Ok(ended), Some(ending)) = (
                     number.parse::<u32>(),
                     humantime::parse_rfc3339(ended),
@@ -241,6 +247,7 @@ fn parse(text: &str, dir: &Path, writing: bool) -> Vec<RecordedRun> {
                 };
                 if let Some(run) = runs.iter_mut().rev().find(|run| run.number == number) {
                     run.ended = Some((ended, ending));
+                    run.silent = rest == ["silent"];
                 }
             }
             _ => {}
@@ -287,8 +294,8 @@ mod tests {
         let mut text = start_line(1, started, "001-a.log", "a v='x\ty\nz'");
         assert_eq!(text.lines().count(), 1);
         text += &start_line(2, started, "002-b.log", "b");
-        text += &end_line(2, ended, Ending::Signalled(9));
-        text += &end_line(1, ended, Ending::Exited(0));
+        text += &end_line(2, ended, Ending::Signalled(9), false);
+        text += &end_line(1, ended, Ending::Exited(0), true);
         text += &start_line(3, started, "003-c.log", "c");
         let runs = parse(&text, Path::new("d"), false);
         assert_eq!(runs.len(), 3);
@@ -296,6 +303,7 @@ mod tests {
         assert_eq!(runs[0].log, Path::new("d/001-a.log"));
         assert_eq!(runs[0].outcome(), Outcome::Ok);
         assert_eq!(runs[0].duration(), Some(Duration::from_millis(1500)));
+        assert!(runs[0].silent && !runs[1].silent);
         assert_eq!(runs[1].outcome().to_string(), "failed (signal 9)");
         assert_eq!(runs[2].outcome(), Outcome::Interrupted);
         assert_eq!(runs[2].duration(), None);
@@ -333,7 +341,7 @@ mod tests {
             Ending::Signalled(15),
             Ending::Interrupted,
         ] {
-            let line = end_line(1, SystemTime::UNIX_EPOCH, ending);
+            let line = end_line(1, SystemTime::UNIX_EPOCH, ending, false);
             let text = line.trim_end().rsplit('\t').next().unwrap();
             assert_eq!(Ending::parse(text), Some(ending));
         }

@@ -55,7 +55,9 @@ struct Invocation {
 pub struct RecipeLog {
     number: u32,
     path: PathBuf,
-    file: File,
+    /// Made at the recipe's first output: most build steps print nothing, and creating a file a
+    /// recipe is most of what logging costs on a journalling file system.
+    file: std::cell::OnceCell<File>,
     index: Arc<File>,
     /// Put before each line shown on the terminal, when recipes run side by side.
     prefix: Option<String>,
@@ -128,13 +130,12 @@ impl Invocation {
         self.next += 1;
         let name = format!("{number:03}-{}.log", file_name_part(instance));
         let path = self.dir.join(&name);
-        let file = File::options().append(true).create_new(true).open(&path)?;
         let line = index::start_line(number, SystemTime::now(), &name, instance);
         (&*self.index).write_all(line.as_bytes())?;
         Ok(RecipeLog {
             number,
             path,
-            file,
+            file: std::cell::OnceCell::new(),
             index: self.index.clone(),
             prefix: None,
         })
@@ -149,9 +150,22 @@ impl RecipeLog {
         self
     }
 
-    /// Where the output goes, relative to the project directory.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the output goes, relative to the project directory; `None` while the recipe has
+    /// printed nothing (there is no file then).
+    pub fn path(&self) -> Option<&Path> {
+        self.file.get().map(|_| self.path.as_path())
+    }
+
+    /// The log file, made on first use.
+    fn file(&self) -> io::Result<&File> {
+        if let Some(file) = self.file.get() {
+            return Ok(file);
+        }
+        let file = File::options()
+            .append(true)
+            .create_new(true)
+            .open(&self.path)?;
+        Ok(self.file.get_or_init(|| file))
     }
 
     /// Records how the run ended; once this is in the index, the log is complete.
@@ -161,7 +175,8 @@ impl RecipeLog {
         } else {
             Ending::of(status)
         };
-        let line = index::end_line(self.number, SystemTime::now(), ending);
+        let silent = self.file.get().is_none();
+        let line = index::end_line(self.number, SystemTime::now(), ending, silent);
         if let Err(error) = (&*self.index).write_all(line.as_bytes()) {
             tracing::warn!("cannot record the end of {}: {error}", self.path.display());
         }

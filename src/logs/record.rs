@@ -232,7 +232,7 @@ impl LogWriter<'_> {
         if self.failed || bytes.is_empty() {
             return;
         }
-        if let Err(error) = (&self.log.file).write_all(bytes) {
+        if let Err(error) = self.log.file().and_then(|mut file| file.write_all(bytes)) {
             tracing::warn!("cannot write the log {}: {error}", self.log.path.display());
             self.failed = true;
         }

@@ -29,7 +29,17 @@ pub fn show(state_dir: &Path, instance: Option<&str>, follow: bool) -> Result<u8
         return Err(no_run(instance, &logs_dir));
     }
     for run in &runs {
-        let mut file = File::open(&run.log).map_err(|error| missing_log(run, &error))?;
+        // A recipe that printed nothing has no file; one still running may not have one yet.
+        let mut file = match File::open(&run.log) {
+            Ok(file) => Some(file),
+            Err(error)
+                if error.kind() == io::ErrorKind::NotFound
+                    && (run.silent || run.outcome() == Outcome::Running) =>
+            {
+                None
+            }
+            Err(error) => return Err(missing_log(run, &error)),
+        };
         eprintln!(
             "goal: {}: started {}, {}, log {}",
             run.instance,
@@ -37,8 +47,10 @@ pub fn show(state_dir: &Path, instance: Option<&str>, follow: bool) -> Result<u8
             duration_and_outcome(run),
             run.log.display()
         );
-        if !print(&mut file, &run.log)? {
-            return Ok(0);
+        if let Some(file) = &mut file {
+            if !print(file, &run.log)? {
+                return Ok(0);
+            }
         }
         if follow && run.outcome() == Outcome::Running {
             let ended = tail(run, &mut file)?;
@@ -71,7 +83,7 @@ fn latest_reaching(logs_dir: &Path, instance: Option<&str>) -> Result<Vec<Record
 }
 
 /// Prints what `run` adds to its log until it ends; returns it as it ended.
-fn tail(run: &RecordedRun, file: &mut File) -> Result<RecordedRun, Problem> {
+fn tail(run: &RecordedRun, file: &mut Option<File>) -> Result<RecordedRun, Problem> {
     let dir = run.log.parent().unwrap_or(Path::new("."));
     loop {
         // Everything a run writes to its log is there before its end is in the index, so once
@@ -80,7 +92,13 @@ fn tail(run: &RecordedRun, file: &mut File) -> Result<RecordedRun, Problem> {
             .into_iter()
             .find(|other| other.number == run.number)
             .unwrap_or_else(|| run.clone());
-        let reader_left = !print(file, &run.log)?;
+        if file.is_none() {
+            *file = File::open(&run.log).ok();
+        }
+        let reader_left = match file {
+            Some(file) => !print(file, &run.log)?,
+            None => false,
+        };
         if reader_left || now.outcome() != Outcome::Running {
             return Ok(now);
         }
