@@ -69,15 +69,6 @@ pub struct Goalfile {
 }
 
 impl Goalfile {
-    /// The directory every command runs in: the root Goalfile's directory.
-    pub fn root_dir(&self) -> PathBuf {
-        let root = &self.files[0].path;
-        match root.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
-    }
-
     /// Index of goals by name. Built on demand: the evaluator builds it once per run.
     pub fn goal_index(&self) -> FxHashMap<&str, usize> {
         self.goals
