@@ -62,6 +62,11 @@ pub struct Goalfile {
     pub goals: Vec<Goal>,
     pub predicates: Vec<PredicateDef>,
     pub every: Vec<Every>,
+    /// `when` blocks, in file order.
+    pub when: Vec<When>,
+    /// Declared persistent variables, in file order; each is also a global
+    /// ([`LetValue::Variable`]) at the place it was declared.
+    pub variables: Vec<Variable>,
     /// The steps every `plan` may take.
     pub transitions: Vec<TransitionDef>,
     /// Goalfile-wide hooks: run after every goal that ran.
@@ -139,7 +144,8 @@ fn acts(statements: &[Statement]) -> bool {
         Statement::Run(_)
         | Statement::MemorySet { .. }
         | Statement::MemoryDelete { .. }
-        | Statement::Plan(_) => true,
+        | Statement::Plan(_)
+        | Statement::Set { .. } => true,
         Statement::For(each) => acts(&each.body),
         Statement::Let(_) | Statement::Target(_) | Statement::Require(_) => false,
     })
@@ -169,12 +175,72 @@ pub struct PredicateDef {
     pub span: Span,
 }
 
-/// `every SCHEDULE { statements… }`: a periodic job.
+/// `every SCHEDULE [name="NAME"] [max-running="N"] [missed="run"|"skip"] { statements… }`: a
+/// periodic job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Every {
     pub name: Option<Name>,
     pub schedule: Schedule,
+    pub limits: JobLimits,
+    /// Whether a firing missed while no daemon ran is made up for once at start.
+    pub missed: Missed,
     pub body: Vec<Statement>,
+    pub span: Span,
+}
+
+impl Every {
+    /// The job's name: its `name=`, else `every-N` for the N-th `every` block (1-based) of the
+    /// Goalfile, includes spliced in.
+    pub fn job_name(&self, index: usize) -> String {
+        match &self.name {
+            Some(name) => name.text.clone(),
+            None => format!("every-{}", index + 1),
+        }
+    }
+}
+
+/// `missed="run"` (the default) or `missed="skip"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Missed {
+    #[default]
+    Run,
+    Skip,
+}
+
+/// Limits every job has: how many of its firings may run at once (`max-running="N"`, default 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobLimits {
+    pub max_running: u32,
+}
+
+impl Default for JobLimits {
+    fn default() -> JobLimits {
+        JobLimits { max_running: 1 }
+    }
+}
+
+/// `when "NAME" [max-running="N"] { condition { predicates… }; statements… }`: a job that runs
+/// when its condition turns from false to true.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct When {
+    pub name: Name,
+    /// Holds when all of its predicates hold; may use `changed`, `increased`, `decreased`.
+    pub condition: Target,
+    pub limits: JobLimits,
+    pub body: Vec<Statement>,
+    pub span: Span,
+}
+
+/// `var NAME [default="…"] [pattern=#"…"#] [doc="…"]`: a persistent variable. Its value lives in
+/// the Memory (set by `goal set` or a `set` statement); templates read it as a global.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Variable {
+    pub name: Name,
+    /// The value while none was set; may refer to globals defined before the `var`.
+    pub default: Option<Template>,
+    /// A regex every value must match in full.
+    pub pattern: Option<Pattern>,
+    pub doc: Option<String>,
     pub span: Span,
 }
 
@@ -203,6 +269,11 @@ pub enum Statement {
         span: Span,
     },
     Plan(Plan),
+    /// `set NAME="value"…`: sets persistent variables, all at once.
+    Set {
+        assignments: Vec<Arg>,
+        span: Span,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -218,6 +289,8 @@ pub enum LetValue {
     Template(Template),
     /// `let x output="command"`: the command's trimmed standard output.
     Output(Template),
+    /// `var x`: the persistent variable `variables[i]`, read from the Memory.
+    Variable(usize),
 }
 
 /// `target { … }`: the skip test and the promise. Holds when all its predicates hold.
@@ -335,6 +408,19 @@ pub enum PredicateKind {
         valid_for: Option<Duration>,
         predicate: Box<Predicate>,
     },
+    /// `equal A B`, `not-equal`, `less`, `greater`, `at-most`, `at-least`: two values compared,
+    /// as text for (in)equality, as versions for order (runs of digits compare as numbers).
+    Compare {
+        left: Template,
+        comparison: Comparison,
+        right: Template,
+    },
+    /// `changed NAME`, `increased NAME`, `decreased NAME`: in a `when` condition, the variable
+    /// against the value it had when that job last ran.
+    Change {
+        variable: Name,
+        change: Change,
+    },
     /// A user-defined predicate.
     Call {
         name: Name,
@@ -364,7 +450,39 @@ impl PredicateKind {
             PredicateKind::Any(_) => "any",
             PredicateKind::Not(_) => "not",
             PredicateKind::Memo { .. } => "memo",
+            PredicateKind::Compare { comparison, .. } => comparison_keyword(*comparison),
+            PredicateKind::Change { change, .. } => change.keyword(),
             PredicateKind::Call { name, .. } => &name.text,
+        }
+    }
+}
+
+/// The keyword of a comparison predicate.
+pub fn comparison_keyword(comparison: Comparison) -> &'static str {
+    match comparison {
+        Comparison::Equal => "equal",
+        Comparison::NotEqual => "not-equal",
+        Comparison::Less => "less",
+        Comparison::Greater => "greater",
+        Comparison::LessOrEqual => "at-most",
+        Comparison::GreaterOrEqual => "at-least",
+    }
+}
+
+/// How a variable moved since a job last ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    Changed,
+    Increased,
+    Decreased,
+}
+
+impl Change {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Change::Changed => "changed",
+            Change::Increased => "increased",
+            Change::Decreased => "decreased",
         }
     }
 }
@@ -384,6 +502,15 @@ pub const BUILTIN_PREDICATES: &[&str] = &[
     "any",
     "not",
     "memo",
+    "equal",
+    "not-equal",
+    "less",
+    "greater",
+    "at-most",
+    "at-least",
+    "changed",
+    "increased",
+    "decreased",
 ];
 
 /// The statement names allowed in goal, `every` and `for` bodies.
@@ -396,6 +523,7 @@ pub const STATEMENTS: &[&str] = &[
     "memory-set",
     "memory-delete",
     "plan",
+    "set",
 ];
 
 /// `transition NAME PARAM… cost="…" { when { … }; effects { … }; run "…" }`: a step a `plan`

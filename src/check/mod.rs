@@ -320,12 +320,18 @@ impl<'g> Checker<'g> {
             }
             Statement::MemoryDelete { key, .. } => self.refs(key, scope),
             Statement::Plan(plan) => self.plan(plan, scope),
+            Statement::Set { assignments, .. } => {
+                for assignment in assignments {
+                    self.refs(&assignment.value, scope);
+                }
+            }
         }
     }
 
     fn let_value(&mut self, value: &LetValue, scope: &mut Scope<'g>) {
         match value {
             LetValue::Template(template) | LetValue::Output(template) => self.refs(template, scope),
+            LetValue::Variable(_) => {}
         }
     }
 
@@ -397,6 +403,11 @@ impl<'g> Checker<'g> {
                 }
             }
             PredicateKind::Not(inner) => self.predicate(inner, scope),
+            PredicateKind::Compare { left, right, .. } => {
+                self.refs(left, scope);
+                self.refs(right, scope);
+            }
+            PredicateKind::Change { .. } => {}
             PredicateKind::Memo { key, predicate, .. } => {
                 self.refs(key, scope);
                 self.predicate(predicate, scope);

@@ -27,6 +27,7 @@ impl<'g> Evaluator<'g> {
             run_lock: self.run_lock,
             options: self.options,
             sources: None,
+            last_run: self.last_run.clone(),
         }
     }
 

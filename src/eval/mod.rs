@@ -27,7 +27,9 @@ use std::time::{Duration, Instant, SystemTime};
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::diagnostic::{did_you_mean, Kind, Problem, Sources};
-use crate::goalfile::{Goal, Goalfile, Hook, Hooks, LetValue, Require, Span, Statement, Target};
+use crate::goalfile::{
+    Arg, Goal, Goalfile, Hook, Hooks, LetValue, Require, Span, Statement, Target,
+};
 use crate::interrupt;
 use crate::logs::Logs;
 use crate::memory::{Memory, RunLock};
@@ -135,6 +137,8 @@ pub struct Evaluator<'g> {
     run_lock: Option<&'g RunLock>,
     options: Options,
     sources: Option<Sources>,
+    /// While a `when` condition is evaluated: each variable's value when that job last ran.
+    last_run: Option<Arc<HashMap<String, String>>>,
 }
 
 type Result<T> = std::result::Result<T, Problem>;
@@ -162,6 +166,7 @@ impl<'g> Evaluator<'g> {
             stopped: AtomicBool::new(false),
             commands_run: AtomicU64::new(0),
             next_branch: AtomicUsize::new(1),
+            variables_set: AtomicBool::new(false),
             jobs,
             logs: Mutex::new(None),
         };
@@ -178,6 +183,7 @@ impl<'g> Evaluator<'g> {
             run_lock: None,
             options,
             sources: None,
+            last_run: None,
         })
     }
 
@@ -613,6 +619,7 @@ impl<'g> Evaluator<'g> {
                     | Statement::MemorySet { .. }
                     | Statement::MemoryDelete { .. }
                     | Statement::Plan(_)
+                    | Statement::Set { .. }
             )
         {
             return Ok(Flow::Continue);
@@ -625,6 +632,10 @@ impl<'g> Evaluator<'g> {
                     }
                     LetValue::Output(command) => {
                         self.output_of(command, scope, definition.span, "let")?
+                    }
+                    // Only ever a global; its value is the global's.
+                    LetValue::Variable(_) => {
+                        self.global(&definition.name.text)?.unwrap_or_default()
                     }
                 };
                 scope.push(&definition.name.text, value);
@@ -685,8 +696,55 @@ impl<'g> Evaluator<'g> {
                 }
             }
             Statement::Plan(plan) => self.plan(plan, scope, body)?,
+            Statement::Set { assignments, span } => self.set(assignments, *span, scope, body)?,
         }
         Ok(Flow::Continue)
+    }
+
+    /// `set NAME="value"…`: every value is checked against its variable's pattern, then all are
+    /// written at once, so no reader sees some set and others not.
+    fn set(
+        &mut self,
+        assignments: &'g [Arg],
+        span: Span,
+        scope: &Scope<'g>,
+        body: &mut Body<'g>,
+    ) -> Result<()> {
+        let mut values = Vec::with_capacity(assignments.len());
+        for assignment in assignments {
+            let name = assignment.name.text.as_str();
+            let value = self.render(&assignment.value, scope, Context::Literal)?;
+            let index = self
+                .goalfile
+                .variables
+                .iter()
+                .position(|variable| variable.name.text == name)
+                .ok_or_else(|| {
+                    Problem::failure("goal::unknown-variable", format!("no variable `{name}`"))
+                })?;
+            self.check_variable(index, &value)?;
+            values.push((name, value));
+        }
+        if !self.act(body) {
+            return Ok(());
+        }
+        let entries: Vec<(String, String)> = values
+            .iter()
+            .map(|(name, value)| (crate::variables::key(name), value.clone()))
+            .collect();
+        self.memory
+            .set_all(&entries)
+            .map_err(|problem| self.locate(problem, span, "this set"))?;
+        // Later templates of this run read the new values.
+        let mut globals = lock(&self.shared.globals);
+        for (name, value) in values {
+            if let Some(position) = globals.position(name) {
+                globals.set(position, value);
+            }
+        }
+        drop(globals);
+        self.shared.variables_set.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
     /// The instance a `require` names, its arguments rendered and bound.

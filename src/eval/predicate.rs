@@ -9,11 +9,13 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use crate::diagnostic::Problem;
-use crate::goalfile::{Arg, OutputTest, Predicate, PredicateKind, Span};
+use crate::goalfile::{Arg, Change, OutputTest, Predicate, PredicateKind, Span};
+use crate::plan::Comparison;
 use crate::run::Stdout;
 use crate::template::{Context, Template};
 
 use super::scope::Scope;
+use super::shared::lock;
 use super::{Evaluator, Result};
 
 /// Whether a predicate holds, with the reason when it will be shown.
@@ -150,7 +152,74 @@ impl<'g> Evaluator<'g> {
             PredicateKind::Call { name, args } => {
                 self.call(name.text.as_str(), args, scope, predicate.span)
             }
+            PredicateKind::Compare {
+                left,
+                comparison,
+                right,
+            } => {
+                let left = self.render(left, scope, Context::Literal)?;
+                let right = self.render(right, scope, Context::Literal)?;
+                let order = crate::variables::version_order(&left, &right);
+                let holds = match comparison {
+                    Comparison::Equal => left == right,
+                    Comparison::NotEqual => left != right,
+                    Comparison::Less => order.is_lt(),
+                    Comparison::LessOrEqual => order.is_le(),
+                    Comparison::Greater => order.is_gt(),
+                    Comparison::GreaterOrEqual => order.is_ge(),
+                };
+                let keyword = predicate.kind.keyword();
+                Ok(if holds {
+                    self.yes(|| format!("{left:?} is {keyword} {right:?}"))
+                } else {
+                    Verdict::no(format!("{left:?} is not {keyword} {right:?}"))
+                })
+            }
+            PredicateKind::Change { variable, change } => {
+                self.change(&variable.text, *change, predicate.span)
+            }
         }
+    }
+
+    /// `changed`, `increased`, `decreased`: the variable now against its value when the `when`
+    /// job being evaluated last ran (its default before the job ever ran).
+    fn change(&mut self, name: &str, change: Change, span: Span) -> Result<Verdict> {
+        let index = self
+            .goalfile
+            .variables
+            .iter()
+            .position(|variable| variable.name.text == name);
+        let (Some(index), Some(last_run)) = (index, self.last_run.clone()) else {
+            let sources = self.sources().clone();
+            return Err(Problem::failure(
+                "goal::change",
+                format!("`{}` compares a variable with a when job's last run, and only a `when` condition has one", change.keyword()),
+            )
+            .at(&sources, span, "here"));
+        };
+        let now = self.global(name)?.unwrap_or_default();
+        let then = match last_run.get(name) {
+            Some(value) => value.clone(),
+            None => {
+                let shared = self.shared.clone();
+                let mut globals = lock(&shared.globals);
+                self.variable_default(index, &mut globals)?
+            }
+        };
+        let order = crate::variables::version_order(&now, &then);
+        let holds = match change {
+            Change::Changed => now != then,
+            Change::Increased => order.is_gt(),
+            Change::Decreased => order.is_lt(),
+        };
+        let keyword = change.keyword();
+        Ok(if holds {
+            self.yes(|| format!("{name} {keyword}: {then:?} then, {now:?} now"))
+        } else {
+            Verdict::no(format!(
+                "{name} has not {keyword}: {then:?} then, {now:?} now"
+            ))
+        })
     }
 
     /// All of `predicates` hold; stops at the first that does not.

@@ -35,6 +35,8 @@ pub(super) struct Shared<'g> {
     /// times is good only while this is unchanged.
     pub(super) commands_run: AtomicU64,
     pub(super) next_branch: AtomicUsize,
+    /// A `set` statement changed a persistent variable: `when` jobs must look again.
+    pub(super) variables_set: AtomicBool,
     /// The job slots, as a GNU make job server: at most `jobs` recipes run at once, and a
     /// `make` run by a recipe takes its extra jobs from the same slots.
     pub(super) jobs: jobserver::Client,

@@ -207,15 +207,19 @@ impl<'g> Evaluator<'g> {
             return Ok(());
         }
         let definition = &globals.defs[position];
-        let empty = Scope::new();
         let (template, context) = match &definition.value {
             LetValue::Template(template) => (template, Context::Literal),
             LetValue::Output(command) => (command, Context::Shell),
+            LetValue::Variable(index) => {
+                let value = self.variable(*index, globals)?;
+                globals.set(position, value);
+                return Ok(());
+            }
         };
+        let empty = Scope::new();
         self.compute_globals_of(template, &empty, globals)?;
         let text = template.render(context, |name| globals.get(name).map(Cow::Borrowed));
         let value = match &definition.value {
-            LetValue::Template(_) => text,
             // Its command sees only the globals defined before it: computing the others first
             // could need this very value.
             LetValue::Output(_) => {
@@ -224,9 +228,59 @@ impl<'g> Evaluator<'g> {
                 self.expect_success(&finished, &text, definition.span, "let")?;
                 finished.stdout.trim().to_string()
             }
+            LetValue::Template(_) | LetValue::Variable(_) => text,
         };
         globals.set(position, value);
         Ok(())
+    }
+}
+
+impl<'g> Evaluator<'g> {
+    /// The value of the persistent variable `variables[index]`: as set in the Memory, else its
+    /// default.
+    fn variable(&mut self, index: usize, globals: &mut Globals<'g>) -> Result<String> {
+        let variable = &self.goalfile.variables[index];
+        let key = crate::variables::key(&variable.name.text);
+        match self.memory.get(&key) {
+            Ok(Some(value)) => Ok(value),
+            Ok(None) => self.variable_default(index, globals),
+            Err(problem) => Err(self.locate(problem, variable.span, "reading this variable")),
+        }
+    }
+
+    /// What the variable `variables[index]` is while nothing set it.
+    pub(super) fn variable_default(
+        &mut self,
+        index: usize,
+        globals: &mut Globals<'g>,
+    ) -> Result<String> {
+        let Some(default) = &self.goalfile.variables[index].default else {
+            return Ok(String::new());
+        };
+        self.compute_globals_of(default, &Scope::new(), globals)?;
+        Ok(default.render(Context::Literal, |name| {
+            globals.get(name).map(Cow::Borrowed)
+        }))
+    }
+
+    /// Checks `value` against the pattern of the variable `variables[index]`.
+    pub(super) fn check_variable(&mut self, index: usize, value: &str) -> Result<()> {
+        let variable = &self.goalfile.variables[index];
+        let Some(pattern) = &variable.pattern else {
+            return Ok(());
+        };
+        if self.regex(pattern, true)?.is_match(value) {
+            return Ok(());
+        }
+        let sources = self.sources().clone();
+        Err(Problem::failure(
+            "goal::pattern-mismatch",
+            format!(
+                "the value {value:?} of the variable `{}` does not match its pattern",
+                variable.name.text
+            ),
+        )
+        .at(&sources, pattern.span, "the pattern it must match"))
     }
 }
 

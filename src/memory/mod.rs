@@ -85,6 +85,8 @@ trait Store: Send + Sync {
     fn get(&self, key: &str) -> Result<Option<String>, Problem>;
     /// Durable when it returns.
     fn set(&self, key: &str, value: &str) -> Result<(), Problem>;
+    /// All entries or none; durable when it returns.
+    fn set_all(&self, entries: &[(String, String)]) -> Result<(), Problem>;
     /// Durable when it returns; whether the key was set.
     fn delete(&self, key: &str) -> Result<bool, Problem>;
     /// Sorted by key.
@@ -144,6 +146,11 @@ impl Memory {
     /// Durable (flushed to disk) before it returns.
     pub fn set(&self, key: &str, value: &str) -> Result<(), Problem> {
         self.shared.backend.set(key, value)
+    }
+
+    /// Sets every entry at once: a reader sees all of them or none. Durable before it returns.
+    pub fn set_all(&self, entries: &[(String, String)]) -> Result<(), Problem> {
+        self.shared.backend.set_all(entries)
     }
 
     /// Durable before it returns; whether the key was set.
@@ -209,6 +216,13 @@ impl Backend {
     fn set(&self, key: &str, value: &str) -> Result<(), Problem> {
         self.check_writable(key)?;
         self.store()?.set(key, value)
+    }
+
+    fn set_all(&self, entries: &[(String, String)]) -> Result<(), Problem> {
+        for (key, _) in entries {
+            self.check_writable(key)?;
+        }
+        self.store()?.set_all(entries)
     }
 
     fn delete(&self, key: &str) -> Result<bool, Problem> {

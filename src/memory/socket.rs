@@ -9,6 +9,7 @@
 //! |--------------------------|--------------------------------------------------|
 //! | `get KEY`                | `ok` (unset) or `ok VALUE`                       |
 //! | `set KEY VALUE`          | `ok`, sent once the value is on disk             |
+//! | `set-all K1 V1 K2 V2 …`  | `ok`, once all are on disk (all or none)         |
 //! | `delete KEY`             | `ok 1` (it was set) or `ok 0`                    |
 //! | `list PREFIX`            | `ok KEY1 VALUE1 KEY2 VALUE2 …`, sorted by key    |
 //! | any, when it fails       | `error KIND CODE MESSAGE [HELP]`, KIND `input` or `failure` |
@@ -146,6 +147,13 @@ fn answer(backend: &Backend, request: &[String]) -> Vec<String> {
     let answered = match words.as_slice() {
         ["get", key] => backend.get(key).map(|value| value.into_iter().collect()),
         ["set", key, value] => backend.set(key, value).map(|()| Vec::new()),
+        ["set-all", pairs @ ..] if pairs.len() % 2 == 0 => {
+            let entries: Vec<(String, String)> = pairs
+                .chunks(2)
+                .map(|pair| (pair[0].to_owned(), pair[1].to_owned()))
+                .collect();
+            backend.set_all(&entries).map(|()| Vec::new())
+        }
         ["delete", key] => backend
             .delete(key)
             .map(|existed| vec![if existed { "1" } else { "0" }.to_owned()]),
@@ -239,6 +247,16 @@ impl SocketStore {
         }
     }
 
+    /// A request whose answer is a bare `ok`.
+    fn call_for_ok(&self, request: &[&str]) -> Result<(), Problem> {
+        let answer = self.call(request)?;
+        if answer.is_empty() {
+            Ok(())
+        } else {
+            Err(self.unexpected(&answer))
+        }
+    }
+
     fn exchange(&self, request: &[&str]) -> io::Result<Vec<String>> {
         let mut stream = UnixStream::connect(&self.path)?;
         stream.set_read_timeout(Some(ANSWER_TIMEOUT))?;
@@ -274,12 +292,18 @@ impl Store for SocketStore {
     }
 
     fn set(&self, key: &str, value: &str) -> Result<(), Problem> {
-        let answer = self.call(&["set", key, value])?;
-        if answer.is_empty() {
-            Ok(())
-        } else {
-            Err(self.unexpected(&answer))
-        }
+        self.call_for_ok(&["set", key, value])
+    }
+
+    fn set_all(&self, entries: &[(String, String)]) -> Result<(), Problem> {
+        let request: Vec<&str> = std::iter::once("set-all")
+            .chain(
+                entries
+                    .iter()
+                    .flat_map(|(key, value)| [key.as_str(), value.as_str()]),
+            )
+            .collect();
+        self.call_for_ok(&request)
     }
 
     fn delete(&self, key: &str) -> Result<bool, Problem> {

@@ -88,6 +88,17 @@ impl Store for SledStore {
         self.durable("write")
     }
 
+    fn set_all(&self, entries: &[(String, String)]) -> Result<(), Problem> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in entries {
+            batch.insert(key.as_bytes(), value.as_bytes());
+        }
+        self.db
+            .apply_batch(batch)
+            .map_err(|error| self.problem("write", &error))?;
+        self.durable("write")
+    }
+
     fn delete(&self, key: &str) -> Result<bool, Problem> {
         let existed = self
             .db

@@ -103,6 +103,8 @@ pub fn every(cx: &mut FileCx, kdl: &KdlNode) -> Option<Every> {
     Some(Every {
         name,
         schedule,
+        limits: Default::default(),
+        missed: Default::default(),
         body: body?,
         span: cx.span(kdl.span()),
     })

@@ -47,6 +47,8 @@ fn parse_root(path: &Path, text: String) -> Result<Goalfile> {
             goals: Vec::new(),
             predicates: Vec::new(),
             every: Vec::new(),
+            when: Vec::new(),
+            variables: Vec::new(),
             transitions: Vec::new(),
             hooks: Default::default(),
         },
