@@ -140,13 +140,16 @@ impl<'g> Evaluator<'g> {
                 let path = self.memory.serve()?;
                 tracing::debug!(socket = %path.display(), "serving the Memory to commands");
                 if let Some(lock) = self.run_lock {
-                    lock.advertise(&path)?;
+                    lock.advertise(&[&path])?;
                 }
                 *memory_env = Some(self.memory.environment(&path));
             }
             for (name, value) in memory_env.iter().flatten() {
                 env.push((name.to_string(), value.clone()));
             }
+        }
+        for (name, value) in &self.shared.environment {
+            env.push((name.to_string(), value.clone()));
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         // Offering the job server makes the child be forked rather than spawned (its pipe must

@@ -14,6 +14,7 @@ mod branches;
 mod commands;
 mod files;
 mod instance;
+mod jobs;
 mod plan;
 mod predicate;
 mod scope;
@@ -40,6 +41,7 @@ use crate::template::Context;
 
 use branches::{only_requires, stopped, STOPPED};
 pub use instance::{describe, Instance};
+pub use predicate::Verdict;
 use scope::{Globals, Scope};
 use shared::{lock, waits_for, Shared};
 
@@ -167,6 +169,7 @@ impl<'g> Evaluator<'g> {
             commands_run: AtomicU64::new(0),
             next_branch: AtomicUsize::new(1),
             variables_set: AtomicBool::new(false),
+            environment: Vec::new(),
             jobs,
             logs: Mutex::new(None),
         };

@@ -37,6 +37,8 @@ pub(super) struct Shared<'g> {
     pub(super) next_branch: AtomicUsize,
     /// A `set` statement changed a persistent variable: `when` jobs must look again.
     pub(super) variables_set: AtomicBool,
+    /// Added to every command's environment: a job's name and serial.
+    pub(super) environment: Vec<(&'static str, String)>,
     /// The job slots, as a GNU make job server: at most `jobs` recipes run at once, and a
     /// `make` run by a recipe takes its extra jobs from the same slots.
     pub(super) jobs: jobserver::Client,

@@ -1,5 +1,7 @@
 //! One run per project: `<state_dir>/run.lock`, locked by the running `goal`, says who it is
 //! (its PID on the first line) and where it serves its Memory (the socket's path on the second).
+//! One daemon per project: `<state_dir>/daemon.lock` says the same of the daemon, and where it
+//! takes orders (its control socket, on the third line).
 //!
 //! The kernel releases the lock when its holder exits, however it exits, so a killed run never
 //! blocks the next. The file's text may outlive its run: it counts only while that PID lives.
@@ -12,12 +14,16 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process;
 
-use super::{RUN_LOCKED, RUN_LOCK_IO};
+use super::{DAEMON_RUNNING, RUN_LOCKED, RUN_LOCK_IO};
 use crate::diagnostic::Problem;
 
 const RUN_LOCK: &str = "run.lock";
+const DAEMON_LOCK: &str = "daemon.lock";
 
-/// Held for the whole run; dropping it lets the next run start.
+/// The lock files that may name a process serving the Memory.
+pub(super) const SERVING_LOCKS: [&str; 2] = [RUN_LOCK, DAEMON_LOCK];
+
+/// Held for the whole run (or the daemon's life); dropping it lets the next one start.
 pub struct RunLock {
     file: File,
     path: PathBuf,
@@ -27,7 +33,28 @@ impl RunLock {
     /// Takes `<state_dir>/run.lock` and writes our PID into it. When another live `goal` holds
     /// it: an error naming that PID, or, with `wait`, a note and a wait until it is free.
     pub fn acquire(state_dir: &Path, wait: bool) -> Result<RunLock, Problem> {
-        let path = state_dir.join(RUN_LOCK);
+        RunLock::take(state_dir, RUN_LOCK, wait)
+    }
+
+    /// Takes `<state_dir>/daemon.lock`, which a second daemon of the project cannot.
+    pub fn acquire_daemon(state_dir: &Path) -> Result<RunLock, Problem> {
+        RunLock::take(state_dir, DAEMON_LOCK, false).map_err(|problem| {
+            if problem.code != RUN_LOCKED {
+                return problem;
+            }
+            let pid = holder(state_dir, DAEMON_LOCK)
+                .map(|holder| format!(" (pid {})", holder.pid))
+                .unwrap_or_default();
+            Problem::failure(
+                DAEMON_RUNNING,
+                format!("a goal daemon{pid} already runs for this project"),
+            )
+            .with_help("`goal daemon status` tells about it; `goal daemon stop` stops it")
+        })
+    }
+
+    fn take(state_dir: &Path, name: &str, wait: bool) -> Result<RunLock, Problem> {
+        let path = state_dir.join(name);
         let cannot = |error: io::Error| lock_problem(&path, &error);
         fs::create_dir_all(state_dir).map_err(cannot)?;
         let file = File::options()
@@ -41,7 +68,7 @@ impl RunLock {
             Ok(()) => {}
             Err(TryLockError::Error(error)) => return Err(cannot(error)),
             Err(TryLockError::WouldBlock) => {
-                let other = match holder(state_dir) {
+                let other = match holder(state_dir, name) {
                     Some(holder) => format!("another goal run (pid {})", holder.pid),
                     None => "another goal run".to_owned(),
                 };
@@ -57,19 +84,19 @@ impl RunLock {
             }
         }
         let run_lock = RunLock { file, path };
-        run_lock.record(None)?;
+        run_lock.record(&[])?;
         Ok(run_lock)
     }
 
     /// Records the Memory's socket path in the lock file so `goal memory …` run from another
-    /// terminal during the run can reach the Memory.
-    pub fn advertise(&self, socket: &Path) -> Result<(), Problem> {
-        self.record(Some(socket))
+    /// terminal during the run can reach the Memory; a daemon adds its control socket.
+    pub fn advertise(&self, sockets: &[&Path]) -> Result<(), Problem> {
+        self.record(sockets)
     }
 
-    fn record(&self, socket: Option<&Path>) -> Result<(), Problem> {
+    fn record(&self, sockets: &[&Path]) -> Result<(), Problem> {
         let mut text = format!("{}\n", process::id()).into_bytes();
-        if let Some(socket) = socket {
+        for socket in sockets {
             let socket = socket.as_os_str().as_bytes();
             if socket.contains(&b'\n') {
                 return Err(lock_problem(
@@ -102,10 +129,13 @@ fn lock_problem(path: &Path, cause: &dyn std::fmt::Display) -> Problem {
     )
 }
 
-/// The run named in a run lock.
-pub(super) struct Holder {
-    pub(super) pid: u32,
-    pub(super) socket: Option<PathBuf>,
+/// The process named in a lock file.
+pub struct Holder {
+    pub pid: u32,
+    /// Where it serves its Memory, once it does.
+    pub socket: Option<PathBuf>,
+    /// A daemon's control socket.
+    pub control: Option<PathBuf>,
 }
 
 impl Holder {
@@ -114,16 +144,29 @@ impl Holder {
     }
 }
 
-/// The live process named in `<state_dir>/run.lock`, if any.
-pub(super) fn holder(state_dir: &Path) -> Option<Holder> {
-    let text = fs::read(state_dir.join(RUN_LOCK)).ok()?;
+/// The live process named in `<state_dir>/<lock>`, if any.
+pub(super) fn holder(state_dir: &Path, lock: &str) -> Option<Holder> {
+    let text = fs::read(state_dir.join(lock)).ok()?;
     let mut lines = text.split(|&byte| byte == b'\n');
     let pid = std::str::from_utf8(lines.next()?).ok()?.parse().ok()?;
-    let socket = lines
-        .next()
-        .filter(|line| !line.is_empty())
-        .map(|line| PathBuf::from(OsString::from_vec(line.to_vec())));
-    alive(pid).then_some(Holder { pid, socket })
+    let mut path = || {
+        lines
+            .next()
+            .filter(|line| !line.is_empty())
+            .map(|line| PathBuf::from(OsString::from_vec(line.to_vec())))
+    };
+    let socket = path();
+    let control = path();
+    alive(pid).then_some(Holder {
+        pid,
+        socket,
+        control,
+    })
+}
+
+/// The daemon running for the project whose state is in `state_dir`, if one runs.
+pub fn daemon(state_dir: &Path) -> Option<Holder> {
+    holder(state_dir, DAEMON_LOCK)
 }
 
 fn alive(pid: u32) -> bool {

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use crate::diagnostic::{Problem, Result};
 
-pub use lock::RunLock;
+pub use lock::{daemon, Holder, RunLock};
 
-use socket::{Server, SocketStore};
+use crate::socket::Server;
+use socket::SocketStore;
 use store::{OpenError, SledStore};
 
 /// The environment variable through which recipes reach the running `goal`'s Memory.
@@ -39,10 +40,11 @@ const SOCKET: &str = "goal::memory-socket";
 const NO_GOALFILE: &str = "goal::no-goalfile";
 const RUN_LOCKED: &str = "goal::run-locked";
 const RUN_LOCK_IO: &str = "goal::run-lock";
+const DAEMON_RUNNING: &str = "goal::daemon-running";
 
 /// Every code a Memory problem can carry, so one that crossed the socket as text gets its
 /// `&'static` code back.
-const CODES: [&str; 8] = [
+const CODES: [&str; 9] = [
     KEY,
     READ_ONLY,
     LOCKED,
@@ -51,6 +53,7 @@ const CODES: [&str; 8] = [
     NO_GOALFILE,
     RUN_LOCKED,
     RUN_LOCK_IO,
+    DAEMON_RUNNING,
 ];
 
 /// How long to wait for the database while another process holds it: `goal memory` commands
@@ -173,7 +176,7 @@ impl Memory {
         let mut server = lock(&self.shared.server);
         let server = match &mut *server {
             Some(server) => server,
-            None => server.insert(Server::start(self.shared.backend.clone())?),
+            None => server.insert(socket::serve(self.shared.backend.clone())?),
         };
         Ok(server.path().to_owned())
     }
@@ -299,17 +302,22 @@ fn open_store(location: Option<&Location>) -> Result<Arc<dyn Store>, Problem> {
             Err(OpenError::Failed(problem)) => return Err(problem),
             Err(OpenError::Locked) => {}
         }
-        let holder = lock::holder(&location.state_dir).filter(|holder| !holder.is_us());
-        let served_by_holder = holder
-            .as_ref()
-            .and_then(|holder| holder.socket.as_deref())
-            .filter(|socket| SocketStore::answers(socket));
+        // A run, or the daemon, may hold the database: either serves it on a socket.
+        let holders: Vec<lock::Holder> = lock::SERVING_LOCKS
+            .iter()
+            .filter_map(|name| lock::holder(&location.state_dir, name))
+            .filter(|holder| !holder.is_us())
+            .collect();
+        let served_by_holder = holders
+            .iter()
+            .filter_map(|holder| holder.socket.as_deref())
+            .find(|socket| crate::socket::answers(socket));
         if let Some(socket) = served_by_holder {
             tracing::debug!("Memory: the socket {} of a run", socket.display());
             return Ok(Arc::new(SocketStore::from_run_lock(socket.to_owned())));
         }
         if Instant::now() >= deadline {
-            let by = match holder {
+            let by = match holders.first() {
                 Some(holder) => format!("another goal run (pid {})", holder.pid),
                 None => "another process".to_owned(),
             };
