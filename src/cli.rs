@@ -3,17 +3,17 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::Parser;
 
 use crate::diagnostic::{self, Error, Problem, Result};
 use crate::eval::{describe, Evaluator, Options, Request};
 use crate::goalfile::Goalfile;
-use crate::interrupt;
-use crate::logs::{self, Logs};
+use crate::jobs::commands::{self, Project, SetMode};
+use crate::logs;
 use crate::memory::{self, Location, Memory, MemoryCommand, RunLock};
 use crate::report::{Reporter, Verbosity};
+use crate::runner::{self, Run, Settings};
 
 /// The file `goal` looks for in the current directory and its parents.
 pub const GOALFILE: &str = "Goalfile";
@@ -23,7 +23,8 @@ pub const GOALFILE: &str = "Goalfile";
     name = "goal",
     version,
     about = "make, with any condition as a target",
-    after_help = "A goal named like a subcommand (memory, log, status) is reached with `goal -- memory`."
+    after_help = "A goal named like a subcommand (memory, log, status, daemon, tick, set, get, vars, jobs, job) \
+                  is reached with `goal -- NAME`."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -94,6 +95,74 @@ pub enum Command {
         #[arg(short = 'n', default_value_t = 10, value_name = "N")]
         count: usize,
     },
+    /// Run the jobs (`every` and `when` blocks) until stopped; or ask the running daemon
+    Daemon {
+        #[command(subcommand)]
+        order: Option<DaemonOrder>,
+        /// Append the daemon's log to FILE instead of writing it to standard error
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+        /// Skip every firing missed while no daemon ran, whatever the jobs say
+        #[arg(long)]
+        skip_missed: bool,
+    },
+    /// Run the periodic jobs that are due and the when-jobs that fire, then exit
+    Tick {
+        /// Skip every firing missed since the last tick, whatever the jobs say
+        #[arg(long)]
+        skip_missed: bool,
+    },
+    /// Set persistent variables, all at once, then run the when-jobs that fire
+    Set {
+        /// Set them without looking at the when-jobs
+        #[arg(long, conflicts_with = "test")]
+        whisper: bool,
+        /// Say which when-jobs would fire; set nothing
+        #[arg(long)]
+        test: bool,
+        #[arg(required = true, value_name = "NAME=VALUE")]
+        assignments: Vec<String>,
+    },
+    /// Print the value of a persistent variable
+    Get { name: String },
+    /// List the persistent variables with their values
+    Vars,
+    /// List the jobs the daemon is running
+    Jobs {
+        /// List every job of the Goalfile instead, with when it runs
+        #[arg(long)]
+        names: bool,
+    },
+    /// Start, cancel or follow one job
+    Job {
+        #[command(subcommand)]
+        order: JobOrder,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum DaemonOrder {
+    /// Say what the running daemon is doing
+    Status,
+    /// Stop the running daemon, after asking its jobs to stop
+    Stop,
+    /// Make the running daemon read the Goalfile again (running jobs go on)
+    Reload,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum JobOrder {
+    /// Run the job NAME now: by the daemon when one runs, else here
+    Start {
+        name: String,
+        /// The serial of a run the daemon started (its own use)
+        #[arg(long, hide = true)]
+        serial: Option<u64>,
+    },
+    /// Stop a running job (and every command it started)
+    Cancel { serial: u64 },
+    /// Print a job run's output, and go on until it ends
+    Tail { serial: u64 },
 }
 
 /// A `NAME=VALUE` word after a goal's name, which alone cannot tell a parameter from a goal.
@@ -150,6 +219,54 @@ fn run(cli: Cli) -> Result<u8> {
             return log_command(&cli, goal.as_deref(), args, *follow)
         }
         Some(Command::Status { count }) => return status_command(&cli, *count),
+        Some(Command::Daemon {
+            order: Some(order), ..
+        }) => {
+            let order = match order {
+                DaemonOrder::Status => "status",
+                DaemonOrder::Stop => "stop",
+                DaemonOrder::Reload => "reload",
+            };
+            return with_project(&cli, memory_dir, |p| commands::daemon_order(p, order));
+        }
+        Some(Command::Daemon {
+            order: None,
+            log,
+            skip_missed,
+        }) => {
+            return with_project(&cli, memory_dir, |p| {
+                daemon(&cli, p, log.as_deref(), *skip_missed)
+            })
+        }
+        Some(Command::Tick { skip_missed }) => {
+            return with_project(&cli, memory_dir, |p| commands::tick(p, *skip_missed))
+        }
+        Some(Command::Set {
+            whisper,
+            test,
+            assignments,
+        }) => {
+            let mode = match (whisper, test) {
+                (_, true) => SetMode::Test,
+                (true, false) => SetMode::Whisper,
+                (false, false) => SetMode::Evaluate,
+            };
+            return with_project(&cli, memory_dir, |p| commands::set(p, assignments, mode));
+        }
+        Some(Command::Get { name }) => {
+            return with_project(&cli, memory_dir, |p| commands::get(p, name))
+        }
+        Some(Command::Vars) => return with_project(&cli, memory_dir, commands::vars),
+        Some(Command::Jobs { names }) => {
+            return with_project(&cli, memory_dir, |p| commands::list(p, *names))
+        }
+        Some(Command::Job { order }) => {
+            return with_project(&cli, memory_dir, |p| match order {
+                JobOrder::Start { name, serial } => commands::start(p, name, *serial),
+                JobOrder::Cancel { serial } => commands::cancel(p, *serial),
+                JobOrder::Tail { serial } => commands::tail(p, *serial),
+            })
+        }
         None => {}
     }
     let path = find_goalfile(cli.file.as_deref())?;
@@ -175,14 +292,56 @@ fn run(cli: Cli) -> Result<u8> {
     let project = project_dir(&path);
     // Every command runs in the root Goalfile's directory and every path in it is relative to
     // it: moving there once makes both true for the whole run.
-    std::env::set_current_dir(&project).map_err(|error| {
+    enter(&project)?;
+    let location = Location::beside(Path::new("."), memory_dir);
+    reach(&cli, &goalfile, &requests, location)
+}
+
+/// Runs `command` on the project: the checked Goalfile, from the project's directory, as runs
+/// do. For the commands about jobs and variables.
+fn with_project(
+    cli: &Cli,
+    memory_dir: Option<PathBuf>,
+    command: impl FnOnce(&Project) -> Result<u8>,
+) -> Result<u8> {
+    let path = find_goalfile(cli.file.as_deref())?;
+    let project_dir = project_dir(&path);
+    let goalfile = crate::cache::load_checked(&path, &project_dir.join(".goal"))?;
+    let goalfile_path = absolute(&path)?;
+    enter(&project_dir)?;
+    command(&Project {
+        goalfile_path,
+        goalfile,
+        location: Location::beside(Path::new("."), memory_dir),
+        settings: settings(cli),
+        wait: cli.wait,
+    })
+}
+
+/// `goal daemon`, in the foreground.
+fn daemon(cli: &Cli, project: &Project, log: Option<&Path>, skip_missed: bool) -> Result<u8> {
+    let mut job_arguments = vec![format!("-j{}", cli.jobs)];
+    if cli.keep_going {
+        job_arguments.push("-k".to_owned());
+    }
+    crate::daemon::run(crate::daemon::Config {
+        goalfile: project.goalfile_path.clone(),
+        location: project.location.clone(),
+        log: log.map(absolute).transpose()?,
+        skip_missed,
+        job_arguments,
+    })
+}
+
+/// Moves to the project's directory, where every command runs and every path is relative to.
+fn enter(project: &Path) -> Result<()> {
+    std::env::set_current_dir(project).map_err(|error| {
         Problem::input(
             "goal::directory",
             format!("cannot change to {}: {error}", project.display()),
         )
-    })?;
-    let location = Location::beside(Path::new("."), memory_dir);
-    reach(&cli, &goalfile, &requests, location)
+        .into()
+    })
 }
 
 /// `goal memory …`: the Memory beside the Goalfile, or the one `--memory` names even without a
@@ -271,17 +430,6 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 }
 
 fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Location) -> Result<u8> {
-    let options = Options {
-        dry_run: cli.dry_run,
-        explain: cli.explain,
-        keep_going: cli.keep_going,
-        jobs: cli.jobs.into(),
-    };
-    let verbosity = match (cli.quiet, cli.verbose) {
-        (true, _) => Verbosity::Quiet,
-        (false, 0) => Verbosity::Normal,
-        (false, _) => Verbosity::Verbose,
-    };
     // A recipe that runs `goal` again is part of the run that started it: it shares that run's
     // Memory through the socket and must not wait for that run's lock.
     let nested = memory::inherited_socket(Some(&location)).is_some();
@@ -290,35 +438,36 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
     } else {
         Some(RunLock::acquire(&location.state_dir, cli.wait)?)
     };
-    let logs = Logs::new(&location.state_dir);
     let memory = if cli.dry_run {
-        Memory::read_only(location)
+        Memory::read_only(location.clone())
     } else {
-        Memory::new(location)
+        Memory::new(location.clone())
     };
-    interrupt::install();
-    if verbosity >= Verbosity::Normal && !cli.dry_run {
-        crate::progress::start();
+    let run = Run {
+        goalfile,
+        location: &location,
+        memory,
+        lock: lock.as_ref(),
+        environment: Vec::new(),
+    };
+    runner::reach(settings(cli), run, requests)
+}
+
+/// How the command line asks runs to be made.
+fn settings(cli: &Cli) -> Settings {
+    Settings {
+        options: Options {
+            dry_run: cli.dry_run,
+            explain: cli.explain,
+            keep_going: cli.keep_going,
+            jobs: cli.jobs.into(),
+        },
+        verbosity: match (cli.quiet, cli.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, _) => Verbosity::Verbose,
+        },
     }
-    let started = Instant::now();
-    let mut evaluator =
-        Evaluator::new(goalfile, memory.clone(), options, Reporter::new(verbosity))?;
-    if !cli.dry_run {
-        evaluator.keep_logs(logs);
-    }
-    let instances = evaluator.instances(requests).map_err(Error::from)?;
-    if let Some(lock) = &lock {
-        evaluator.advertise_in(lock);
-    }
-    let result = evaluator.reach_all(instances);
-    memory.flush();
-    crate::progress::finish();
-    evaluator.summary(started.elapsed(), cli.dry_run);
-    result?;
-    let stats = evaluator.stats();
-    Ok(u8::from(
-        cli.dry_run && stats.would_fire + stats.may_fire > 0,
-    ))
 }
 
 /// The Goalfile named with `-f`, or the nearest `Goalfile` in the current directory or above.

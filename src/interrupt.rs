@@ -22,9 +22,15 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// The process groups of the commands running now (several with `-j`).
 static RUNNING_GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
-/// Starts handling the signals on a thread of its own. Without it (when installing fails, or
-/// for commands that run no recipe) the signals keep their default action: ending `goal`.
+/// Starts handling the signals on a thread of its own, once however often it is called (a
+/// `goal tick` runs several jobs). Without it (when installing fails, or for commands that run
+/// no recipe) the signals keep their default action: ending `goal`.
 pub fn install() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(install_once);
+}
+
+fn install_once() {
     let mut signals = match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         Ok(signals) => signals,
         Err(error) => {

@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod check;
 pub mod cli;
+pub mod daemon;
 pub mod diagnostic;
 pub mod eval;
 pub mod goalfile;
@@ -22,6 +23,7 @@ pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod run;
+pub mod runner;
 pub mod socket;
 pub mod template;
 pub mod variables;

@@ -2,6 +2,13 @@
 //! changed by `goal set` and the `set` statement, and watched by `when` jobs.
 
 use std::cmp::Ordering;
+use std::fmt::Write as _;
+
+use regex::Regex;
+
+use crate::diagnostic::{did_you_mean, Error, Problem, Sources};
+use crate::goalfile::{Goalfile, LetValue, Variable};
+use crate::memory::Memory;
 
 /// Every key `goal` keeps for itself in the Memory starts with this; users' keys should not.
 pub const RESERVED_PREFIX: &str = "goal/";
@@ -9,6 +16,125 @@ pub const RESERVED_PREFIX: &str = "goal/";
 /// Where the value of the variable `name` is kept in the Memory.
 pub fn key(name: &str) -> String {
     format!("{RESERVED_PREFIX}var/{name}")
+}
+
+/// `NAME=VALUE` words from the command line, each name a declared variable (once), each value
+/// matching the variable's pattern: every problem is reported, and nothing is set unless none.
+pub fn assignments(goalfile: &Goalfile, words: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let sources = Sources::of(goalfile);
+    let mut problems = Vec::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for word in words {
+        let Some((name, value)) = word.split_once('=') else {
+            problems.push(
+                Problem::input("goal::assignment", format!("`{word}` is not NAME=VALUE"))
+                    .with_help("write each variable as NAME=VALUE: goal set version=1.2"),
+            );
+            continue;
+        };
+        let Some(variable) = goalfile.variables.iter().find(|v| v.name.text == name) else {
+            problems.push(unknown(goalfile, name));
+            continue;
+        };
+        if pairs.iter().any(|(set, _)| set == name) {
+            problems.push(Problem::input(
+                "goal::assignment",
+                format!("`{name}` is given twice"),
+            ));
+            continue;
+        }
+        if let Some(problem) = mismatch(variable, value, &sources) {
+            problems.push(problem);
+            continue;
+        }
+        pairs.push((name.to_owned(), value.to_owned()));
+    }
+    if pairs.is_empty() && problems.is_empty() {
+        problems.push(
+            Problem::input("goal::assignment", "no variable to set")
+                .with_help("name at least one: goal set NAME=VALUE…"),
+        );
+    }
+    if problems.is_empty() {
+        Ok(pairs)
+    } else {
+        Err(problems.into())
+    }
+}
+
+/// The problem with giving `variable` this value, if its pattern refuses it.
+pub fn mismatch(variable: &Variable, value: &str, sources: &Sources) -> Option<Problem> {
+    let pattern = variable.pattern.as_ref()?;
+    // The checker compiled every pattern: an invalid one cannot reach here.
+    let regex = Regex::new(&format!("^(?:{})$", pattern.source)).ok()?;
+    (!regex.is_match(value)).then(|| {
+        Problem::input(
+            "goal::pattern-mismatch",
+            format!(
+                "the value {value:?} of the variable `{}` does not match its pattern",
+                variable.name.text
+            ),
+        )
+        .at(sources, pattern.span, "the pattern it must match")
+    })
+}
+
+fn unknown(goalfile: &Goalfile, name: &str) -> Problem {
+    let names = goalfile.variables.iter().map(|v| v.name.text.as_str());
+    let help = did_you_mean(name, names).unwrap_or_else(|| match goalfile.variables.len() {
+        0 => "the Goalfile declares no variable: add `var NAME` to it".to_owned(),
+        _ => "`goal vars` lists the variables".to_owned(),
+    });
+    Problem::input(
+        "goal::unknown-variable",
+        format!("there is no variable `{name}` in the Goalfile"),
+    )
+    .with_help(help)
+}
+
+/// The Memory entries that set these variables.
+pub fn entries(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(name, value)| (key(name), value.clone()))
+        .collect()
+}
+
+/// `goal get NAME`: the value as set, else the default (rendered by `values`).
+pub fn get(goalfile: &Goalfile, name: &str, values: &[(String, String)]) -> Result<String, Error> {
+    match values.iter().find(|(variable, _)| variable == name) {
+        Some((_, value)) => Ok(format!("{value}\n")),
+        None => Err(unknown(goalfile, name).into()),
+    }
+}
+
+/// `goal vars`: each variable with its value, marked when it is the default, and its doc.
+pub fn list(
+    goalfile: &Goalfile,
+    values: &[(String, String)],
+    memory: &Memory,
+) -> Result<String, Problem> {
+    let set = memory.list(&key(""))?;
+    let width = values.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for ((name, value), variable) in values.iter().zip(&goalfile.variables) {
+        let note = match (set.iter().any(|(k, _)| *k == key(name)), &variable.doc) {
+            (true, Some(doc)) => format!("  # {doc}"),
+            (true, None) => String::new(),
+            (false, Some(doc)) => format!("  # default; {doc}"),
+            (false, None) => "  # default".to_owned(),
+        };
+        let _ = writeln!(out, "{name:width$} = {value:?}{note}");
+    }
+    Ok(out)
+}
+
+/// Whether the Goalfile declares `name` as a variable: a `var` is also a global.
+pub fn is_variable(goalfile: &Goalfile, name: &str) -> bool {
+    goalfile
+        .globals
+        .iter()
+        .any(|g| g.name.text == name && matches!(g.value, LetValue::Variable(_)))
 }
 
 /// Orders two values as versions: runs of ASCII digits compare as numbers and everything else

@@ -263,24 +263,17 @@ impl<'g> Evaluator<'g> {
         }))
     }
 
-    /// Checks `value` against the pattern of the variable `variables[index]`.
+    /// Checks `value` against the pattern of the variable `variables[index]`: a value computed
+    /// while running, so a failure of the run.
     pub(super) fn check_variable(&mut self, index: usize, value: &str) -> Result<()> {
-        let variable = &self.goalfile.variables[index];
-        let Some(pattern) = &variable.pattern else {
-            return Ok(());
-        };
-        if self.regex(pattern, true)?.is_match(value) {
-            return Ok(());
-        }
         let sources = self.sources().clone();
-        Err(Problem::failure(
-            "goal::pattern-mismatch",
-            format!(
-                "the value {value:?} of the variable `{}` does not match its pattern",
-                variable.name.text
-            ),
-        )
-        .at(&sources, pattern.span, "the pattern it must match"))
+        match crate::variables::mismatch(&self.goalfile.variables[index], value, &sources) {
+            Some(problem) => Err(Problem {
+                kind: crate::diagnostic::Kind::Failure,
+                ..problem
+            }),
+            None => Ok(()),
+        }
     }
 }
 

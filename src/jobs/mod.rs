@@ -3,6 +3,7 @@
 //! firing, a condition's state, the values a job last ran with, the serial numbers) is kept in
 //! the Memory, so a restarted daemon, or the next `goal tick`, goes on where the last one ended.
 
+pub mod commands;
 pub mod schedule;
 mod state;
 pub mod when;

@@ -126,7 +126,12 @@ mod tests {
         let now = SystemTime::now();
         // Late within the grace: still run.
         assert_eq!(
-            due(&job, Some(now - minutes(30) - Duration::from_secs(5)), now, false),
+            due(
+                &job,
+                Some(now - minutes(30) - Duration::from_secs(5)),
+                now,
+                false
+            ),
             Due::Now
         );
         // 100 minutes since the last: deadlines at 30, 60 and 90 passed; the next is at 120.
@@ -161,7 +166,12 @@ mod tests {
             Due::Now => panic!("a cron job that never fired waits for its time"),
         }
         assert_eq!(
-            due(&job, Some(now - Duration::from_secs(3 * 24 * 3600)), now, false),
+            due(
+                &job,
+                Some(now - Duration::from_secs(3 * 24 * 3600)),
+                now,
+                false
+            ),
             Due::Now
         );
     }

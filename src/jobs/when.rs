@@ -118,6 +118,14 @@ pub fn record_run<'g>(
     state::record_run(memory, &when.name.text, values, holds)
 }
 
+/// The values of the variables as they are now: what a `when` job started by hand runs with.
+pub fn current_values(
+    goalfile: &Goalfile,
+    memory: &Memory,
+) -> Result<Vec<(String, String)>, Problem> {
+    evaluator(goalfile, memory, Mode::Record)?.variable_values()
+}
+
 fn evaluator<'g>(
     goalfile: &'g Goalfile,
     memory: &Memory,

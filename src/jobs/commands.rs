@@ -1,0 +1,371 @@
+//! The commands about jobs and variables: `goal tick`, `goal set`, `goal get`, `goal vars`,
+//! `goal jobs`, `goal job start|cancel|tail` and `goal daemon status|stop|reload`. Each one
+//! asks the project's daemon when one runs, and otherwise does the work here, holding the run
+//! lock as `goal NAME` does.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::schedule::{self, Due};
+use super::when::{self, Mode};
+use super::{Job, Kind};
+use crate::daemon::{self, control};
+use crate::diagnostic::{self, Error, Problem, Result};
+use crate::eval::Request;
+use crate::goalfile::Goalfile;
+use crate::memory::{self, Location, Memory, RunLock};
+use crate::report::print_out;
+use crate::runner::{self, Run, Settings};
+
+/// How many times one `goal tick` or `goal set` looks at the `when` jobs again after the ones it
+/// ran: their runs may set variables that fire others, but never without end.
+const ROUNDS: usize = 10;
+
+/// The project a command works on.
+pub struct Project {
+    pub goalfile_path: PathBuf,
+    pub goalfile: Goalfile,
+    pub location: Location,
+    pub settings: Settings,
+    /// `--wait`: wait for another run's lock instead of stopping.
+    pub wait: bool,
+}
+
+impl Project {
+    fn state_dir(&self) -> &Path {
+        &self.location.state_dir
+    }
+
+    /// The run lock, unless a daemon runs the jobs (then `what` would run them twice).
+    fn lock_without_daemon(&self, what: &str) -> Result<RunLock> {
+        if let Some(daemon) = memory::daemon(self.state_dir()) {
+            return Err(Problem::input(
+                "goal::daemon-running",
+                format!(
+                    "the goal daemon (pid {}) runs this project's jobs: {what} would run them twice",
+                    daemon.pid
+                ),
+            )
+            .with_help("`goal daemon stop` stops it")
+            .into());
+        }
+        Ok(RunLock::acquire(self.state_dir(), self.wait)?)
+    }
+
+    /// Runs one firing of `job` here, as `goal NAME` runs a goal; its exit status. A failure is
+    /// reported here, so the caller can go on with the next job.
+    fn run_job(&self, job: &Job, serial: u64, memory: &Memory, lock: Option<&RunLock>) -> u8 {
+        let goalfile = job.as_goalfile(&self.goalfile);
+        let run = Run {
+            goalfile: &goalfile,
+            location: &self.location,
+            memory: memory.clone(),
+            lock,
+            environment: vec![
+                (super::JOB_ENV, job.name.clone()),
+                (super::SERIAL_ENV, serial.to_string()),
+            ],
+        };
+        let request = Request {
+            goal: job.label(),
+            args: Vec::new(),
+        };
+        match runner::reach(self.settings, run, &[request]) {
+            Ok(status) => status,
+            Err(error) => {
+                eprint!("{}", diagnostic::render(&error.problems));
+                error.exit_code()
+            }
+        }
+    }
+
+    /// Runs the `when` jobs whose conditions fire, one after the other, looking again after
+    /// them; the worst exit status.
+    fn run_when_jobs(&self, memory: &Memory, lock: &RunLock) -> Result<u8> {
+        let mut ran: Vec<String> = Vec::new();
+        let mut status = 0;
+        for _ in 0..ROUNDS {
+            // A job runs at most once per command: one that failed would fire again at once.
+            let busy = |name: &str| ran.iter().any(|done| done == name);
+            let evaluation = when::evaluate(&self.goalfile, memory, &busy, &[], Mode::Record)?;
+            if !evaluation.problems.is_empty() {
+                eprint!("{}", diagnostic::render(&evaluation.problems));
+                status = status.max(1);
+            }
+            if evaluation.fire.is_empty() {
+                break;
+            }
+            for fire in evaluation.fire {
+                ran.push(fire.job.name.clone());
+                let serial = super::next_serial(memory)?;
+                let ended = self.run_job(&fire.job, serial, memory, Some(lock));
+                if crate::interrupt::interrupted() {
+                    // Recorded nothing: the next evaluation fires it again.
+                    return Ok(ended);
+                }
+                if let Kind::When(when) = fire.job.kind {
+                    when::record_run(&self.goalfile, memory, when, &fire.values)?;
+                }
+                status = status.max(ended);
+            }
+        }
+        Ok(status)
+    }
+}
+
+/// `goal tick`: runs the `every` jobs that are due and the `when` jobs that fire, then exits.
+pub fn tick(project: &Project, skip_missed: bool) -> Result<u8> {
+    let lock = project.lock_without_daemon("`goal tick`")?;
+    let memory = Memory::new(project.location.clone());
+    let mut status = 0;
+    for job in super::all(&project.goalfile) {
+        let Kind::Every(every) = job.kind else {
+            continue;
+        };
+        let now = SystemTime::now();
+        let last = super::last_fired(&memory, &job.name)?;
+        if schedule::due(every, last, now, skip_missed) != Due::Now {
+            continue;
+        }
+        super::record_firing(&memory, &job.name, now)?;
+        let serial = super::next_serial(&memory)?;
+        status = status.max(project.run_job(&job, serial, &memory, Some(&lock)));
+        if crate::interrupt::interrupted() {
+            return Ok(status);
+        }
+    }
+    Ok(status.max(project.run_when_jobs(&memory, &lock)?))
+}
+
+/// What `goal set` does besides setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetMode {
+    /// Set, then run the `when` jobs that fire.
+    Evaluate,
+    /// `--whisper`: set only.
+    Whisper,
+    /// `--test`: say which `when` jobs would fire; set nothing.
+    Test,
+}
+
+/// `goal set NAME=VALUE…`: every variable at once.
+pub fn set(project: &Project, words: &[String], mode: SetMode) -> Result<u8> {
+    let pairs = crate::variables::assignments(&project.goalfile, words)?;
+    if mode == SetMode::Test {
+        return test_set(project, &pairs);
+    }
+    let whisper = if mode == SetMode::Whisper { "1" } else { "0" };
+    let order: Vec<&str> = ["set", whisper]
+        .into_iter()
+        .chain(pairs.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]))
+        .collect();
+    if let Some(started) = control::ask(project.state_dir(), &order)? {
+        for pair in started.chunks(2) {
+            if let [serial, label] = pair {
+                say(&format!(
+                    "goal: the daemon started job {serial} ({label}); `goal job tail {serial}` follows it\n"
+                ))?;
+            }
+        }
+        return Ok(0);
+    }
+    let lock = RunLock::acquire(project.state_dir(), project.wait)?;
+    let memory = Memory::new(project.location.clone());
+    memory.set_all(&crate::variables::entries(&pairs))?;
+    if mode == SetMode::Whisper {
+        return Ok(0);
+    }
+    project.run_when_jobs(&memory, &lock)
+}
+
+fn test_set(project: &Project, pairs: &[(String, String)]) -> Result<u8> {
+    let memory = Memory::read_only(project.location.clone());
+    let evaluation = when::evaluate(&project.goalfile, &memory, &|_| false, pairs, Mode::Test)?;
+    if !evaluation.problems.is_empty() {
+        eprint!("{}", diagnostic::render(&evaluation.problems));
+    }
+    let mut out = String::new();
+    for fire in &evaluation.fire {
+        out.push_str(&format!("would fire: {}\n", fire.job.label()));
+    }
+    if evaluation.fire.is_empty() {
+        out.push_str("no when job would fire\n");
+    }
+    say(&out)?;
+    Ok(u8::from(!evaluation.problems.is_empty()))
+}
+
+/// `goal get NAME`.
+pub fn get(project: &Project, name: &str) -> Result<u8> {
+    let memory = Memory::read_only(project.location.clone());
+    let values = when::current_values(&project.goalfile, &memory)?;
+    say(&crate::variables::get(&project.goalfile, name, &values)?)?;
+    Ok(0)
+}
+
+/// `goal vars`.
+pub fn vars(project: &Project) -> Result<u8> {
+    let memory = Memory::read_only(project.location.clone());
+    let values = when::current_values(&project.goalfile, &memory)?;
+    say(&crate::variables::list(
+        &project.goalfile,
+        &values,
+        &memory,
+    )?)?;
+    Ok(0)
+}
+
+/// `goal jobs [--names]`.
+pub fn list(project: &Project, names: bool) -> Result<u8> {
+    if names {
+        let fields = match control::ask(project.state_dir(), &["names"])? {
+            Some(fields) => fields,
+            None => super::all(&project.goalfile)
+                .iter()
+                .flat_map(|job| [job.name.clone(), job.trigger()])
+                .collect(),
+        };
+        let rows: Vec<Vec<String>> = fields.chunks(2).map(<[String]>::to_vec).collect();
+        say(&table(&["NAME", "RUNS"], &rows))?;
+        return Ok(0);
+    }
+    let fields = ask_daemon(project, &["jobs"])?;
+    let rows: Vec<Vec<String>> = fields.chunks(5).map(<[String]>::to_vec).collect();
+    if rows.is_empty() {
+        say("no job is running\n")?;
+    } else {
+        say(&table(&["SERIAL", "JOB", "STARTED", "PID", "LOG"], &rows))?;
+    }
+    Ok(0)
+}
+
+/// `goal job start NAME`: by the daemon when one runs, else here. With `serial`, this is the
+/// daemon's own child for that run.
+pub fn start(project: &Project, name: &str, serial: Option<u64>) -> Result<u8> {
+    let job = super::find(&project.goalfile, name)?;
+    if let Some(serial) = serial {
+        let memory = Memory::new(project.location.clone());
+        return Ok(project.run_job(&job, serial, &memory, None));
+    }
+    if let Some(answer) = control::ask(project.state_dir(), &["start", name])? {
+        let serial = answer.first().map(String::as_str).unwrap_or("?");
+        say(&format!(
+            "goal: the daemon started job {serial} ({}); `goal job tail {serial}` follows it\n",
+            job.label()
+        ))?;
+        return Ok(0);
+    }
+    let lock = RunLock::acquire(project.state_dir(), project.wait)?;
+    let memory = Memory::new(project.location.clone());
+    let values = when::current_values(&project.goalfile, &memory)?;
+    let serial = super::next_serial(&memory)?;
+    let status = project.run_job(&job, serial, &memory, Some(&lock));
+    if let (Kind::When(when), false) = (job.kind, crate::interrupt::interrupted()) {
+        when::record_run(&project.goalfile, &memory, when, &values)?;
+    }
+    Ok(status)
+}
+
+/// `goal job cancel SERIAL`.
+pub fn cancel(project: &Project, serial: u64) -> Result<u8> {
+    ask_daemon(project, &["cancel", &serial.to_string()])?;
+    say(&format!("goal: job {serial} is stopping\n"))?;
+    Ok(0)
+}
+
+/// How often `goal job tail` looks for more output: it reads a file another process writes.
+const TAIL_POLL: Duration = Duration::from_millis(100);
+
+/// `goal job tail SERIAL`: the run's output so far, then more as it comes, until it ends.
+pub fn tail(project: &Project, serial: u64) -> Result<u8> {
+    let path = daemon::log_path(project.state_dir(), serial);
+    let end = daemon::end_path(project.state_dir(), serial);
+    let mut file = File::open(&path).map_err(|_| {
+        Problem::input(
+            "goal::unknown-serial",
+            format!("no output of a job run {serial} in {}", path.display()),
+        )
+        .with_help("`goal jobs` lists the running jobs; the daemon keeps the last 200 runs' output")
+    })?;
+    let mut position = 0;
+    loop {
+        // Looked at before reading, so that output written before the end is not missed.
+        let ended = end.exists() || memory::daemon(project.state_dir()).is_none();
+        let mut more = String::new();
+        file.seek(SeekFrom::Start(position))
+            .and_then(|_| file.read_to_string(&mut more))
+            .map_err(|error| {
+                Problem::failure(
+                    "goal::job-log",
+                    format!("cannot read {}: {error}", path.display()),
+                )
+            })?;
+        position += more.len() as u64;
+        say(&more)?;
+        if ended {
+            if let Ok(how) = std::fs::read_to_string(&end) {
+                say(&format!("goal: job {serial} ended: {how}"))?;
+            }
+            return Ok(0);
+        }
+        std::thread::sleep(TAIL_POLL);
+    }
+}
+
+/// `goal daemon status|stop|reload`.
+pub fn daemon_order(project: &Project, order: &str) -> Result<u8> {
+    let answer = ask_daemon(project, &[order])?;
+    match order {
+        "status" => say(&(answer.join("\n") + "\n"))?,
+        "stop" => {
+            // The daemon answers at once and exits when its jobs have stopped.
+            while memory::daemon(project.state_dir()).is_some() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            say("goal: the daemon stopped\n")?;
+        }
+        _ => say("goal: the daemon reloaded the Goalfile\n")?,
+    }
+    Ok(0)
+}
+
+fn ask_daemon(project: &Project, order: &[&str]) -> Result<Vec<String>> {
+    control::ask(project.state_dir(), order)?.ok_or_else(|| {
+        Error::from(
+            Problem::failure("goal::no-daemon", "no goal daemon runs for this project")
+                .with_help("start one with `goal daemon`"),
+        )
+    })
+}
+
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:width$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn say(text: &str) -> Result<(), Problem> {
+    print_out(text).map_err(|error| {
+        Problem::failure(
+            "goal::output",
+            format!("cannot write to standard output: {error}"),
+        )
+    })
+}

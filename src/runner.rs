@@ -1,0 +1,67 @@
+//! One run of the evaluator, as `goal NAME`, `goal tick` and a job's firing do it: logs,
+//! interruption, the progress line, the evaluator itself and the summary.
+
+use std::time::Instant;
+
+use crate::diagnostic::{Error, Result};
+use crate::eval::{Evaluator, Options, Request};
+use crate::goalfile::Goalfile;
+use crate::interrupt;
+use crate::logs::Logs;
+use crate::memory::{Location, Memory, RunLock};
+use crate::report::{Reporter, Verbosity};
+
+/// How to run: what the command line said.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub options: Options,
+    pub verbosity: Verbosity,
+}
+
+/// What one run works on.
+pub struct Run<'a> {
+    pub goalfile: &'a Goalfile,
+    pub location: &'a Location,
+    pub memory: Memory,
+    /// Held by the caller for this run (none for a nested run or a dry run): the Memory's
+    /// socket is advertised in it.
+    pub lock: Option<&'a RunLock>,
+    /// More environment for every command: a job's name and serial.
+    pub environment: Vec<(&'static str, String)>,
+}
+
+/// Reaches the requested goals; the exit status (a dry run's is 1 when anything would fire).
+pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
+    let dry_run = settings.options.dry_run;
+    interrupt::install();
+    if settings.verbosity >= Verbosity::Normal && !dry_run {
+        crate::progress::start();
+    }
+    let started = Instant::now();
+    let mut evaluator = Evaluator::new(
+        run.goalfile,
+        run.memory.clone(),
+        settings.options,
+        Reporter::new(settings.verbosity),
+    )?;
+    evaluator.set_environment(run.environment);
+    if !dry_run {
+        evaluator.keep_logs(Logs::new(&run.location.state_dir));
+    }
+    let instances = evaluator.instances(requests).map_err(Error::from)?;
+    if let Some(lock) = run.lock {
+        evaluator.advertise_in(lock);
+    }
+    let result = evaluator.reach_all(instances);
+    run.memory.flush();
+    crate::progress::finish();
+    evaluator.summary(started.elapsed(), dry_run);
+    if evaluator.variables_set() {
+        // The daemon's `when` jobs look at what changed; without a daemon, the next
+        // `goal tick` or `goal set` does.
+        crate::daemon::poke(&run.location.state_dir);
+    }
+    result?;
+    let stats = evaluator.stats();
+    Ok(u8::from(dry_run && stats.would_fire + stats.may_fire > 0))
+}
