@@ -297,25 +297,22 @@ fn run(cli: Cli) -> Result<u8> {
     reach(&cli, &goalfile, &requests, location)
 }
 
-/// Runs `command` on the project: the checked Goalfile, from the project's directory, as runs
-/// do. For the commands about jobs and variables.
+/// Runs `command` on the project, from the project's directory, as runs do. For the commands
+/// about jobs and variables.
 fn with_project(
     cli: &Cli,
     memory_dir: Option<PathBuf>,
     command: impl FnOnce(&Project) -> Result<u8>,
 ) -> Result<u8> {
     let path = find_goalfile(cli.file.as_deref())?;
-    let project_dir = project_dir(&path);
-    let goalfile = crate::cache::load_checked(&path, &project_dir.join(".goal"))?;
     let goalfile_path = absolute(&path)?;
-    enter(&project_dir)?;
-    command(&Project {
+    enter(&project_dir(&path))?;
+    command(&Project::new(
         goalfile_path,
-        goalfile,
-        location: Location::beside(Path::new("."), memory_dir),
-        settings: settings(cli),
-        wait: cli.wait,
-    })
+        Location::beside(Path::new("."), memory_dir),
+        settings(cli),
+        cli.wait,
+    ))
 }
 
 /// `goal daemon`, in the foreground.

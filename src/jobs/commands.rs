@@ -3,6 +3,7 @@
 //! asks the project's daemon when one runs, and otherwise does the work here, holding the run
 //! lock as `goal NAME` does.
 
+use std::cell::OnceCell;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -26,7 +27,9 @@ const ROUNDS: usize = 10;
 /// The project a command works on.
 pub struct Project {
     pub goalfile_path: PathBuf,
-    pub goalfile: Goalfile,
+    /// The checked Goalfile, read when a command first needs it: orders to the daemon do not,
+    /// so `goal daemon stop` works while the Goalfile has an error.
+    goalfile: OnceCell<Goalfile>,
     pub location: Location,
     pub settings: Settings,
     /// `--wait`: wait for another run's lock instead of stopping.
@@ -34,6 +37,29 @@ pub struct Project {
 }
 
 impl Project {
+    pub fn new(
+        goalfile_path: PathBuf,
+        location: Location,
+        settings: Settings,
+        wait: bool,
+    ) -> Project {
+        Project {
+            goalfile_path,
+            goalfile: OnceCell::new(),
+            location,
+            settings,
+            wait,
+        }
+    }
+
+    pub fn goalfile(&self) -> Result<&Goalfile> {
+        if let Some(goalfile) = self.goalfile.get() {
+            return Ok(goalfile);
+        }
+        let goalfile = crate::cache::load_checked(&self.goalfile_path, self.state_dir())?;
+        Ok(self.goalfile.get_or_init(|| goalfile))
+    }
+
     fn state_dir(&self) -> &Path {
         &self.location.state_dir
     }
@@ -57,7 +83,23 @@ impl Project {
     /// Runs one firing of `job` here, as `goal NAME` runs a goal; its exit status. A failure is
     /// reported here, so the caller can go on with the next job.
     fn run_job(&self, job: &Job, serial: u64, memory: &Memory, lock: Option<&RunLock>) -> u8 {
-        let goalfile = job.as_goalfile(&self.goalfile);
+        match self.try_run_job(job, serial, memory, lock) {
+            Ok(status) => status,
+            Err(error) => {
+                eprint!("{}", diagnostic::render(&error.problems));
+                error.exit_code()
+            }
+        }
+    }
+
+    fn try_run_job(
+        &self,
+        job: &Job,
+        serial: u64,
+        memory: &Memory,
+        lock: Option<&RunLock>,
+    ) -> Result<u8> {
+        let goalfile = job.as_goalfile(self.goalfile()?);
         let run = Run {
             goalfile: &goalfile,
             location: &self.location,
@@ -72,13 +114,7 @@ impl Project {
             goal: job.label(),
             args: Vec::new(),
         };
-        match runner::reach(self.settings, run, &[request]) {
-            Ok(status) => status,
-            Err(error) => {
-                eprint!("{}", diagnostic::render(&error.problems));
-                error.exit_code()
-            }
-        }
+        runner::reach(self.settings, run, &[request])
     }
 
     /// Runs the `when` jobs whose conditions fire, one after the other, looking again after
@@ -89,7 +125,7 @@ impl Project {
         for _ in 0..ROUNDS {
             // A job runs at most once per command: one that failed would fire again at once.
             let busy = |name: &str| ran.iter().any(|done| done == name);
-            let evaluation = when::evaluate(&self.goalfile, memory, &busy, &[], Mode::Record)?;
+            let evaluation = when::evaluate(self.goalfile()?, memory, &busy, &[], Mode::Record)?;
             if !evaluation.problems.is_empty() {
                 eprint!("{}", diagnostic::render(&evaluation.problems));
                 status = status.max(1);
@@ -106,7 +142,7 @@ impl Project {
                     return Ok(ended);
                 }
                 if let Kind::When(when) = fire.job.kind {
-                    when::record_run(&self.goalfile, memory, when, &fire.values)?;
+                    when::record_run(self.goalfile()?, memory, when, &fire.values)?;
                 }
                 status = status.max(ended);
             }
@@ -120,7 +156,7 @@ pub fn tick(project: &Project, skip_missed: bool) -> Result<u8> {
     let lock = project.lock_without_daemon("`goal tick`")?;
     let memory = Memory::new(project.location.clone());
     let mut status = 0;
-    for job in super::all(&project.goalfile) {
+    for job in super::all(project.goalfile()?) {
         let Kind::Every(every) = job.kind else {
             continue;
         };
@@ -152,7 +188,7 @@ pub enum SetMode {
 
 /// `goal set NAME=VALUE…`: every variable at once.
 pub fn set(project: &Project, words: &[String], mode: SetMode) -> Result<u8> {
-    let pairs = crate::variables::assignments(&project.goalfile, words)?;
+    let pairs = crate::variables::assignments(project.goalfile()?, words)?;
     if mode == SetMode::Test {
         return test_set(project, &pairs);
     }
@@ -182,7 +218,7 @@ pub fn set(project: &Project, words: &[String], mode: SetMode) -> Result<u8> {
 
 fn test_set(project: &Project, pairs: &[(String, String)]) -> Result<u8> {
     let memory = Memory::read_only(project.location.clone());
-    let evaluation = when::evaluate(&project.goalfile, &memory, &|_| false, pairs, Mode::Test)?;
+    let evaluation = when::evaluate(project.goalfile()?, &memory, &|_| false, pairs, Mode::Test)?;
     if !evaluation.problems.is_empty() {
         eprint!("{}", diagnostic::render(&evaluation.problems));
     }
@@ -200,17 +236,17 @@ fn test_set(project: &Project, pairs: &[(String, String)]) -> Result<u8> {
 /// `goal get NAME`.
 pub fn get(project: &Project, name: &str) -> Result<u8> {
     let memory = Memory::read_only(project.location.clone());
-    let values = when::current_values(&project.goalfile, &memory)?;
-    say(&crate::variables::get(&project.goalfile, name, &values)?)?;
+    let values = when::current_values(project.goalfile()?, &memory)?;
+    say(&crate::variables::get(project.goalfile()?, name, &values)?)?;
     Ok(0)
 }
 
 /// `goal vars`.
 pub fn vars(project: &Project) -> Result<u8> {
     let memory = Memory::read_only(project.location.clone());
-    let values = when::current_values(&project.goalfile, &memory)?;
+    let values = when::current_values(project.goalfile()?, &memory)?;
     say(&crate::variables::list(
-        &project.goalfile,
+        project.goalfile()?,
         &values,
         &memory,
     )?)?;
@@ -222,7 +258,7 @@ pub fn list(project: &Project, names: bool) -> Result<u8> {
     if names {
         let fields = match control::ask(project.state_dir(), &["names"])? {
             Some(fields) => fields,
-            None => super::all(&project.goalfile)
+            None => super::all(project.goalfile()?)
                 .iter()
                 .flat_map(|job| [job.name.clone(), job.trigger()])
                 .collect(),
@@ -244,7 +280,7 @@ pub fn list(project: &Project, names: bool) -> Result<u8> {
 /// `goal job start NAME`: by the daemon when one runs, else here. With `serial`, this is the
 /// daemon's own child for that run.
 pub fn start(project: &Project, name: &str, serial: Option<u64>) -> Result<u8> {
-    let job = super::find(&project.goalfile, name)?;
+    let job = super::find(project.goalfile()?, name)?;
     if let Some(serial) = serial {
         let memory = Memory::new(project.location.clone());
         return Ok(project.run_job(&job, serial, &memory, None));
@@ -259,11 +295,11 @@ pub fn start(project: &Project, name: &str, serial: Option<u64>) -> Result<u8> {
     }
     let lock = RunLock::acquire(project.state_dir(), project.wait)?;
     let memory = Memory::new(project.location.clone());
-    let values = when::current_values(&project.goalfile, &memory)?;
+    let values = when::current_values(project.goalfile()?, &memory)?;
     let serial = super::next_serial(&memory)?;
     let status = project.run_job(&job, serial, &memory, Some(&lock));
     if let (Kind::When(when), false) = (job.kind, crate::interrupt::interrupted()) {
-        when::record_run(&project.goalfile, &memory, when, &values)?;
+        when::record_run(project.goalfile()?, &memory, when, &values)?;
     }
     Ok(status)
 }

@@ -1,0 +1,334 @@
+//! `goal daemon` runs the jobs: periodic ones on their schedule, when-jobs on their condition,
+//! and takes orders (`goal jobs`, `goal job start|cancel|tail`, `goal daemon status|stop|reload`)
+//! on its socket. Every test runs the real binary with the real Memory, with intervals of a
+//! second or two, and waits for what it expects with generous deadlines instead of sleeping
+//! for fixed times.
+
+mod common;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::Project;
+
+/// A daemon running in a project; stopped (or killed) when dropped, so no test leaves one.
+struct Daemon<'p> {
+    project: &'p Project,
+    child: Child,
+}
+
+impl<'p> Daemon<'p> {
+    fn start(project: &'p Project) -> Daemon<'p> {
+        Daemon::start_with(project, &[])
+    }
+
+    fn start_with(project: &'p Project, args: &[&str]) -> Daemon<'p> {
+        let child = project
+            .command(&[&["daemon", "--log", "daemon.log"], args].concat())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the daemon");
+        let daemon = Daemon { project, child };
+        wait_until("the daemon to start", || log(project).contains("started"));
+        daemon
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon<'_> {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while let Ok(None) = self.child.try_wait() {
+                if Instant::now() > deadline {
+                    let _ = self.child.kill();
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+fn log(project: &Project) -> String {
+    std::fs::read_to_string(project.path().join("daemon.log")).unwrap_or_default()
+}
+
+fn lines(project: &Project, file: &str) -> Vec<String> {
+    std::fs::read_to_string(project.path().join(file))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Whether a process is still running (a zombie counts as gone).
+fn alive(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+const POLLING: &str = r#"
+goal tested commit {
+    target { memory-exists "tested-{commit}" }
+    run "echo {commit} >> tested.txt; echo job=$GOAL_JOB serial=$GOAL_JOB_SERIAL >> env.txt"
+    memory-set "tested-{commit}" "yes"
+}
+
+every "1s" name="poll" {
+    let commit output="cat head"
+    require tested commit="{commit}"
+}
+"#;
+
+#[test]
+fn a_periodic_job_fires_again_and_its_memoized_goal_runs_once_per_value() {
+    let project = Project::new().goalfile(POLLING).file("head", "aaa\n");
+    let daemon = Daemon::start(&project);
+    wait_until("the first commit to be tested", || {
+        lines(&project, "tested.txt") == ["aaa"]
+    });
+    // More firings with the same commit test nothing.
+    wait_until("three firings", || {
+        log(&project).matches("ended: ok").count() >= 3
+    });
+    project.write("head", "bbb\n");
+    wait_until("the new commit to be tested", || {
+        lines(&project, "tested.txt").len() == 2
+    });
+    assert_eq!(lines(&project, "tested.txt"), ["aaa", "bbb"]);
+    let env = lines(&project, "env.txt");
+    assert!(env[0].starts_with("job=poll serial="), "{env:?}");
+    drop(daemon);
+    assert!(log(&project).contains("stopped"), "{}", log(&project));
+}
+
+#[test]
+fn a_restarted_daemon_neither_fires_twice_nor_forgets() {
+    let project = Project::new().goalfile(
+        r#"
+every "1 hour" name="hourly" {
+    run "echo fired >> hourly.txt"
+}
+every "1 hour" name="skipping" missed="skip" {
+    run "echo fired >> skipping.txt"
+}
+"#,
+    );
+    let daemon = Daemon::start(&project);
+    // Never fired before: both are due at once.
+    wait_until("the first firings", || {
+        lines(&project, "hourly.txt").len() == 1 && lines(&project, "skipping.txt").len() == 1
+    });
+    wait_until("their end", || {
+        log(&project).matches("ended: ok").count() == 2
+    });
+    daemon.kill();
+
+    // Killed and restarted within the hour: nothing fires.
+    let daemon = Daemon::start(&project);
+    std::thread::sleep(Duration::from_millis(1500));
+    project
+        .goal(&["daemon", "status"])
+        .success()
+        .stdout_has("next: every hourly at");
+    drop(daemon);
+    assert_eq!(lines(&project, "hourly.txt").len(), 1);
+    assert_eq!(lines(&project, "skipping.txt").len(), 1);
+
+    // Down for three hours: the missed firing runs once, unless the job skips missed ones.
+    let three_hours_ago = SystemTime::now() - Duration::from_secs(3 * 3600);
+    let millis = three_hours_ago
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    for job in ["hourly", "skipping"] {
+        project
+            .goal(&["memory", "set", &format!("goal/every/{job}"), &millis])
+            .success();
+    }
+    let daemon = Daemon::start(&project);
+    wait_until("the missed firing", || {
+        lines(&project, "hourly.txt").len() == 2
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    drop(daemon);
+    assert_eq!(lines(&project, "hourly.txt").len(), 2);
+    assert_eq!(lines(&project, "skipping.txt").len(), 1);
+}
+
+#[test]
+fn a_second_daemon_for_the_project_refuses_to_start() {
+    let project = Project::new().goalfile(r#"every "1 hour" { run "true" }"#);
+    let _daemon = Daemon::start(&project);
+    project
+        .goal(&["daemon"])
+        .status(1)
+        .stderr_has("a goal daemon (pid")
+        .stderr_has("already runs for this project");
+    // And `goal tick` would run the jobs twice.
+    project
+        .goal(&["tick"])
+        .status(2)
+        .stderr_has("runs this project's jobs");
+}
+
+#[test]
+fn a_job_still_running_is_not_started_twice() {
+    let project = Project::new().goalfile(
+        r#"
+every "1s" name="slow" {
+    run "echo run >> runs.txt; sleep 3"
+}
+"#,
+    );
+    let _daemon = Daemon::start(&project);
+    wait_until("a skipped firing", || {
+        log(&project).contains("still running (max-running 1)")
+    });
+    assert_eq!(lines(&project, "runs.txt").len(), 1);
+}
+
+#[test]
+fn jobs_are_started_listed_followed_and_cancelled_without_orphans() {
+    let project = Project::new().goalfile(
+        r#"
+every cron="0 0 1 1 *" name="slow" {
+    run "echo started; sleep 60 & echo $! > sleep.pid; wait"
+}
+"#,
+    );
+    let _daemon = Daemon::start(&project);
+    let started = project.goal(&["job", "start", "slow"]);
+    started.success().stdout_has("the daemon started job");
+    let serial: String = started
+        .stdout
+        .split("job ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    wait_until("the recipe", || project.exists("sleep.pid"));
+    let sleep_pid = std::fs::read_to_string(project.path().join("sleep.pid")).unwrap();
+    let jobs = project.goal(&["jobs"]);
+    jobs.success();
+    assert!(
+        jobs.stdout
+            .lines()
+            .any(|line| line.starts_with(&serial) && line.contains("every slow")),
+        "{}",
+        jobs.stdout
+    );
+    project
+        .goal(&["jobs", "--names"])
+        .success()
+        .stdout_has("slow")
+        .stdout_has("cron 0 0 1 1 *");
+    // A second start is refused while the first runs.
+    project
+        .goal(&["job", "start", "slow"])
+        .status(1)
+        .stderr_has("still running");
+
+    let tail = project
+        .command(&["job", "tail", &serial])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    project.goal(&["job", "cancel", &serial]).success();
+    let tail = tail.wait_with_output().unwrap();
+    let followed = String::from_utf8_lossy(&tail.stdout);
+    assert!(followed.contains("started"), "{followed}");
+    assert!(followed.contains("ended: cancelled"), "{followed}");
+    wait_until("the recipe's sleep to stop", || !alive(&sleep_pid));
+    project
+        .goal(&["jobs"])
+        .success()
+        .stdout_has("no job is running");
+    project
+        .goal(&["job", "cancel", &serial])
+        .status(1)
+        .stderr_has("is running");
+}
+
+#[test]
+fn the_daemon_reloads_a_good_goalfile_and_keeps_its_jobs_on_a_bad_one() {
+    let project = Project::new().goalfile(r#"every "1 hour" name="first" { run "true" }"#);
+    let _daemon = Daemon::start(&project);
+    project.write(
+        "Goalfile",
+        r#"every "1 hour" name="first" { run "true" }
+every "1 hour" name="second" { run "echo second > second.txt" }"#,
+    );
+    project
+        .goal(&["daemon", "reload"])
+        .success()
+        .stdout_has("reloaded");
+    wait_until("the new job", || project.exists("second.txt"));
+    project.write("Goalfile", r#"every "1 hour" name="first" { rnu "true" }"#);
+    project
+        .goal(&["daemon", "reload"])
+        .status(1)
+        .stderr_has("the daemon keeps the jobs it had");
+    project
+        .goal(&["jobs", "--names"])
+        .success()
+        .stdout_has("second");
+    project
+        .goal(&["daemon", "stop"])
+        .success()
+        .stdout_has("the daemon stopped");
+    project
+        .goal(&["daemon", "status"])
+        .status(1)
+        .stderr_has("no goal daemon runs for this project");
+}
+
+#[test]
+fn goal_runs_beside_the_daemon_share_its_memory() {
+    let project = Project::new().goalfile(
+        r#"
+every "1 hour" name="marker" { memory-set "from-daemon" "yes" }
+goal mine {
+    target { memory-exists "from-me" }
+    memory-set "from-me" "yes"
+}
+"#,
+    );
+    let _daemon = Daemon::start(&project);
+    wait_until("the job", || log(&project).contains("ended: ok"));
+    project.goal(&["mine"]).success();
+    project
+        .goal(&["memory", "get", "from-daemon"])
+        .success()
+        .stdout_has("yes");
+    project
+        .goal(&["memory", "get", "from-me"])
+        .success()
+        .stdout_has("yes");
+}
