@@ -252,7 +252,7 @@ impl Daemon {
         let log = log_path(&self.config.location.state_dir, serial);
         self.say(&format!(
             "job {serial} ({label}) started, pid {pid}, output in {}",
-            log.display()
+            log.strip_prefix(".").unwrap_or(&log).display()
         ));
         self.running.insert(
             serial,
