@@ -210,21 +210,7 @@ pub fn when(cx: &mut FileCx, kdl: &KdlNode) -> Option<When> {
     };
     let limits = job_limits(cx, &node);
     let children = node.children();
-    let (condition, rest) = match children.split_first() {
-        Some((first, rest)) if is_condition(first) => (conjunction_block(cx, first), rest),
-        _ => {
-            if kdl.children().is_some() && !children.iter().any(is_condition) {
-                cx.report(
-                    "goal::condition",
-                    "a `when` needs a `condition { … }`",
-                    kdl.name().span(),
-                    "no condition",
-                    Some(format!("write `{usage}`")),
-                );
-            }
-            (None, children)
-        }
-    };
+    let (condition, rest) = leading_condition(cx, &node, usage);
     let first_is_condition = rest.len() < children.len();
     let body = all_of(cx, rest, |cx, child| {
         if is_condition(child) {
@@ -240,6 +226,34 @@ pub fn when(cx: &mut FileCx, kdl: &KdlNode) -> Option<When> {
         body: body?,
         span: cx.span(kdl.span()),
     })
+}
+
+/// The `condition` opening a `when`'s block, and the statements after it (the whole block when
+/// it does not open with one). A block without any `condition` is reported here; a misplaced
+/// one is reported with the statements.
+fn leading_condition<'k>(
+    cx: &mut FileCx,
+    node: &Node<'k>,
+    usage: &str,
+) -> (Option<Target>, &'k [KdlNode]) {
+    let children = node.children();
+    if let Some((first, rest)) = children
+        .split_first()
+        .filter(|(first, _)| is_condition(first))
+    {
+        return (conjunction_block(cx, first), rest);
+    }
+    // No block at all is already a missing block.
+    if node.kdl.children().is_some() && !children.iter().any(is_condition) {
+        cx.report(
+            "goal::condition",
+            "a `when` needs a `condition { … }`",
+            node.kdl.name().span(),
+            "no condition",
+            Some(format!("write `{usage}`")),
+        );
+    }
+    (None, children)
 }
 
 fn is_condition(kdl: &KdlNode) -> bool {
