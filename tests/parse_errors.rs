@@ -1112,3 +1112,276 @@ fn hooks_close_a_goal_once_each() {
         "1:24",
     );
 }
+
+// ---- jobs and persistent variables
+
+#[test]
+fn max_running_is_at_least_one() {
+    let problem = one(
+        "every \"1h\" max-running=\"0\" { run \"x\" }\n",
+        "goal::max-running",
+        "`max-running` must be at least 1",
+        "1:24",
+    );
+    help_has(&problem, "max-running=\"1\"");
+    one(
+        "when \"w\" max-running=\"many\" {\n  condition { sh \"true\" }\n}\n",
+        "goal::number",
+        "`many` is not a whole number such as \"3\"",
+        "1:22",
+    );
+}
+
+#[test]
+fn missed_is_run_or_skip() {
+    let problem = one(
+        "every \"1h\" missed=\"skp\" { run \"x\" }\n",
+        "goal::missed",
+        "`skp` is not one of `run` and `skip`",
+        "1:19",
+    );
+    help_has(&problem, "`skip`");
+}
+
+#[test]
+fn a_when_needs_its_condition_first() {
+    one(
+        "when \"w\" {\n  run \"x\"\n}\n",
+        "goal::condition",
+        "a `when` needs a `condition { … }`",
+        "1:1",
+    );
+    one(
+        "when \"w\" {\n  run \"x\"\n  condition { sh \"true\" }\n}\n",
+        "goal::condition",
+        "`condition` must be the first child of `when`",
+        "3:3",
+    );
+    one(
+        "when \"w\" {\n  condition { sh \"true\" }\n  condition { sh \"false\" }\n}\n",
+        "goal::condition",
+        "a `when` has one `condition`",
+        "3:3",
+    );
+    one(
+        "when \"w\" {\n  condition { }\n}\n",
+        "goal::arguments",
+        "`condition` needs at least 1 predicate(s) in its block",
+        "2:3",
+    );
+    // No block at all is reported once, as a missing block.
+    one(
+        "when \"w\"\n",
+        "goal::missing-block",
+        "`when` needs a block `{ … }`",
+        "1:1",
+    );
+}
+
+#[test]
+fn a_when_body_is_checked_like_an_every_body() {
+    one(
+        "when \"w\" {\n  condition { sh \"true\" }\n  target { sh \"a\" }\n}\n",
+        "goal::target",
+        "a `when` body has no `target`",
+        "3:3",
+    );
+    one(
+        "when \"w\" {\n  condition { sh \"true\" }\n  param x\n}\n",
+        "goal::param",
+        "`param` is not allowed in a `when` body",
+        "3:3",
+    );
+    one(
+        "when \"w\" {\n  condition { sh \"echo {nope}\" }\n}\n",
+        "goal::unknown-name",
+        "`nope` is not defined here",
+        "2:24",
+    );
+    one(
+        "when \"no good\" {\n  condition { sh \"true\" }\n}\n",
+        "goal::name",
+        "`no good` is not a valid job name",
+        "1:6",
+    );
+}
+
+#[test]
+fn job_names_are_unique_across_every_and_when() {
+    let problem = one(
+        "every \"1h\" name=\"j\" { run \"x\" }\nwhen \"j\" {\n  condition { sh \"true\" }\n}\n",
+        "goal::duplicate-job",
+        "job `j` is defined twice",
+        "2:6",
+    );
+    assert!(
+        problem.help.starts_with("the first is at Goalfile:1:17"),
+        "{problem:#?}"
+    );
+    let problem = one(
+        "every \"1h\" { run \"x\" }\nevery \"2h\" name=\"every-1\" { run \"x\" }\n",
+        "goal::duplicate-job",
+        "job `every-1` is defined twice",
+        "2:17",
+    );
+    help_has(&problem, "give it a `name=`");
+    // Goals live apart from jobs.
+    assert!(problems("goal j\nevery \"1h\" name=\"j\" { require j }\n").is_empty());
+}
+
+#[test]
+fn a_var_is_a_global() {
+    one(
+        "let v \"1\"\nvar v\n",
+        "goal::duplicate-global",
+        "global `v` is defined twice",
+        "2:5",
+    );
+    one(
+        "var v default=\"{later}\"\nlet later \"x\"\n",
+        "goal::unknown-name",
+        "`later` is not defined here",
+        "1:16",
+    );
+    one(
+        "var v-1\n",
+        "goal::name",
+        "`v-1` is not a valid value name",
+        "1:5",
+    );
+    one(
+        "var v pattern=#\"(\"#\n",
+        "goal::regex",
+        "invalid regular expression: unclosed group",
+        "1:15",
+    );
+    let problem = one(
+        "var v pattern=#\"\\d+\"# default=\"x\"\n",
+        "goal::pattern-mismatch",
+        "`x` does not match the pattern of `v`",
+        "1:32",
+    );
+    assert_eq!(problem.help, "the pattern is at Goalfile:1:15");
+    one(
+        "goal g {\n  var v\n}\n",
+        "goal::unknown-node",
+        "unknown statement `var`",
+        "2:3",
+    );
+    assert!(
+        problems("let a \"1\"\nvar v default=\"{a}.0\"\ngoal g { run \"echo {v}\" }\n").is_empty()
+    );
+}
+
+#[test]
+fn set_names_declared_variables() {
+    let problem = one(
+        "var version\ngoal g {\n  set verison=\"1\"\n}\n",
+        "goal::unknown-variable",
+        "there is no variable `verison`",
+        "3:7",
+    );
+    help_has(&problem, "did you mean `version`?");
+    let problem = one(
+        "let plain \"x\"\ngoal g {\n  set plain=\"1\"\n}\n",
+        "goal::unknown-variable",
+        "there is no variable `plain`",
+        "3:7",
+    );
+    help_has(&problem, "is a `let`");
+    one(
+        "var v pattern=#\"\\d+\"#\nevery \"1h\" {\n  set v=\"x\"\n}\n",
+        "goal::pattern-mismatch",
+        "`x` does not match the pattern of `v`",
+        "3:10",
+    );
+    one(
+        "var v\ngoal g {\n  set v=\"1\" v=\"2\"\n}\n",
+        "goal::duplicate-property",
+        "`v` is given twice",
+        "3:13",
+    );
+    one(
+        "var v\ngoal g {\n  set\n}\n",
+        "goal::arguments",
+        "`set` needs at least one variable to set",
+        "3:3",
+    );
+    one(
+        "var v\ngoal g {\n  set v \"1\"\n}\n",
+        "goal::arguments",
+        "`set` takes 0 argument(s), found 2",
+        "3:7",
+    );
+    one(
+        "var v\ngoal g x {\n  set v=\"{y}\"\n}\n",
+        "goal::unknown-name",
+        "`y` is not defined here",
+        "3:10",
+    );
+    assert!(problems(
+        "var v pattern=#\"\\d+\"#\ngoal g x {\n  for n \"1\" \"2\" { set v=\"{n}\" }\n  on-success { set v=\"3\" }\n}\n"
+    )
+    .is_empty());
+}
+
+#[test]
+fn comparisons_take_two_values() {
+    one(
+        "goal g {\n  target { less \"1\" }\n}\n",
+        "goal::arguments",
+        "`less` needs 2 argument(s), found 1",
+        "2:12",
+    );
+    one(
+        "goal g {\n  target { equal \"{a}\" \"1\" }\n}\n",
+        "goal::unknown-name",
+        "`a` is not defined here",
+        "2:19",
+    );
+    let problem = one(
+        "goal g {\n  target { at-mots \"1\" \"2\" }\n}\n",
+        "goal::unknown-predicate",
+        "unknown predicate `at-mots`",
+        "2:12",
+    );
+    help_has(&problem, "at-most");
+    one(
+        "predicate less a {\n  sh \"true\"\n}\n",
+        "goal::builtin-predicate",
+        "`less` is a built-in predicate",
+        "1:11",
+    );
+}
+
+#[test]
+fn changes_only_in_a_when_condition() {
+    let condition =
+        "var v\nwhen \"w\" {\n  condition { any { changed v; not { decreased v } } }\n}\n";
+    assert!(problems(condition).is_empty());
+    let problem = one(
+        "var v\ngoal g {\n  target { increased v }\n}\n",
+        "goal::change",
+        "`increased` is only allowed in the `condition` of a `when`",
+        "3:12",
+    );
+    help_has(&problem, "equal");
+    one(
+        "var v\npredicate p {\n  changed v\n}\n",
+        "goal::change",
+        "`changed` is only allowed in the `condition` of a `when`",
+        "3:3",
+    );
+    one(
+        "var v\nwhen \"w\" {\n  condition { changed w }\n}\n",
+        "goal::unknown-variable",
+        "there is no variable `w`",
+        "3:23",
+    );
+    one(
+        "var v\nwhen \"w\" {\n  condition { changed v \"x\" }\n}\n",
+        "goal::arguments",
+        "`changed` takes 1 argument(s), found 2",
+        "3:25",
+    );
+}

@@ -15,7 +15,7 @@ use regex::Regex;
 use crate::diagnostic::{did_you_mean, Problem, Result, Sources};
 use crate::goalfile::{
     Arg, ForSource, Goalfile, Hooks, LetValue, Name, OutputTest, Param, Pattern, Predicate,
-    PredicateKind, Span, Statement, BUILTIN_PREDICATES,
+    PredicateKind, Span, Statement, Variable, BUILTIN_PREDICATES,
 };
 use crate::template::Template;
 use cycles::Call;
@@ -28,6 +28,9 @@ pub fn check(goalfile: &Goalfile) -> Result<()> {
     checker.goals();
     checker.predicate_defs();
     checker.every();
+    checker.when();
+    checker.jobs();
+    checker.variables();
     checker.transitions();
     checker.cycles();
     if checker.problems.is_empty() {
@@ -45,6 +48,8 @@ struct Checker<'g> {
     predicates: HashMap<&'g str, usize>,
     /// Global names with the index of their first definition.
     globals: HashMap<&'g str, usize>,
+    /// `var` names with the index of their first declaration.
+    variables: HashMap<&'g str, usize>,
     /// Compiled regexes by source (`None`: invalid, already reported); each compiled once.
     regexes: HashMap<String, Option<Regex>>,
 }
@@ -65,6 +70,9 @@ enum Place {
     GoalBody,
     ForBody,
     EveryBody,
+    WhenBody,
+    /// A `when`'s `condition`: the one place `changed` and the like may stand.
+    WhenCondition,
     Hook,
     Elsewhere,
 }
@@ -103,6 +111,7 @@ impl<'g> Checker<'g> {
             goals: first_by_name(goalfile.goals.iter().map(|goal| &goal.name)),
             predicates: first_by_name(goalfile.predicates.iter().map(|def| &def.name)),
             globals,
+            variables: first_by_name(goalfile.variables.iter().map(|v| &v.name)),
             regexes: HashMap::new(),
         }
     }
@@ -214,18 +223,85 @@ impl<'g> Checker<'g> {
         }
     }
 
+    /// A `when` sees the globals, like an `every` body; its condition may watch variables.
+    fn when(&mut self) {
+        for when in &self.goalfile.when {
+            let mut condition = Scope::new(usize::MAX, &[], Place::WhenCondition);
+            self.predicate(&when.condition.predicate, &mut condition);
+            let mut body = Scope::new(usize::MAX, &[], Place::WhenBody);
+            self.statements(&when.body, &mut body);
+        }
+    }
+
+    /// `every` and `when` jobs share one namespace (the daemon, `GOAL_JOB` and the Memory's
+    /// `goal/every/NAME` and `goal/when/NAME` keys name them), apart from goals.
+    fn jobs(&mut self) {
+        let goalfile = self.goalfile;
+        // (name, where it is written, whether it is an `every`'s default name)
+        let every = goalfile.every.iter().enumerate().map(|(index, every)| {
+            let keyword = Span::new(every.span.file, every.span.offset as usize, "every".len());
+            match &every.name {
+                Some(name) => (name.text.clone(), name.span, false),
+                None => (every.job_name(index), keyword, true),
+            }
+        });
+        let when = goalfile
+            .when
+            .iter()
+            .map(|when| (when.name.text.clone(), when.name.span, false));
+        let mut first: HashMap<String, (Span, bool)> = HashMap::new();
+        for (name, span, defaulted) in every.chain(when).collect::<Vec<_>>() {
+            let Some(&(earlier, earlier_defaulted)) = first.get(&name) else {
+                first.insert(name, (span, defaulted));
+                continue;
+            };
+            let mut help = format!(
+                "the first is at {}; `every` and `when` jobs share one set of names",
+                position(goalfile, earlier)
+            );
+            if defaulted || earlier_defaulted {
+                help.push_str(
+                    "; an `every` without `name=` is called `every-N` (the N-th `every`): \
+                     give it a `name=`",
+                );
+            }
+            self.report(
+                "goal::duplicate-job",
+                format!("job `{name}` is defined twice"),
+                span,
+                "defined again here",
+                Some(help),
+            );
+        }
+    }
+
+    /// Patterns compile and literal defaults match them; a default's references are checked
+    /// with the globals, since a `var` is one.
+    fn variables(&mut self) {
+        for variable in &self.goalfile.variables {
+            self.described(&variable.name, &variable.pattern, &variable.default);
+        }
+    }
+
     /// Patterns compile; a default refers to globals and earlier parameters only.
     fn params(&mut self, params: &'g [Param]) {
         for (index, param) in params.iter().enumerate() {
-            if let (Some(pattern), Some(default)) = (&param.pattern, &param.default) {
-                self.literal_matches(param, pattern, default);
-            } else if let Some(pattern) = &param.pattern {
-                self.regex(pattern, true);
-            }
+            self.described(&param.name, &param.pattern, &param.default);
             if let Some(default) = &param.default {
                 let scope = Scope::new(usize::MAX, &params[..index], Place::Elsewhere);
                 self.refs(default, &scope);
             }
+        }
+    }
+
+    /// The pattern of a parameter or `var` compiles, and a literal default matches it.
+    fn described(&mut self, name: &Name, pattern: &Option<Pattern>, default: &Option<Template>) {
+        match (pattern, default) {
+            (Some(pattern), Some(default)) => self.literal_matches(name, pattern, default),
+            (Some(pattern), None) => {
+                self.regex(pattern, true);
+            }
+            (None, _) => {}
         }
     }
 
@@ -323,6 +399,12 @@ impl<'g> Checker<'g> {
             Statement::Set { assignments, .. } => {
                 for assignment in assignments {
                     self.refs(&assignment.value, scope);
+                    let pattern = self
+                        .variable(&assignment.name)
+                        .and_then(|v| v.pattern.as_ref());
+                    if let Some(pattern) = pattern {
+                        self.literal_matches(&assignment.name, pattern, &assignment.value);
+                    }
                 }
             }
         }
@@ -331,7 +413,12 @@ impl<'g> Checker<'g> {
     fn let_value(&mut self, value: &LetValue, scope: &mut Scope<'g>) {
         match value {
             LetValue::Template(template) | LetValue::Output(template) => self.refs(template, scope),
-            LetValue::Variable(_) => {}
+            // A `var`'s default is checked where the `var` stands, like a global's value.
+            LetValue::Variable(index) => {
+                if let Some(default) = &self.goalfile.variables[*index].default {
+                    self.refs(default, scope);
+                }
+            }
         }
     }
 
@@ -341,8 +428,11 @@ impl<'g> Checker<'g> {
             Place::GoalBody => None,
             Place::ForBody => Some("a `target` cannot stand inside `for`"),
             Place::EveryBody => Some("an `every` body has no `target`"),
+            Place::WhenBody => Some("a `when` body has no `target`"),
             Place::Hook => Some("a hook has no `target`"),
-            Place::Elsewhere => Some("a `target` is only allowed in a goal body"),
+            Place::WhenCondition | Place::Elsewhere => {
+                Some("a `target` is only allowed in a goal body")
+            }
         };
         if let Some(message) = misplaced {
             let help = "move the `target` to the top level of a goal body";
@@ -407,7 +497,25 @@ impl<'g> Checker<'g> {
                 self.refs(left, scope);
                 self.refs(right, scope);
             }
-            PredicateKind::Change { .. } => {}
+            PredicateKind::Change { variable, change } => {
+                self.variable(variable);
+                if scope.place != Place::WhenCondition {
+                    self.report(
+                        "goal::change",
+                        format!(
+                            "`{}` is only allowed in the `condition` of a `when`",
+                            change.keyword()
+                        ),
+                        predicate.span,
+                        "not in a `when` condition",
+                        Some(format!(
+                            "`{}` compares a variable with its value when the `when` job last \
+                             ran; elsewhere compare values with `equal`, `less` and the like",
+                            change.keyword()
+                        )),
+                    );
+                }
+            }
             PredicateKind::Memo { key, predicate, .. } => {
                 self.refs(key, scope);
                 self.predicate(predicate, scope);
@@ -431,6 +539,34 @@ impl<'g> Checker<'g> {
                 }
             }
         }
+    }
+
+    /// The `var` called `name`, reported when there is none.
+    fn variable(&mut self, name: &Name) -> Option<&'g Variable> {
+        if let Some(&index) = self.variables.get(name.text.as_str()) {
+            return Some(&self.goalfile.variables[index]);
+        }
+        let help = did_you_mean(&name.text, self.variables.keys().copied()).or_else(|| {
+            Some(if self.globals.contains_key(name.text.as_str()) {
+                format!(
+                    "`{}` is a `let`; only a `var` keeps a value that can be set and watched",
+                    name.text
+                )
+            } else {
+                format!(
+                    "declare it at the top level: `var {} default=\"…\"`",
+                    name.text
+                )
+            })
+        });
+        self.report(
+            "goal::unknown-variable",
+            format!("there is no variable `{}`", name.text),
+            name.span,
+            "not a `var`",
+            help,
+        );
+        None
     }
 
     fn unknown_goal(&mut self, name: &Name) {
@@ -477,7 +613,7 @@ impl<'g> Checker<'g> {
                 continue;
             };
             if let Some(pattern) = &param.pattern {
-                self.literal_matches(param, pattern, &arg.value);
+                self.literal_matches(&param.name, pattern, &arg.value);
             }
         }
         for param in params {
@@ -497,9 +633,9 @@ impl<'g> Checker<'g> {
         }
     }
 
-    /// A literal value (an argument or a default) that can never match the parameter's
-    /// pattern is wrong already.
-    fn literal_matches(&mut self, param: &Param, pattern: &Pattern, value: &Template) {
+    /// A literal value (an argument, a default or a `set` value) that can never match the
+    /// pattern of the parameter or variable `name` is wrong already.
+    fn literal_matches(&mut self, name: &Name, pattern: &Pattern, value: &Template) {
         let Some(regex) = self.regex(pattern, true) else {
             return;
         };
@@ -509,10 +645,7 @@ impl<'g> Checker<'g> {
         if !regex.is_match(&literal) {
             self.report(
                 "goal::pattern-mismatch",
-                format!(
-                    "`{literal}` does not match the pattern of `{}`",
-                    param.name.text
-                ),
+                format!("`{literal}` does not match the pattern of `{}`", name.text),
                 value.span,
                 format!("must match `{}`", pattern.source),
                 Some(format!(

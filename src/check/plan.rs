@@ -88,6 +88,9 @@ impl<'g> Checker<'g> {
         for every in &goalfile.every {
             collect_plans(&every.body, &mut plans);
         }
+        for when in &goalfile.when {
+            collect_plans(&when.body, &mut plans);
+        }
         if plans.iter().any(|plan| plan.start_output.is_some()) {
             return;
         }

@@ -6,10 +6,13 @@ use kdl::KdlNode;
 use super::reader::{is_callable_name, value_span, Block, FileCx, Node, Shape};
 use crate::diagnostic::did_you_mean;
 use crate::goalfile::{
-    Arg, Every, For, ForSource, Goal, Hook, Hooks, Let, LetValue, Name, OutputTest, Param,
-    Predicate, PredicateDef, PredicateKind, Require, Retry, Run, Schedule, Statement, Target,
-    BUILTIN_PREDICATES, STATEMENTS,
+    comparison_keyword, Arg, Change, Every, For, ForSource, Goal, Hook, Hooks, JobLimits, Let,
+    LetValue, Missed, Name, OutputTest, Param, Pattern, Predicate, PredicateDef, PredicateKind,
+    Require, Retry, Run, Schedule, Statement, Target, Variable, When, BUILTIN_PREDICATES,
+    STATEMENTS,
 };
+use crate::plan::Comparison;
+use crate::template::Template;
 
 /// Names only allowed at the top level of a file.
 pub const TOP_LEVEL: &[&str] = &[
@@ -18,6 +21,8 @@ pub const TOP_LEVEL: &[&str] = &[
     "goal",
     "predicate",
     "every",
+    "when",
+    "var",
     "transition",
     "on-failure",
     "on-success",
@@ -80,12 +85,16 @@ pub fn predicate_def(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateDef> {
     })
 }
 
-/// `every "30 minutes" name="…" { … }` or `every cron="*/30 * * * *" { … }`.
+/// `every "30 minutes" name="…" max-running="N" missed="run" { … }`, or with
+/// `cron="*/30 * * * *"` instead of the interval.
 pub fn every(cx: &mut FileCx, kdl: &KdlNode) -> Option<Every> {
-    let node = cx.open(kdl, Shape::new(&["name", "cron"], Block::Required));
+    let props = &["name", "cron", "max-running", "missed"];
+    let node = cx.open(kdl, Shape::new(props, Block::Required));
     let usage = "every \"30 minutes\" { … }` or `every cron=\"*/30 * * * *\" { … }";
     let body = statements_only(cx, node.children(), "an `every` body");
     let name = cx.prop(&node, "name", |cx, entry| cx.callable_name(entry, "job"));
+    let limits = job_limits(cx, &node);
+    let missed = missed(cx, &node);
     let schedule = match (node.args.as_slice(), node.prop("cron")) {
         ([interval], None) => interval_schedule(cx, interval)?,
         ([], Some(cron)) => cron_schedule(cx, cron)?,
@@ -103,8 +112,8 @@ pub fn every(cx: &mut FileCx, kdl: &KdlNode) -> Option<Every> {
     Some(Every {
         name,
         schedule,
-        limits: Default::default(),
-        missed: Default::default(),
+        limits: limits?,
+        missed: missed?,
         body: body?,
         span: cx.span(kdl.span()),
     })
@@ -144,6 +153,172 @@ fn cron_schedule(cx: &mut FileCx, entry: &kdl::KdlEntry) -> Option<Schedule> {
             None
         }
     }
+}
+
+/// `max-running="N"` of a job: how many of its firings may run at once, 1 or more.
+fn job_limits(cx: &mut FileCx, node: &Node) -> Option<JobLimits> {
+    let Some(entry) = node.prop("max-running") else {
+        return Some(JobLimits::default());
+    };
+    let max_running = cx.count(entry)?;
+    if max_running == 0 {
+        // Zero would mean the job never runs: surely not what was meant.
+        cx.report(
+            "goal::max-running",
+            "`max-running` must be at least 1",
+            value_span(entry),
+            "zero",
+            Some("write `max-running=\"1\"` (the default) to never run two firings at once".into()),
+        );
+        return None;
+    }
+    Some(JobLimits { max_running })
+}
+
+/// `missed="run"` or `missed="skip"`: what a daemon does at start about a firing it missed.
+fn missed(cx: &mut FileCx, node: &Node) -> Option<Missed> {
+    const WAYS: [(&str, Missed); 2] = [("run", Missed::Run), ("skip", Missed::Skip)];
+    let Some(entry) = node.prop("missed") else {
+        return Some(Missed::default());
+    };
+    let written = cx.string(entry)?;
+    if let Some((_, missed)) = WAYS.iter().find(|(word, _)| *word == written) {
+        return Some(*missed);
+    }
+    let help = did_you_mean(written, WAYS.iter().map(|(word, _)| *word)).unwrap_or_else(|| {
+        "write `missed=\"run\"` (the default: run once at start) or `missed=\"skip\"`".into()
+    });
+    cx.report(
+        "goal::missed",
+        format!("`{written}` is not one of `run` and `skip`"),
+        value_span(entry),
+        "unknown value",
+        Some(help),
+    );
+    None
+}
+
+/// `when "NAME" max-running="N" { condition { predicate… }; statement… }`: the condition comes
+/// first so the block reads "when this holds, do that".
+pub fn when(cx: &mut FileCx, kdl: &KdlNode) -> Option<When> {
+    let node = cx.open(kdl, Shape::new(&["max-running"], Block::Required));
+    let usage = "when NAME { condition { predicate… }; statement… }";
+    let name = if cx.arg_count(&node, 1, Some(1), usage) {
+        cx.callable_name(node.args[0], "job")
+    } else {
+        None
+    };
+    let limits = job_limits(cx, &node);
+    let children = node.children();
+    let (condition, rest) = leading_condition(cx, &node, usage);
+    let first_is_condition = rest.len() < children.len();
+    let body = all_of(cx, rest, |cx, child| {
+        if is_condition(child) {
+            misplaced_condition(cx, child, first_is_condition);
+            return None;
+        }
+        body_statement(cx, child, "a `when` body")
+    });
+    Some(When {
+        name: name?,
+        condition: condition?,
+        limits: limits?,
+        body: body?,
+        span: cx.span(kdl.span()),
+    })
+}
+
+/// The `condition` opening a `when`'s block, and the statements after it (the whole block when
+/// it does not open with one). A block without any `condition` is reported here; a misplaced
+/// one is reported with the statements.
+fn leading_condition<'k>(
+    cx: &mut FileCx,
+    node: &Node<'k>,
+    usage: &str,
+) -> (Option<Target>, &'k [KdlNode]) {
+    let children = node.children();
+    if let Some((first, rest)) = children
+        .split_first()
+        .filter(|(first, _)| is_condition(first))
+    {
+        return (conjunction_block(cx, first), rest);
+    }
+    // No block at all is already a missing block.
+    if node.kdl.children().is_some() && !children.iter().any(is_condition) {
+        cx.report(
+            "goal::condition",
+            "a `when` needs a `condition { … }`",
+            node.kdl.name().span(),
+            "no condition",
+            Some(format!("write `{usage}`")),
+        );
+    }
+    (None, children)
+}
+
+fn is_condition(kdl: &KdlNode) -> bool {
+    kdl.name().value() == "condition"
+}
+
+/// A `condition` that is not the first child of its `when`.
+fn misplaced_condition(cx: &mut FileCx, kdl: &KdlNode, first_is_condition: bool) {
+    let (message, help) = if first_is_condition {
+        (
+            "a `when` has one `condition`",
+            "put all predicates in the first `condition { … }`; they must all hold",
+        )
+    } else {
+        (
+            "`condition` must be the first child of `when`",
+            "move it before the statements",
+        )
+    };
+    cx.report(
+        "goal::condition",
+        message,
+        kdl.name().span(),
+        "here",
+        Some(help.into()),
+    );
+}
+
+/// `var NAME default="…" pattern=#"…"# doc="…"`: a persistent variable, described like a
+/// parameter.
+pub fn var(cx: &mut FileCx, kdl: &KdlNode) -> Option<Variable> {
+    let node = cx.open(kdl, Shape::new(DESCRIPTION, Block::No));
+    let usage = "var NAME default=\"value\" pattern=#\"regex\"# doc=\"text\"";
+    if !cx.arg_count(&node, 1, Some(1), usage) {
+        return None;
+    }
+    let name = cx.value_name(node.args[0]);
+    let description = description(cx, &node)?;
+    Some(Variable {
+        name: name?,
+        default: description.default,
+        pattern: description.pattern,
+        doc: description.doc,
+        span: cx.span(kdl.span()),
+    })
+}
+
+/// The properties that describe a value: a `param` or a `var`.
+const DESCRIPTION: &[&str] = &["pattern", "default", "doc"];
+
+struct Description {
+    pattern: Option<Pattern>,
+    default: Option<Template>,
+    doc: Option<String>,
+}
+
+/// The `pattern=`, `default=` and `doc=` of a `param` or `var`; `None` if any is wrong.
+fn description(cx: &mut FileCx, node: &Node) -> Option<Description> {
+    let errors_before = cx.problems.len();
+    let description = Description {
+        pattern: cx.prop(node, "pattern", FileCx::pattern),
+        default: cx.prop(node, "default", FileCx::template),
+        doc: cx.prop(node, "doc", FileCx::text),
+    };
+    (cx.problems.len() == errors_before).then_some(description)
 }
 
 /// The name and parameter list of a goal or predicate header. The list holds the parameters
@@ -218,7 +393,7 @@ fn params<'k>(
 
 /// `param NAME pattern=… default=… doc=…`: fills in the header parameter `NAME`.
 fn param(cx: &mut FileCx, kdl: &KdlNode, params: &mut [Param], described: &mut [bool]) -> bool {
-    let node = cx.open(kdl, Shape::new(&["pattern", "default", "doc"], Block::No));
+    let node = cx.open(kdl, Shape::new(DESCRIPTION, Block::No));
     if !cx.arg_count(
         &node,
         1,
@@ -252,12 +427,14 @@ fn param(cx: &mut FileCx, kdl: &KdlNode, params: &mut [Param], described: &mut [
         );
         return false;
     }
-    let errors_before = cx.problems.len();
+    let Some(description) = description(cx, &node) else {
+        return false;
+    };
     let param = &mut params[index];
-    param.pattern = cx.prop(&node, "pattern", FileCx::pattern);
-    param.default = cx.prop(&node, "default", FileCx::template);
-    param.doc = cx.prop(&node, "doc", FileCx::text);
-    cx.problems.len() == errors_before
+    param.pattern = description.pattern;
+    param.default = description.default;
+    param.doc = description.doc;
+    true
 }
 
 /// The hooks closing a goal body: statements do not follow them, since they are not run in
@@ -306,19 +483,22 @@ pub fn add_hook(cx: &mut FileCx, slot: &mut Option<Hook>, kdl: &KdlNode) {
 
 /// Statements of a body that takes no `param` nodes.
 fn statements_only(cx: &mut FileCx, children: &[KdlNode], place: &str) -> Option<Vec<Statement>> {
-    all_of(cx, children, |cx, child| {
-        if child.name().value() != "param" {
-            return statement(cx, child);
-        }
-        cx.report(
-            "goal::param",
-            format!("`param` is not allowed in {place}"),
-            child.name().span(),
-            "here",
-            Some("`param` describes a parameter of a goal or predicate".into()),
-        );
-        None
-    })
+    all_of(cx, children, |cx, child| body_statement(cx, child, place))
+}
+
+/// A statement of a body that takes no `param` nodes; `place` names the body in the error.
+fn body_statement(cx: &mut FileCx, kdl: &KdlNode, place: &str) -> Option<Statement> {
+    if kdl.name().value() != "param" {
+        return statement(cx, kdl);
+    }
+    cx.report(
+        "goal::param",
+        format!("`param` is not allowed in {place}"),
+        kdl.name().span(),
+        "here",
+        Some("`param` describes a parameter of a goal or predicate".into()),
+    );
+    None
 }
 
 /// Walks every node (reporting all problems); `None` if any was wrong.
@@ -338,13 +518,14 @@ fn statements(cx: &mut FileCx, children: &[KdlNode]) -> Option<Vec<Statement>> {
 fn statement(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
     match kdl.name().value() {
         "let" => let_(cx, kdl).map(Statement::Let),
-        "target" => target(cx, kdl).map(Statement::Target),
+        "target" => conjunction_block(cx, kdl).map(Statement::Target),
         "require" => require(cx, kdl).map(Statement::Require),
         "for" => for_(cx, kdl).map(Statement::For),
         "run" => run(cx, kdl).map(Statement::Run),
         "memory-set" => memory_set(cx, kdl),
         "memory-delete" => memory_delete(cx, kdl),
         "plan" => super::plan::plan(cx, kdl).map(Statement::Plan),
+        "set" => set(cx, kdl),
         "param" => {
             cx.report(
                 "goal::param",
@@ -415,10 +596,16 @@ pub fn let_(cx: &mut FileCx, kdl: &KdlNode) -> Option<Let> {
     })
 }
 
-/// `target { predicates… }`.
-fn target(cx: &mut FileCx, kdl: &KdlNode) -> Option<Target> {
+/// `target { predicates… }` or a `when`'s `condition { predicates… }`: one predicate that holds
+/// when all of them hold.
+fn conjunction_block(cx: &mut FileCx, kdl: &KdlNode) -> Option<Target> {
     let node = cx.open(kdl, Shape::new(&[], Block::Required));
-    cx.arg_count(&node, 0, Some(0), "target { predicate… }");
+    cx.arg_count(
+        &node,
+        0,
+        Some(0),
+        &format!("{} {{ predicate… }}", node.name),
+    );
     let predicates = predicates(cx, &node, node.children(), 1)?;
     Some(Target {
         predicate: conjunction(predicates, cx.span(kdl.span())),
@@ -576,6 +763,29 @@ fn memory_set(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
     })
 }
 
+/// `set NAME="value"…`: the names are checked against the `var`s later.
+fn set(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
+    let node = cx.open(kdl, Shape::any_props(Block::No));
+    let usage = "set NAME=\"value\"…";
+    if !cx.arg_count(&node, 0, Some(0), usage) {
+        return None;
+    }
+    if node.props.is_empty() {
+        cx.report(
+            "goal::arguments",
+            "`set` needs at least one variable to set",
+            kdl.span(),
+            "nothing to set",
+            Some(format!("write `{usage}`")),
+        );
+        return None;
+    }
+    Some(Statement::Set {
+        assignments: named_args(cx, &node)?,
+        span: cx.span(kdl.span()),
+    })
+}
+
 fn memory_delete(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
     let (_, key) = single_template(cx, kdl, &[], "memory-delete \"key\"")?;
     Some(Statement::MemoryDelete {
@@ -623,6 +833,10 @@ fn predicate(cx: &mut FileCx, kdl: &KdlNode) -> Option<Predicate> {
         "any" => nested(cx, kdl).map(PredicateKind::Any),
         "not" => not(cx, kdl),
         "memo" => memo(cx, kdl),
+        "changed" => change(cx, kdl, Change::Changed),
+        "increased" => change(cx, kdl, Change::Increased),
+        "decreased" => change(cx, kdl, Change::Decreased),
+        name if comparison_named(name).is_some() => compare(cx, kdl),
         name if is_reserved(name) || !is_callable_name(name) => {
             unknown_node(cx, kdl, name, BUILTIN_PREDICATES, "predicate");
             None
@@ -794,6 +1008,43 @@ fn not(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
         return None;
     }
     inner.pop().map(|only| PredicateKind::Not(Box::new(only)))
+}
+
+/// The comparison whose predicate is called `name` (`equal`, `at-most`, …).
+fn comparison_named(name: &str) -> Option<Comparison> {
+    Comparison::ALL
+        .iter()
+        .map(|(_, comparison)| *comparison)
+        .find(|comparison| comparison_keyword(*comparison) == name)
+}
+
+/// `equal "a" "b"`, `less "a" "b"`, …: two values.
+fn compare(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
+    let node = cx.open(kdl, Shape::new(&[], Block::No));
+    let comparison = comparison_named(node.name)?;
+    let usage = format!("{} \"value\" \"value\"", node.name);
+    if !cx.arg_count(&node, 2, Some(2), &usage) {
+        return None;
+    }
+    let left = cx.template(node.args[0]);
+    let right = cx.template(node.args[1]);
+    Some(PredicateKind::Compare {
+        left: left?,
+        comparison,
+        right: right?,
+    })
+}
+
+/// `changed NAME`, `increased NAME`, `decreased NAME`: whether they may stand here, and whether
+/// NAME is a `var`, is for the checker, which sees the whole file.
+fn change(cx: &mut FileCx, kdl: &KdlNode, change: Change) -> Option<PredicateKind> {
+    let node = cx.open(kdl, Shape::new(&[], Block::No));
+    let usage = format!("{} VARIABLE", change.keyword());
+    if !cx.arg_count(&node, 1, Some(1), &usage) {
+        return None;
+    }
+    let variable = cx.value_name(node.args[0])?;
+    Some(PredicateKind::Change { variable, change })
 }
 
 /// `memo "key" for="1 hour" { predicates… }`.

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use kdl::{KdlDocument, KdlError, KdlNode};
 
 use crate::diagnostic::{source, Problem, Result, Sources};
-use crate::goalfile::{Goalfile, SourceFile};
+use crate::goalfile::{Goalfile, Let, LetValue, SourceFile, Variable};
 pub use reader::is_callable_name;
 use reader::{Block, FileCx, Shape};
 
@@ -155,6 +155,16 @@ impl Loader {
                     self.goalfile.every.push(every);
                 }
             }
+            "when" => {
+                if let Some(when) = body::when(&mut cx, node) {
+                    self.goalfile.when.push(when);
+                }
+            }
+            "var" => {
+                if let Some(variable) = body::var(&mut cx, node) {
+                    add_variable(&mut self.goalfile, variable);
+                }
+            }
             "transition" => {
                 if let Some(transition) = plan::transition(&mut cx, node) {
                     self.goalfile.transitions.push(transition);
@@ -217,6 +227,18 @@ impl Loader {
             ),
         }
     }
+}
+
+/// A `var` is also a global at its place in the file, so that templates read it like any global
+/// and the scoping rules of globals hold for it.
+fn add_variable(goalfile: &mut Goalfile, variable: Variable) {
+    let global = Let {
+        name: variable.name.clone(),
+        value: LetValue::Variable(goalfile.variables.len()),
+        span: variable.span,
+    };
+    goalfile.globals.push(global);
+    goalfile.variables.push(variable);
 }
 
 /// kdl recurses per block; the depth guard keeps that within a 2 MiB debug thread, and a big

@@ -149,6 +149,7 @@ fn statements_in_order() {
         """
     memory-set "k-{pkg}" "v"
     memory-delete "k"
+    set v="{pkg}" w="2"
 }
 goal other x y"#,
     );
@@ -164,6 +165,7 @@ goal other x y"#,
             Statement::MemorySet { .. } => "memory-set",
             Statement::MemoryDelete { .. } => "memory-delete",
             Statement::Plan(_) => "plan",
+            Statement::Set { .. } => "set",
         })
         .collect();
     assert_eq!(
@@ -179,7 +181,8 @@ goal other x y"#,
             "for",
             "run",
             "memory-set",
-            "memory-delete"
+            "memory-delete",
+            "set"
         ]
     );
     let Statement::Require(require) = &body[3] else {
@@ -228,6 +231,14 @@ goal other x y"#,
         panic!()
     };
     assert_eq!((show(key), show(value)), ("k-{pkg}".into(), "v".into()));
+    let Statement::Set { assignments, .. } = &body[11] else {
+        panic!()
+    };
+    let set: Vec<(&str, String)> = assignments
+        .iter()
+        .map(|arg| (arg.name.text.as_str(), show(&arg.value)))
+        .collect();
+    assert_eq!(set, [("v", "{pkg}".into()), ("w", "2".into())]);
 }
 
 #[test]
@@ -371,6 +382,133 @@ goal tested commit"#,
         matches!(&cron.schedule, Schedule::Cron { expression } if expression == "*/30 * * * *")
     );
     assert!(cron.name.is_none());
+    assert_eq!(interval.limits, JobLimits { max_running: 1 });
+    assert_eq!(interval.missed, Missed::Run);
+    assert_eq!(cron.job_name(1), "every-2");
+}
+
+#[test]
+fn every_limits_and_missed_firings() {
+    let goalfile = parse(r#"every "1h" max-running="3" missed="skip" { run "true" }"#);
+    let every = &goalfile.every[0];
+    assert_eq!(every.limits.max_running, 3);
+    assert_eq!(every.missed, Missed::Skip);
+    let goalfile = parse(r#"every "1h" missed="run" { run "true" }"#);
+    assert_eq!(goalfile.every[0].missed, Missed::Run);
+}
+
+#[test]
+fn variables_are_globals_in_file_order() {
+    let goalfile = parse(
+        r##"let a "1"
+var version default="{a}.0" pattern=#"\d+\.\d+"# doc="The release"
+var bare
+let b "2""##,
+    );
+    let globals: Vec<(&str, bool)> = goalfile
+        .globals
+        .iter()
+        .map(|g| {
+            (
+                g.name.text.as_str(),
+                matches!(g.value, LetValue::Variable(_)),
+            )
+        })
+        .collect();
+    assert_eq!(
+        globals,
+        [
+            ("a", false),
+            ("version", true),
+            ("bare", true),
+            ("b", false)
+        ]
+    );
+    assert!(matches!(goalfile.globals[2].value, LetValue::Variable(1)));
+    let [version, bare] = goalfile.variables.as_slice() else {
+        panic!()
+    };
+    assert_eq!(version.name.text, "version");
+    assert_eq!(show(version.default.as_ref().unwrap()), "{a}.0");
+    assert_eq!(version.pattern.as_ref().unwrap().source, r"\d+\.\d+");
+    assert_eq!(version.doc.as_deref(), Some("The release"));
+    assert!(text_at(&goalfile, version.span).starts_with("var version default="));
+    assert!(bare.default.is_none() && bare.pattern.is_none() && bare.doc.is_none());
+}
+
+#[test]
+fn when_blocks() {
+    let goalfile = parse(
+        r#"var v
+when "bumped" max-running="2" {
+    condition {
+        changed v
+        less "{v}" "2.0"
+    }
+    run "echo {v}"
+    set v="2.0"
+}
+when "only" { condition { increased v } }"#,
+    );
+    let [bumped, only] = goalfile.when.as_slice() else {
+        panic!()
+    };
+    assert_eq!(bumped.name.text, "bumped");
+    assert_eq!(bumped.limits.max_running, 2);
+    assert_eq!(bumped.body.len(), 2);
+    let PredicateKind::All(predicates) = &bumped.condition.predicate.kind else {
+        panic!("{:?}", bumped.condition.predicate.kind)
+    };
+    assert_eq!(predicates.len(), 2);
+    assert!(matches!(
+        &predicates[0].kind,
+        PredicateKind::Change { variable, change: Change::Changed } if variable.text == "v"
+    ));
+    // One predicate stays itself, as in a `target`.
+    assert!(matches!(
+        only.condition.predicate.kind,
+        PredicateKind::Change {
+            change: Change::Increased,
+            ..
+        }
+    ));
+    assert_eq!(only.limits, JobLimits::default());
+    assert!(only.body.is_empty());
+}
+
+#[test]
+fn comparisons_and_changes() {
+    use crate::plan::Comparison;
+    for (keyword, expected) in [
+        ("equal", Comparison::Equal),
+        ("not-equal", Comparison::NotEqual),
+        ("less", Comparison::Less),
+        ("greater", Comparison::Greater),
+        ("at-most", Comparison::LessOrEqual),
+        ("at-least", Comparison::GreaterOrEqual),
+    ] {
+        let PredicateKind::Compare {
+            left,
+            comparison,
+            right,
+        } = target_of(&format!(r#"{keyword} "{{a}}" "1.0""#))
+        else {
+            panic!("{keyword}")
+        };
+        assert_eq!(comparison, expected);
+        assert_eq!((show(&left), show(&right)), ("{a}".into(), "1.0".into()));
+        assert_eq!(comparison_keyword(comparison), keyword);
+    }
+    for (keyword, expected) in [
+        ("changed", Change::Changed),
+        ("increased", Change::Increased),
+        ("decreased", Change::Decreased),
+    ] {
+        let PredicateKind::Change { variable, change } = target_of(&format!("{keyword} v")) else {
+            panic!("{keyword}")
+        };
+        assert_eq!((variable.text.as_str(), change), ("v", expected));
+    }
 }
 
 #[test]
