@@ -12,25 +12,20 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::Project;
 
 /// A daemon running in a project; stopped (or killed) when dropped, so no test leaves one.
-struct Daemon<'p> {
-    project: &'p Project,
+struct Daemon {
     child: Child,
 }
 
-impl<'p> Daemon<'p> {
-    fn start(project: &'p Project) -> Daemon<'p> {
-        Daemon::start_with(project, &[])
-    }
-
-    fn start_with(project: &'p Project, args: &[&str]) -> Daemon<'p> {
+impl Daemon {
+    fn start(project: &Project) -> Daemon {
         let child = project
-            .command(&[&["daemon", "--log", "daemon.log"], args].concat())
+            .command(&["daemon", "--log", "daemon.log"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("starting the daemon");
-        let daemon = Daemon { project, child };
+        let daemon = Daemon { child };
         wait_until("the daemon to start", || log(project).contains("started"));
         daemon
     }
@@ -41,7 +36,7 @@ impl<'p> Daemon<'p> {
     }
 }
 
-impl Drop for Daemon<'_> {
+impl Drop for Daemon {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             let _ = std::process::Command::new("kill")
@@ -331,4 +326,57 @@ goal mine {
         .goal(&["memory", "get", "from-me"])
         .success()
         .stdout_has("yes");
+}
+
+const RELEASE: &str = r##"
+var version default="0.0.0" pattern=#"\d+\.\d+\.\d+"#
+
+when "release" {
+    condition { changed version }
+    run "echo {version} $GOAL_JOB >> released.txt"
+}
+
+goal bumped {
+    set version="3.0.0"
+}
+"##;
+
+#[test]
+fn goal_set_with_a_daemon_fires_a_when_job_once_per_change() {
+    let project = Project::new().goalfile(RELEASE);
+    let _daemon = Daemon::start(&project);
+    project
+        .goal(&["set", "version=1.0.0"])
+        .success()
+        .stdout_has("the daemon started job");
+    wait_until("the release", || log(&project).contains("ended: ok"));
+    assert_eq!(lines(&project, "released.txt"), ["1.0.0 release"]);
+    // The same value again, a whisper and a test fire nothing.
+    project
+        .goal(&["set", "version=1.0.0"])
+        .success()
+        .stdout_lacks("started");
+    project
+        .goal(&["set", "--test", "version=2.0.0"])
+        .success()
+        .stdout_has("would fire: when release");
+    project
+        .goal(&["set", "--whisper", "version=2.0.0"])
+        .success()
+        .stdout_lacks("started");
+    project
+        .goal(&["get", "version"])
+        .success()
+        .stdout_has("2.0.0");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(lines(&project, "released.txt"), ["1.0.0 release"]);
+    // A run's `set` statement tells the daemon, which looks at once.
+    project.goal(&["bumped"]).success();
+    wait_until("the second release", || {
+        lines(&project, "released.txt").len() == 2
+    });
+    assert_eq!(
+        lines(&project, "released.txt"),
+        ["1.0.0 release", "3.0.0 release"]
+    );
 }

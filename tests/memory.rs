@@ -274,7 +274,7 @@ fn another_terminal_reaches_the_running_goal_through_the_run_lock() {
     let run_lock = RunLock::acquire(&location(&project).state_dir, false).unwrap();
     let memory = Memory::new(location(&project));
     memory.set("held", "yes").unwrap();
-    run_lock.advertise(&memory.serve().unwrap()).unwrap();
+    run_lock.advertise(&[&memory.serve().unwrap()]).unwrap();
 
     let get = project.goal(&["memory", "get", "held"]);
     get.success();
@@ -304,7 +304,7 @@ fn one_run_per_project() {
     let first = RunLock::acquire(&state_dir, false).unwrap();
     let pid = std::process::id();
     assert_eq!(project.read(".goal/run.lock"), format!("{pid}\n"));
-    first.advertise(Path::new("/tmp/goal-x/memory")).unwrap();
+    first.advertise(&[Path::new("/tmp/goal-x/memory")]).unwrap();
     assert_eq!(
         project.read(".goal/run.lock"),
         format!("{pid}\n/tmp/goal-x/memory\n")

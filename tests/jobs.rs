@@ -1,0 +1,321 @@
+//! Jobs without a daemon: `goal tick` runs the periodic jobs that are due and the when-jobs that
+//! fire; `goal set`, `goal get` and `goal vars` handle the persistent variables; the `set`
+//! statement; `goal job start` in the foreground.
+
+mod common;
+
+use common::Project;
+
+fn lines(project: &Project, file: &str) -> Vec<String> {
+    if !project.exists(file) {
+        return Vec::new();
+    }
+    project.read(file).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn tick_runs_a_due_periodic_job_once_with_its_name_and_serial() {
+    let project = Project::new().goalfile(
+        r#"
+every "1 hour" name="hourly" {
+    run "echo $GOAL_JOB $GOAL_JOB_SERIAL >> ran.txt"
+}
+every cron="0 0 1 1 *" name="yearly" {
+    run "echo yearly >> ran.txt"
+}
+"#,
+    );
+    project.goal(&["tick"]).success();
+    assert_eq!(lines(&project, "ran.txt"), ["hourly 1"]);
+    // Not due again for an hour; the cron job waits for its time.
+    project.goal(&["tick"]).success();
+    assert_eq!(lines(&project, "ran.txt"), ["hourly 1"]);
+    project
+        .goal(&["memory", "get", "goal/serial"])
+        .success()
+        .stdout_has("1");
+}
+
+#[test]
+fn a_failing_job_makes_tick_fail_and_the_next_tick_waits_for_its_deadline() {
+    let project = Project::new().goalfile(
+        r#"
+every "1 hour" name="broken" { run "echo trying >> tries.txt; exit 3" }
+every "1 hour" name="fine" { run "echo fine >> fine.txt" }
+"#,
+    );
+    project
+        .goal(&["tick"])
+        .status(1)
+        .stderr_has("`every broken` failed");
+    // The next job still ran.
+    assert_eq!(lines(&project, "fine.txt"), ["fine"]);
+    project.goal(&["tick"]).success();
+    assert_eq!(lines(&project, "tries.txt"), ["trying"]);
+}
+
+const RELEASE: &str = r##"
+var version default="0.0.0" pattern=#"\d+\.\d+\.\d+"# doc="the version to release"
+
+when "release" {
+    condition { changed version }
+    run "echo {version} >> released.txt"
+}
+"##;
+
+#[test]
+fn goal_set_fires_a_when_job_once_per_change() {
+    let project = Project::new().goalfile(RELEASE);
+    project.goal(&["set", "version=1.0.0"]).success();
+    assert_eq!(lines(&project, "released.txt"), ["1.0.0"]);
+    // The same value again: nothing changed since the job last ran.
+    project.goal(&["set", "version=1.0.0"]).success();
+    assert_eq!(lines(&project, "released.txt"), ["1.0.0"]);
+    project.goal(&["set", "version=1.1.0"]).success();
+    assert_eq!(lines(&project, "released.txt"), ["1.0.0", "1.1.0"]);
+    project
+        .goal(&["get", "version"])
+        .success()
+        .stdout_has("1.1.0");
+}
+
+#[test]
+fn whisper_and_test_fire_nothing() {
+    let project = Project::new().goalfile(RELEASE);
+    project
+        .goal(&["set", "--whisper", "version=2.0.0"])
+        .success();
+    assert!(lines(&project, "released.txt").is_empty());
+    project
+        .goal(&["set", "--test", "version=3.0.0"])
+        .success()
+        .stdout_has("would fire: when release");
+    assert!(lines(&project, "released.txt").is_empty());
+    project
+        .goal(&["get", "version"])
+        .success()
+        .stdout_has("2.0.0");
+    // The whispered change is still a change for the job, seen at the next evaluation.
+    project.goal(&["tick"]).success();
+    assert_eq!(lines(&project, "released.txt"), ["2.0.0"]);
+    project
+        .goal(&["set", "--test", "version=2.0.0"])
+        .success()
+        .stdout_has("no when job would fire");
+}
+
+#[test]
+fn increased_and_decreased_compare_as_versions_with_the_last_run() {
+    let project = Project::new().goalfile(
+        r#"
+var v default="1.0"
+
+when "up" {
+    condition { increased v }
+    run "echo up {v} >> moves.txt"
+}
+
+when "down" {
+    condition { decreased v }
+    run "echo down {v} >> moves.txt"
+}
+"#,
+    );
+    project.goal(&["set", "v=1.9"]).success();
+    project.goal(&["set", "v=1.10"]).success();
+    // Each job compares with its own last run: `down` never ran, so with the default, 1.0.
+    project.goal(&["set", "v=1.2"]).success();
+    project.goal(&["set", "v=0.5"]).success();
+    assert_eq!(
+        lines(&project, "moves.txt"),
+        ["up 1.9", "up 1.10", "down 0.5"]
+    );
+}
+
+#[test]
+fn a_when_job_fires_when_its_condition_turns_true_not_while_it_stays_true() {
+    let project = Project::new().goalfile(
+        r#"
+when "flagged" {
+    condition { file-exists "flag" }
+    run "echo fired >> fired.txt"
+}
+"#,
+    );
+    project.goal(&["tick"]).success();
+    assert!(lines(&project, "fired.txt").is_empty());
+    project.write("flag", "");
+    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).success();
+    assert_eq!(lines(&project, "fired.txt"), ["fired"]);
+    std::fs::remove_file(project.path().join("flag")).unwrap();
+    project.goal(&["tick"]).success();
+    project.write("flag", "");
+    project.goal(&["tick"]).success();
+    assert_eq!(lines(&project, "fired.txt"), ["fired", "fired"]);
+}
+
+#[test]
+fn set_checks_every_name_and_value_before_setting_any() {
+    let project = Project::new().goalfile(RELEASE);
+    project
+        .goal(&["set", "version=1.0.0", "versoin=2", "version=banana"])
+        .status(2)
+        .stderr_has("there is no variable `versoin`")
+        .stderr_has("did you mean `version`")
+        .stderr_has("`version` is given twice");
+    project
+        .goal(&["set", "version=banana"])
+        .status(2)
+        .stderr_has("does not match its pattern");
+    project
+        .goal(&["set", "version"])
+        .status(2)
+        .stderr_has("is not NAME=VALUE");
+    project
+        .goal(&["get", "version"])
+        .success()
+        .stdout_has("0.0.0");
+    project
+        .goal(&["get", "nothing"])
+        .status(2)
+        .stderr_has("there is no variable `nothing`");
+    assert!(lines(&project, "released.txt").is_empty());
+}
+
+#[test]
+fn vars_lists_values_defaults_and_docs() {
+    let project = Project::new().goalfile(
+        r#"
+var version default="0.0.0" doc="the version to release"
+var channel default="stable"
+"#,
+    );
+    project.goal(&["set", "channel=beta"]).success();
+    let vars = project.goal(&["vars"]);
+    vars.success()
+        .stdout_has(r#"version = "0.0.0"  # default; the version to release"#)
+        .stdout_has(r#"channel = "beta""#);
+}
+
+#[test]
+fn templates_read_variables_and_the_set_statement_changes_them() {
+    let project = Project::new().goalfile(
+        r#"
+var counter default="1"
+
+goal bumped {
+    run "echo before {counter} >> seen.txt"
+    set counter="2"
+    run "echo after {counter} $counter >> seen.txt"
+}
+
+when "watch" {
+    condition { changed counter }
+    run "echo changed to {counter} >> seen.txt"
+}
+"#,
+    );
+    project.goal(&["bumped"]).success();
+    assert_eq!(lines(&project, "seen.txt"), ["before 1", "after 2 2"]);
+    project.goal(&["get", "counter"]).success().stdout_has("2");
+    // Without a daemon, the when-job sees the change at the next evaluation.
+    project.goal(&["tick"]).success();
+    assert_eq!(
+        lines(&project, "seen.txt"),
+        ["before 1", "after 2 2", "changed to 2"]
+    );
+    // A dry run sets nothing.
+    project.write(
+        "Goalfile",
+        &project
+            .read("Goalfile")
+            .replace(r#"set counter="2""#, r#"set counter="3""#),
+    );
+    project.goal(&["--dry-run", "bumped"]).status(1);
+    project.goal(&["get", "counter"]).success().stdout_has("2");
+}
+
+#[test]
+fn a_when_job_that_sets_a_variable_fires_the_next_one() {
+    let project = Project::new().goalfile(
+        r#"
+var tag default=""
+var version default=""
+
+when "parse-tag" {
+    condition { changed tag }
+    set version="{tag|trim-prefix:v}"
+}
+
+when "release" {
+    condition { changed version }
+    run "echo release {version} >> released.txt"
+}
+"#,
+    );
+    project.goal(&["set", "tag=v1.2.3"]).success();
+    assert_eq!(lines(&project, "released.txt"), ["release 1.2.3"]);
+}
+
+#[test]
+fn job_start_runs_a_job_here_without_a_daemon() {
+    let project = Project::new().goalfile(RELEASE);
+    project
+        .goal(&["set", "--whisper", "version=4.0.0"])
+        .success();
+    project.goal(&["job", "start", "release"]).success();
+    assert_eq!(lines(&project, "released.txt"), ["4.0.0"]);
+    // That run counts as the job's last run: nothing changed since.
+    project.goal(&["tick"]).success();
+    assert_eq!(lines(&project, "released.txt"), ["4.0.0"]);
+    project
+        .goal(&["job", "start", "relaese"])
+        .status(2)
+        .stderr_has("did you mean `release`");
+    project
+        .goal(&["jobs", "--names"])
+        .success()
+        .stdout_has("release  when its condition turns true");
+}
+
+#[test]
+fn orders_for_a_daemon_say_when_none_runs() {
+    let project = Project::new().goalfile(RELEASE);
+    for order in [
+        &["jobs"][..],
+        &["job", "cancel", "3"],
+        &["daemon", "status"],
+        &["daemon", "stop"],
+    ] {
+        project
+            .goal(order)
+            .status(1)
+            .stderr_has("no goal daemon runs for this project");
+    }
+    project
+        .goal(&["job", "tail", "7"])
+        .status(2)
+        .stderr_has("no output of a job run 7");
+}
+
+#[test]
+fn tick_can_skip_a_missed_firing() {
+    let project = Project::new()
+        .goalfile(r#"every "1 hour" name="hourly" { run "echo fired >> fired.txt" }"#);
+    project.goal(&["tick"]).success();
+    // As if the last firing were three hours ago.
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
+    let millis = then
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    project
+        .goal(&["memory", "set", "goal/every/hourly", &millis])
+        .success();
+    project.goal(&["tick", "--skip-missed"]).success();
+    assert_eq!(lines(&project, "fired.txt"), ["fired"]);
+    project.goal(&["tick"]).success();
+    assert_eq!(lines(&project, "fired.txt"), ["fired", "fired"]);
+}
