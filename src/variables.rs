@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use regex::Regex;
 
 use crate::diagnostic::{did_you_mean, Error, Problem, Sources};
-use crate::goalfile::{Goalfile, LetValue, Variable};
+use crate::goalfile::{Goalfile, Variable};
 use crate::memory::Memory;
 
 /// Every key `goal` keeps for itself in the Memory starts with this; users' keys should not.
@@ -127,14 +127,6 @@ pub fn list(
         let _ = writeln!(out, "{name:width$} = {value:?}{note}");
     }
     Ok(out)
-}
-
-/// Whether the Goalfile declares `name` as a variable: a `var` is also a global.
-pub fn is_variable(goalfile: &Goalfile, name: &str) -> bool {
-    goalfile
-        .globals
-        .iter()
-        .any(|g| g.name.text == name && matches!(g.value, LetValue::Variable(_)))
 }
 
 /// Orders two values as versions: runs of ASCII digits compare as numbers and everything else

@@ -59,6 +59,18 @@ pub fn start(launch: Launch) -> io::Result<Child> {
         .stderr(log)
         // A terminal's Ctrl-C reaches the daemon alone, which stops its jobs in order.
         .process_group(0);
+    // A daemon killed outright (SIGKILL, a crash) cannot stop its jobs: the kernel does, so no
+    // job goes on without the Memory it was served. Their runs were not recorded as ended, so
+    // the next daemon fires them again.
+    // SAFETY: prctl is async-signal-safe and touches only the child's own state.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     command.spawn()
 }
 

@@ -60,6 +60,12 @@ pub fn run(config: Config) -> Result<u8> {
     let goalfile = crate::cache::load_checked(&config.goalfile, &state_dir)?;
     let log = Log::open(config.log.as_deref())?;
     let memory = Memory::new(config.location.clone());
+    {
+        // The daemon must own the Memory itself, not borrow it from a run that happens to hold
+        // it now and will end: it waits for such a run, then opens it while no run can start.
+        let _run = RunLock::acquire(&state_dir, true)?;
+        memory.get(&crate::variables::key(""))?;
+    }
     let memory_socket = memory.serve()?;
     let (events, inbox) = mpsc::channel();
     let control = serve_orders(events.clone())?;

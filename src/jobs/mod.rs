@@ -8,8 +8,6 @@ pub mod schedule;
 mod state;
 pub mod when;
 
-use std::time::Duration;
-
 use crate::diagnostic::{did_you_mean, Problem};
 use crate::goalfile::{Every, Goal, Goalfile, JobLimits, Name, Schedule, Statement, When};
 
@@ -121,12 +119,4 @@ pub fn find<'g>(goalfile: &'g Goalfile, name: &str) -> Result<Job<'g>, Problem> 
         format!("there is no job `{name}` in the Goalfile"),
     )
     .with_help(help))
-}
-
-/// How long an `every` interval is, for the jobs that have one.
-pub fn interval(every: &Every) -> Option<Duration> {
-    match every.schedule {
-        Schedule::Interval { every, .. } => Some(every),
-        Schedule::Cron { .. } => None,
-    }
 }
