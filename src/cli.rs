@@ -597,26 +597,51 @@ fn list(goalfile: &Goalfile) -> String {
             }
         }
     }
-    out.push_str(&list_transitions(goalfile));
+    out.push_str(&list_others(goalfile));
     out
 }
 
-/// The transitions plans may take, as `--list` shows them after the goals: a plan's steps are
-/// chosen from these, so they are part of what a user can call.
-fn list_transitions(goalfile: &Goalfile) -> String {
-    if goalfile.transitions.is_empty() {
-        return String::new();
-    }
+/// The transitions plans may take, the persistent variables and the jobs, as `--list` shows
+/// them after the goals: each is something a user can call or set.
+fn list_others(goalfile: &Goalfile) -> String {
     let mut transitions: Vec<_> = goalfile.transitions.iter().collect();
     transitions.sort_by(|a, b| a.name.text.cmp(&b.name.text));
-    let usage: Vec<String> = transitions
+    let transitions = transitions
         .iter()
-        .map(|transition| format!("{} (cost {})", transition.name.text, transition.cost))
+        .map(|t| (format!("{} (cost {})", t.name.text, t.cost), t.doc.clone()))
         .collect();
-    let width = usage.iter().map(String::len).max().unwrap_or(0);
-    let mut out = String::from("Transitions:\n");
-    for (transition, usage) in transitions.iter().zip(&usage) {
-        match &transition.doc {
+    let variables = goalfile
+        .variables
+        .iter()
+        .map(|variable| {
+            let usage = match variable.default.as_ref().and_then(|d| d.as_literal()) {
+                Some(default) => format!("{}={default:?}", variable.name.text),
+                None => variable.name.text.clone(),
+            };
+            (usage, variable.doc.clone())
+        })
+        .collect();
+    let jobs = crate::jobs::all(goalfile)
+        .iter()
+        .map(|job| (job.name.clone(), Some(job.trigger())))
+        .collect();
+    [
+        section("Transitions", transitions),
+        section("Variables (goal set NAME=VALUE)", variables),
+        section("Jobs (goal daemon, goal tick)", jobs),
+    ]
+    .concat()
+}
+
+/// One part of `--list`: a title, then each entry with its doc aligned after it.
+fn section(title: &str, entries: Vec<(String, Option<String>)>) -> String {
+    if entries.is_empty() {
+        return String::new();
+    }
+    let width = entries.iter().map(|(usage, _)| usage.len()).max().unwrap_or(0);
+    let mut out = format!("{title}:\n");
+    for (usage, doc) in entries {
+        match doc {
             Some(doc) => out.push_str(&format!("    {usage:width$}  # {doc}\n")),
             None => out.push_str(&format!("    {usage}\n")),
         }

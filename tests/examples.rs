@@ -140,6 +140,26 @@ fn commit_tests_tests_each_commit_once() {
 }
 
 #[test]
+fn commit_tests_periodic_job_tests_the_head_when_it_is_due() {
+    let project = example("commit-tests");
+    // Never fired: due at once.
+    project
+        .goal(&["tick"])
+        .success()
+        .stdout_has("all tests passed");
+    project.goal(&["new-commit"]).success();
+    // Not due again for 30 minutes.
+    project
+        .goal(&["tick"])
+        .success()
+        .stdout_lacks("all tests passed");
+    project
+        .goal(&["jobs", "--names"])
+        .success()
+        .stdout_has("test-new-commits  every 30m");
+}
+
+#[test]
 fn mass_rebuild_killed_halfway_continues_without_rebuilding() {
     let project = example("mass-rebuild");
     let mut child = project

@@ -319,3 +319,15 @@ fn tick_can_skip_a_missed_firing() {
     project.goal(&["tick"]).success();
     assert_eq!(lines(&project, "fired.txt"), ["fired", "fired"]);
 }
+
+#[test]
+fn list_shows_the_variables_and_the_jobs() {
+    let project = Project::new().goalfile(RELEASE);
+    project
+        .goal(&["--list"])
+        .success()
+        .stdout_has("Variables (goal set NAME=VALUE):")
+        .stdout_has(r#"version="0.0.0"  # the version to release"#)
+        .stdout_has("Jobs (goal daemon, goal tick):")
+        .stdout_has("release  # when its condition turns true");
+}
