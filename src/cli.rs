@@ -638,7 +638,11 @@ fn section(title: &str, entries: Vec<(String, Option<String>)>) -> String {
     if entries.is_empty() {
         return String::new();
     }
-    let width = entries.iter().map(|(usage, _)| usage.len()).max().unwrap_or(0);
+    let width = entries
+        .iter()
+        .map(|(usage, _)| usage.len())
+        .max()
+        .unwrap_or(0);
     let mut out = format!("{title}:\n");
     for (usage, doc) in entries {
         match doc {

@@ -7,9 +7,9 @@
 mod common;
 
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::Project;
+use common::{alive, Project};
 
 /// A daemon running in a project; stopped (or killed) when dropped, so no test leaves one.
 struct Daemon {
@@ -57,32 +57,11 @@ fn log(project: &Project) -> String {
     std::fs::read_to_string(project.path().join("daemon.log")).unwrap_or_default()
 }
 
-fn lines(project: &Project, file: &str) -> Vec<String> {
-    std::fs::read_to_string(project.path().join(file))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-/// Whether a process is still running (a zombie counts as gone).
-fn alive(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or_default()
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
     }
 }
 
@@ -104,7 +83,7 @@ fn a_periodic_job_fires_again_and_its_memoized_goal_runs_once_per_value() {
     let project = Project::new().goalfile(POLLING).file("head", "aaa\n");
     let daemon = Daemon::start(&project);
     wait_until("the first commit to be tested", || {
-        lines(&project, "tested.txt") == ["aaa"]
+        project.lines("tested.txt") == ["aaa"]
     });
     // More firings with the same commit test nothing.
     wait_until("three firings", || {
@@ -112,10 +91,10 @@ fn a_periodic_job_fires_again_and_its_memoized_goal_runs_once_per_value() {
     });
     project.write("head", "bbb\n");
     wait_until("the new commit to be tested", || {
-        lines(&project, "tested.txt").len() == 2
+        project.lines("tested.txt").len() == 2
     });
-    assert_eq!(lines(&project, "tested.txt"), ["aaa", "bbb"]);
-    let env = lines(&project, "env.txt");
+    assert_eq!(project.lines("tested.txt"), ["aaa", "bbb"]);
+    let env = project.lines("env.txt");
     assert!(env[0].starts_with("job=poll serial="), "{env:?}");
     drop(daemon);
     assert!(log(&project).contains("stopped"), "{}", log(&project));
@@ -136,7 +115,7 @@ every "1 hour" name="skipping" missed="skip" {
     let daemon = Daemon::start(&project);
     // Never fired before: both are due at once.
     wait_until("the first firings", || {
-        lines(&project, "hourly.txt").len() == 1 && lines(&project, "skipping.txt").len() == 1
+        project.lines("hourly.txt").len() == 1 && project.lines("skipping.txt").len() == 1
     });
     wait_until("their end", || {
         log(&project).matches("ended: ok").count() == 2
@@ -151,29 +130,21 @@ every "1 hour" name="skipping" missed="skip" {
         .success()
         .stdout_has("next: every hourly at");
     drop(daemon);
-    assert_eq!(lines(&project, "hourly.txt").len(), 1);
-    assert_eq!(lines(&project, "skipping.txt").len(), 1);
+    assert_eq!(project.lines("hourly.txt").len(), 1);
+    assert_eq!(project.lines("skipping.txt").len(), 1);
 
     // Down for three hours: the missed firing runs once, unless the job skips missed ones.
-    let three_hours_ago = SystemTime::now() - Duration::from_secs(3 * 3600);
-    let millis = three_hours_ago
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        .to_string();
     for job in ["hourly", "skipping"] {
-        project
-            .goal(&["memory", "set", &format!("goal/every/{job}"), &millis])
-            .success();
+        project.set_last_firing(job, Duration::from_secs(3 * 3600));
     }
     let daemon = Daemon::start(&project);
     wait_until("the missed firing", || {
-        lines(&project, "hourly.txt").len() == 2
+        project.lines("hourly.txt").len() == 2
     });
     std::thread::sleep(Duration::from_millis(500));
     drop(daemon);
-    assert_eq!(lines(&project, "hourly.txt").len(), 2);
-    assert_eq!(lines(&project, "skipping.txt").len(), 1);
+    assert_eq!(project.lines("hourly.txt").len(), 2);
+    assert_eq!(project.lines("skipping.txt").len(), 1);
 }
 
 #[test]
@@ -205,7 +176,7 @@ every "1s" name="slow" {
     wait_until("a skipped firing", || {
         log(&project).contains("still running (max-running 1)")
     });
-    assert_eq!(lines(&project, "runs.txt").len(), 1);
+    assert_eq!(project.lines("runs.txt").len(), 1);
 }
 
 #[test]
@@ -350,7 +321,7 @@ fn goal_set_with_a_daemon_fires_a_when_job_once_per_change() {
         .success()
         .stdout_has("the daemon started job");
     wait_until("the release", || log(&project).contains("ended: ok"));
-    assert_eq!(lines(&project, "released.txt"), ["1.0.0 release"]);
+    assert_eq!(project.lines("released.txt"), ["1.0.0 release"]);
     // The same value again, a whisper and a test fire nothing.
     project
         .goal(&["set", "version=1.0.0"])
@@ -369,14 +340,14 @@ fn goal_set_with_a_daemon_fires_a_when_job_once_per_change() {
         .success()
         .stdout_has("2.0.0");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(lines(&project, "released.txt"), ["1.0.0 release"]);
+    assert_eq!(project.lines("released.txt"), ["1.0.0 release"]);
     // A run's `set` statement tells the daemon, which looks at once.
     project.goal(&["bumped"]).success();
     wait_until("the second release", || {
-        lines(&project, "released.txt").len() == 2
+        project.lines("released.txt").len() == 2
     });
     assert_eq!(
-        lines(&project, "released.txt"),
+        project.lines("released.txt"),
         ["1.0.0 release", "3.0.0 release"]
     );
 }

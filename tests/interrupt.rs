@@ -6,7 +6,7 @@ mod common;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::{Project, Run};
+use common::{alive, Project, Run};
 
 fn signal(child: &Child, signal: &str) {
     let status = std::process::Command::new("kill")
@@ -24,19 +24,6 @@ fn wait_for_file(project: &Project, relative: &str) {
     }
     // The writer may not have finished the line yet.
     std::thread::sleep(Duration::from_millis(50));
-}
-
-/// Whether a process is still running (a zombie waiting for its parent counts as gone).
-fn alive(pid: &str) -> bool {
-    match std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or_default()
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
-    }
 }
 
 fn gone_soon(pid: &str) -> bool {

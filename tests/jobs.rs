@@ -6,13 +6,6 @@ mod common;
 
 use common::Project;
 
-fn lines(project: &Project, file: &str) -> Vec<String> {
-    if !project.exists(file) {
-        return Vec::new();
-    }
-    project.read(file).lines().map(str::to_owned).collect()
-}
-
 #[test]
 fn tick_runs_a_due_periodic_job_once_with_its_name_and_serial() {
     let project = Project::new().goalfile(
@@ -26,10 +19,10 @@ every cron="0 0 1 1 *" name="yearly" {
 "#,
     );
     project.goal(&["tick"]).success();
-    assert_eq!(lines(&project, "ran.txt"), ["hourly 1"]);
+    assert_eq!(project.lines("ran.txt"), ["hourly 1"]);
     // Not due again for an hour; the cron job waits for its time.
     project.goal(&["tick"]).success();
-    assert_eq!(lines(&project, "ran.txt"), ["hourly 1"]);
+    assert_eq!(project.lines("ran.txt"), ["hourly 1"]);
     project
         .goal(&["memory", "get", "goal/serial"])
         .success()
@@ -49,9 +42,9 @@ every "1 hour" name="fine" { run "echo fine >> fine.txt" }
         .status(1)
         .stderr_has("`every broken` failed");
     // The next job still ran.
-    assert_eq!(lines(&project, "fine.txt"), ["fine"]);
+    assert_eq!(project.lines("fine.txt"), ["fine"]);
     project.goal(&["tick"]).success();
-    assert_eq!(lines(&project, "tries.txt"), ["trying"]);
+    assert_eq!(project.lines("tries.txt"), ["trying"]);
 }
 
 const RELEASE: &str = r##"
@@ -67,12 +60,12 @@ when "release" {
 fn goal_set_fires_a_when_job_once_per_change() {
     let project = Project::new().goalfile(RELEASE);
     project.goal(&["set", "version=1.0.0"]).success();
-    assert_eq!(lines(&project, "released.txt"), ["1.0.0"]);
+    assert_eq!(project.lines("released.txt"), ["1.0.0"]);
     // The same value again: nothing changed since the job last ran.
     project.goal(&["set", "version=1.0.0"]).success();
-    assert_eq!(lines(&project, "released.txt"), ["1.0.0"]);
+    assert_eq!(project.lines("released.txt"), ["1.0.0"]);
     project.goal(&["set", "version=1.1.0"]).success();
-    assert_eq!(lines(&project, "released.txt"), ["1.0.0", "1.1.0"]);
+    assert_eq!(project.lines("released.txt"), ["1.0.0", "1.1.0"]);
     project
         .goal(&["get", "version"])
         .success()
@@ -85,19 +78,19 @@ fn whisper_and_test_fire_nothing() {
     project
         .goal(&["set", "--whisper", "version=2.0.0"])
         .success();
-    assert!(lines(&project, "released.txt").is_empty());
+    assert!(project.lines("released.txt").is_empty());
     project
         .goal(&["set", "--test", "version=3.0.0"])
         .success()
         .stdout_has("would fire: when release");
-    assert!(lines(&project, "released.txt").is_empty());
+    assert!(project.lines("released.txt").is_empty());
     project
         .goal(&["get", "version"])
         .success()
         .stdout_has("2.0.0");
     // The whispered change is still a change for the job, seen at the next evaluation.
     project.goal(&["tick"]).success();
-    assert_eq!(lines(&project, "released.txt"), ["2.0.0"]);
+    assert_eq!(project.lines("released.txt"), ["2.0.0"]);
     project
         .goal(&["set", "--test", "version=2.0.0"])
         .success()
@@ -127,7 +120,7 @@ when "down" {
     project.goal(&["set", "v=1.2"]).success();
     project.goal(&["set", "v=0.5"]).success();
     assert_eq!(
-        lines(&project, "moves.txt"),
+        project.lines("moves.txt"),
         ["up 1.9", "up 1.10", "down 0.5"]
     );
 }
@@ -143,16 +136,16 @@ when "flagged" {
 "#,
     );
     project.goal(&["tick"]).success();
-    assert!(lines(&project, "fired.txt").is_empty());
+    assert!(project.lines("fired.txt").is_empty());
     project.write("flag", "");
     project.goal(&["tick"]).success();
     project.goal(&["tick"]).success();
-    assert_eq!(lines(&project, "fired.txt"), ["fired"]);
+    assert_eq!(project.lines("fired.txt"), ["fired"]);
     std::fs::remove_file(project.path().join("flag")).unwrap();
     project.goal(&["tick"]).success();
     project.write("flag", "");
     project.goal(&["tick"]).success();
-    assert_eq!(lines(&project, "fired.txt"), ["fired", "fired"]);
+    assert_eq!(project.lines("fired.txt"), ["fired", "fired"]);
 }
 
 #[test]
@@ -180,7 +173,7 @@ fn set_checks_every_name_and_value_before_setting_any() {
         .goal(&["get", "nothing"])
         .status(2)
         .stderr_has("there is no variable `nothing`");
-    assert!(lines(&project, "released.txt").is_empty());
+    assert!(project.lines("released.txt").is_empty());
 }
 
 #[test]
@@ -217,12 +210,12 @@ when "watch" {
 "#,
     );
     project.goal(&["bumped"]).success();
-    assert_eq!(lines(&project, "seen.txt"), ["before 1", "after 2 2"]);
+    assert_eq!(project.lines("seen.txt"), ["before 1", "after 2 2"]);
     project.goal(&["get", "counter"]).success().stdout_has("2");
     // Without a daemon, the when-job sees the change at the next evaluation.
     project.goal(&["tick"]).success();
     assert_eq!(
-        lines(&project, "seen.txt"),
+        project.lines("seen.txt"),
         ["before 1", "after 2 2", "changed to 2"]
     );
     // A dry run sets nothing.
@@ -255,7 +248,7 @@ when "release" {
 "#,
     );
     project.goal(&["set", "tag=v1.2.3"]).success();
-    assert_eq!(lines(&project, "released.txt"), ["release 1.2.3"]);
+    assert_eq!(project.lines("released.txt"), ["release 1.2.3"]);
 }
 
 #[test]
@@ -265,10 +258,10 @@ fn job_start_runs_a_job_here_without_a_daemon() {
         .goal(&["set", "--whisper", "version=4.0.0"])
         .success();
     project.goal(&["job", "start", "release"]).success();
-    assert_eq!(lines(&project, "released.txt"), ["4.0.0"]);
+    assert_eq!(project.lines("released.txt"), ["4.0.0"]);
     // That run counts as the job's last run: nothing changed since.
     project.goal(&["tick"]).success();
-    assert_eq!(lines(&project, "released.txt"), ["4.0.0"]);
+    assert_eq!(project.lines("released.txt"), ["4.0.0"]);
     project
         .goal(&["job", "start", "relaese"])
         .status(2)
@@ -304,20 +297,11 @@ fn tick_can_skip_a_missed_firing() {
     let project = Project::new()
         .goalfile(r#"every "1 hour" name="hourly" { run "echo fired >> fired.txt" }"#);
     project.goal(&["tick"]).success();
-    // As if the last firing were three hours ago.
-    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
-    let millis = then
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        .to_string();
-    project
-        .goal(&["memory", "set", "goal/every/hourly", &millis])
-        .success();
+    project.set_last_firing("hourly", std::time::Duration::from_secs(3 * 3600));
     project.goal(&["tick", "--skip-missed"]).success();
-    assert_eq!(lines(&project, "fired.txt"), ["fired"]);
+    assert_eq!(project.lines("fired.txt"), ["fired"]);
     project.goal(&["tick"]).success();
-    assert_eq!(lines(&project, "fired.txt"), ["fired", "fired"]);
+    assert_eq!(project.lines("fired.txt"), ["fired", "fired"]);
 }
 
 #[test]

@@ -82,7 +82,7 @@ pub fn run(config: Config) -> Result<u8> {
     ));
     let mut daemon = Daemon {
         config,
-        goalfile,
+        goalfile: Arc::new(goalfile),
         memory,
         environment,
         events,
@@ -123,7 +123,9 @@ enum Event {
 
 struct Daemon {
     config: Config,
-    goalfile: Goalfile,
+    /// Shared with the loops over its jobs, which start jobs (and so change the daemon) as they
+    /// go; replaced whole on reload.
+    goalfile: Arc<Goalfile>,
     memory: Memory,
     /// Every job's environment: the Memory's socket and directory.
     environment: Vec<(&'static str, String)>,
@@ -461,7 +463,7 @@ impl Daemon {
         let state_dir = &self.config.location.state_dir;
         match crate::cache::load_checked(&self.config.goalfile, state_dir) {
             Ok(goalfile) => {
-                self.goalfile = goalfile;
+                self.goalfile = Arc::new(goalfile);
                 self.say(&format!("reloaded: {}", count_jobs(&self.goalfile)));
                 self.evaluate_when();
                 Ok(())

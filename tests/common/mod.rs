@@ -63,6 +63,27 @@ impl Project {
             .unwrap_or_else(|e| panic!("reading {relative}: {e}"))
     }
 
+    /// The lines of `relative`; none when it does not exist (yet).
+    pub fn lines(&self, relative: &str) -> Vec<String> {
+        fs::read_to_string(self.dir.path().join(relative))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Makes the Memory say the periodic job `job` last fired `ago`.
+    pub fn set_last_firing(&self, job: &str, ago: std::time::Duration) {
+        let then = std::time::SystemTime::now() - ago;
+        let millis = then
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            .to_string();
+        self.goal(&["memory", "set", &format!("goal/every/{job}"), &millis])
+            .success();
+    }
+
     pub fn exists(&self, relative: &str) -> bool {
         self.dir.path().join(relative).exists()
     }
@@ -155,6 +176,19 @@ impl Run {
             self.describe()
         );
         self
+    }
+}
+
+/// Whether a process is still running (a zombie waiting for its parent counts as gone).
+pub fn alive(pid: &str) -> bool {
+    match fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
     }
 }
 
