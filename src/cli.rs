@@ -234,9 +234,9 @@ fn run(cli: Cli) -> Result<u8> {
             log,
             skip_missed,
         }) => {
-            return with_project(&cli, memory_dir, |p| {
-                daemon(&cli, p, log.as_deref(), *skip_missed)
-            })
+            // Named from where the user stands, before `goal` moves to the project.
+            let log = log.as_deref().map(absolute).transpose()?;
+            return with_project(&cli, memory_dir, |p| daemon(&cli, p, log, *skip_missed));
         }
         Some(Command::Tick { skip_missed }) => {
             return with_project(&cli, memory_dir, |p| commands::tick(p, *skip_missed))
@@ -316,7 +316,7 @@ fn with_project(
 }
 
 /// `goal daemon`, in the foreground.
-fn daemon(cli: &Cli, project: &Project, log: Option<&Path>, skip_missed: bool) -> Result<u8> {
+fn daemon(cli: &Cli, project: &Project, log: Option<PathBuf>, skip_missed: bool) -> Result<u8> {
     let mut job_arguments = vec![format!("-j{}", cli.jobs)];
     if cli.keep_going {
         job_arguments.push("-k".to_owned());
@@ -324,7 +324,7 @@ fn daemon(cli: &Cli, project: &Project, log: Option<&Path>, skip_missed: bool) -
     crate::daemon::run(crate::daemon::Config {
         goalfile: project.goalfile_path.clone(),
         location: project.location.clone(),
-        log: log.map(absolute).transpose()?,
+        log,
         skip_missed,
         job_arguments,
     })

@@ -114,6 +114,9 @@ pub fn list(
     values: &[(String, String)],
     memory: &Memory,
 ) -> Result<String, Problem> {
+    if values.is_empty() {
+        return Ok("the Goalfile declares no variables; declare one with `var NAME`\n".to_owned());
+    }
     let set = memory.list(&key(""))?;
     let width = values.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
     let mut out = String::new();

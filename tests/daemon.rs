@@ -18,6 +18,8 @@ struct Daemon {
 
 impl Daemon {
     fn start(project: &Project) -> Daemon {
+        let started = |project: &Project| log(project).matches(" started (pid").count();
+        let before = started(project);
         let child = project
             .command(&["daemon", "--log", "daemon.log"])
             .stdin(Stdio::null())
@@ -26,7 +28,7 @@ impl Daemon {
             .spawn()
             .expect("starting the daemon");
         let daemon = Daemon { child };
-        wait_until("the daemon to start", || log(project).contains("started"));
+        wait_until("the daemon to start", || started(project) > before);
         daemon
     }
 
@@ -350,4 +352,28 @@ fn goal_set_with_a_daemon_fires_a_when_job_once_per_change() {
         project.lines("released.txt"),
         ["1.0.0 release", "3.0.0 release"]
     );
+}
+
+#[test]
+fn a_when_job_cut_short_by_a_killed_daemon_fires_again_at_restart() {
+    let project = Project::new().goalfile(
+        r#"
+when "flagged" {
+    condition { file-exists "flag" }
+    run "echo start >> starts.txt; sleep 60 & echo $! > sleep.pid; wait"
+}
+"#,
+    );
+    project.write("flag", "");
+    let daemon = Daemon::start(&project);
+    wait_until("the job's recipe", || project.exists("sleep.pid"));
+    let sleep_pid = std::fs::read_to_string(project.path().join("sleep.pid")).unwrap();
+    daemon.kill();
+    // The job's goal stops with the daemon, and stops its recipe.
+    wait_until("the recipe to stop", || !alive(&sleep_pid));
+    std::fs::remove_file(project.path().join("sleep.pid")).unwrap();
+    let _daemon = Daemon::start(&project);
+    wait_until("the job to start again", || {
+        project.lines("starts.txt").len() == 2
+    });
 }
