@@ -315,3 +315,21 @@ fn list_shows_the_variables_and_the_jobs() {
         .stdout_has("Jobs (goal daemon, goal tick):")
         .stdout_has("release  # when its condition turns true");
 }
+
+#[test]
+fn a_job_entry_spoilt_by_hand_is_named_with_the_way_out() {
+    let project = Project::new().goalfile(r#"every "1 hour" name="hourly" { run "true" }"#);
+    project
+        .goal(&["memory", "set", "goal/every/hourly", "yesterday"])
+        .success();
+    project
+        .goal(&["tick"])
+        .status(1)
+        .stderr_has("goal::job-state")
+        .stderr_has("`goal/every/hourly` should be a number")
+        .stderr_has("goal memory delete goal/every/hourly");
+    project
+        .goal(&["memory", "delete", "goal/every/hourly"])
+        .success();
+    project.goal(&["tick"]).success();
+}

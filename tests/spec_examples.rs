@@ -108,3 +108,35 @@ fn every_example_in_the_reference_checks_as_it_says() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Every error code the source can raise is documented in spec/errors.md. `goal::stopped` is
+/// not: it only tells the other branches of a failed run to stop, and is never shown.
+#[test]
+fn every_error_code_is_in_the_reference() {
+    let errors = std::fs::read_to_string(common::repo_root().join("spec/errors.md")).unwrap();
+    let mut missing = Vec::new();
+    let mut dirs = vec![common::repo_root().join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for code in text.split("\"goal::").skip(1).filter_map(|rest| {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+                    .collect();
+                rest[name.len()..].starts_with('"').then_some(name)
+            }) {
+                let code = format!("goal::{code}");
+                if code != "goal::stopped" && !errors.contains(&format!("`{code}`")) {
+                    missing.push(format!("{code} ({})", path.display()));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "undocumented error codes: {missing:?}");
+}

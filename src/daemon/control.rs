@@ -27,7 +27,7 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 const CODES: [&str; 8] = [
     "goal::unknown-job",
     "goal::unknown-serial",
-    "goal::max-running",
+    "goal::job-running",
     "goal::unknown-variable",
     "goal::pattern-mismatch",
     "goal::assignment",

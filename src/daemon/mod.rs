@@ -223,7 +223,7 @@ impl Daemon {
         if running.len() >= limit {
             let serials: Vec<String> = running.iter().map(u64::to_string).collect();
             return Err(Problem::failure(
-                "goal::max-running",
+                "goal::job-running",
                 format!(
                     "{label}: not started, since its run {} {} still running (max-running {limit})",
                     serials.join(", "),
