@@ -88,7 +88,7 @@ pub fn run(config: Config) -> Result<u8> {
         events,
         running: BTreeMap::new(),
         log,
-        stopping: None,
+        stopping: false,
         started: SystemTime::now(),
     };
     daemon.say(&format!(
@@ -132,8 +132,8 @@ struct Daemon {
     events: Sender<Event>,
     running: BTreeMap<u64, Running>,
     log: Log,
-    /// Set once asked to stop: how many signals came (a second stops the jobs at once).
-    stopping: Option<u32>,
+    /// Asked to stop: no job starts any more, and the daemon exits when the last one ended.
+    stopping: bool,
     started: SystemTime,
 }
 
@@ -141,13 +141,14 @@ impl Daemon {
     fn serve(&mut self, inbox: &Receiver<Event>) -> u8 {
         self.evaluate_when();
         loop {
-            if self.stopping.is_some() && self.running.is_empty() {
+            if self.stopping && self.running.is_empty() {
                 self.say("stopped");
                 return 0;
             }
-            let wait = match self.stopping {
-                Some(_) => None,
-                None => self.fire_due_jobs(),
+            let wait = if self.stopping {
+                None
+            } else {
+                self.fire_due_jobs()
             };
             let event = match wait {
                 Some(wait) => match inbox.recv_timeout(wait) {
@@ -213,6 +214,12 @@ impl Daemon {
     /// Starts a run of `job`, unless as many as it allows are running already.
     fn start(&mut self, job: &Job, values: Option<Vec<(String, String)>>) -> Result<u64, Problem> {
         let label = job.label();
+        if self.stopping {
+            return Err(Problem::failure(
+                "goal::daemon",
+                format!("{label}: not started, since the daemon is stopping"),
+            ));
+        }
         let limit = job.limits().max_running as usize;
         let running: Vec<u64> = self
             .running
@@ -296,7 +303,7 @@ impl Daemon {
             self.say(&format!("cannot write {}: {error}", end.display()));
         }
         // A run stopped with the daemon records nothing: the next daemon fires it again.
-        if self.stopping.is_some() {
+        if self.stopping {
             return;
         }
         if let Some(values) = &run.values {
@@ -380,7 +387,7 @@ impl Daemon {
                 self.running.len()
             ),
         ];
-        if self.stopping.is_some() {
+        if self.stopping {
             lines.push("stopping: waiting for its jobs to end".to_owned());
         }
         let now = SystemTime::now();
@@ -481,13 +488,13 @@ impl Daemon {
         }
     }
 
-    /// Stops every running job; the daemon exits once they have ended.
+    /// Stops every running job; the daemon exits once they have ended. Asked again, it asks
+    /// them again, and a job's `goal` asked twice stops its commands at once.
     fn stop(&mut self) {
-        let signals = self.stopping.map_or(0, |n| n + 1);
-        self.stopping = Some(signals);
-        if signals == 0 {
+        if !self.stopping {
             self.say("stopping: asking every running job to stop");
         }
+        self.stopping = true;
         for run in self.running.values() {
             let _ = kill(Pid::from_raw(run.pid as i32), Signal::SIGTERM);
         }
