@@ -2,28 +2,34 @@
 //! changed reads the parsed and checked form from `.goal/cache/` instead.
 //!
 //! A cache file holds, in order: its [`Format`] (which binary wrote it), a [`FileKey`] for every
-//! file the parse read (root and includes), and the Goalfile. It is used only when the format is
-//! this binary's and every file still has its recorded size and either its recorded mtime or,
-//! when the mtime moved, the same blake3 hash of its content. Anything else (no cache, another
-//! version, a changed or unreadable file, a corrupt cache) parses and checks as usual and
-//! rewrites the cache. A Goalfile with problems is never cached, and the cache being unwritable
-//! only costs the next run a parse.
+//! file the parse read (root and includes), the Goalfile without the files' texts, the texts one
+//! after the other, and their total length (8 bytes, little-endian). Only a diagnostic quotes a
+//! text, so a run reads the file up to the texts, and a text only when it must ([`CachedText`]):
+//! the texts are about half of the file.
+//!
+//! The cache is used only when the format is this binary's and every file still has its
+//! recorded size and either its recorded mtime or, when the mtime moved, the same blake3 hash of
+//! its content. Anything else (no cache, another version, a changed or unreadable file, a
+//! corrupt cache) parses and checks as usual and rewrites the cache. A Goalfile with problems is
+//! never cached, and the cache being unwritable only costs the next run a parse.
 
 use std::borrow::Cow;
-use std::fs;
+use std::fs::{self, File};
 use std::io::Write as _;
-use std::os::unix::fs::MetadataExt;
+use std::ops::Range;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Result;
-use crate::goalfile::Goalfile;
+use crate::goalfile::{Goalfile, SourceText};
 
-/// Bump when this file's own layout (the order or content of [`Format`] and [`FileKey`])
-/// changes.
-const SCHEMA: u32 = 1;
+/// Bump when this file's own layout (the order or content of its parts, [`Format`] and
+/// [`FileKey`]) changes.
+const SCHEMA: u32 = 2;
 
 /// The source of the cached types: a change to them changes the cached layout, and a developer
 /// build keeps its version number for months, so the layout is told apart by its source.
@@ -56,6 +62,32 @@ struct FileKey {
     /// `None` when it was too recent to trust ([`RACY`]): the hash decides.
     mtime: Option<(i64, i64)>,
     hash: [u8; 32],
+}
+
+/// Where the text of one file is in the cache file a Goalfile was loaded from. It holds the open
+/// cache file rather than its path: a cache replaced since (by this run or another) is a new
+/// file, and this one still has the text that goes with the Goalfile.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedText {
+    cache: Arc<File>,
+    offset: u64,
+    len: u64,
+}
+
+impl CachedText {
+    /// The text, or empty when it cannot be read (a diagnostic is then shown without a quote).
+    pub(crate) fn read(&self) -> String {
+        let mut bytes = vec![0; self.len as usize];
+        let text = self
+            .cache
+            .read_exact_at(&mut bytes, self.offset)
+            .map_err(|error| error.to_string())
+            .and_then(|()| String::from_utf8(bytes).map_err(|error| error.to_string()));
+        text.unwrap_or_else(|error| {
+            tracing::debug!(%error, "cannot read a text from the cache");
+            String::new()
+        })
+    }
 }
 
 /// The Goalfile at `path`, parsed and checked, from the cache in `state_dir` when it is valid.
@@ -109,7 +141,8 @@ enum Hit {
 
 /// The cached Goalfile, or why there is none to use.
 fn read(file: &Path, root: &Path) -> std::result::Result<Hit, String> {
-    let bytes = fs::read(file).map_err(|error| format!("cannot read it: {error}"))?;
+    let cache = File::open(file).map_err(|error| format!("cannot read it: {error}"))?;
+    let (bytes, texts) = read_head(&cache)?;
     let corrupt = |error: postcard::Error| format!("corrupt: {error}");
     let (format, rest) = postcard::take_from_bytes::<Format>(&bytes).map_err(corrupt)?;
     if format != FORMAT {
@@ -126,12 +159,43 @@ fn read(file: &Path, root: &Path) -> std::result::Result<Hit, String> {
     for key in &keys {
         touched |= !unchanged(key)?;
     }
-    let goalfile: Goalfile = postcard::from_bytes(rest).map_err(corrupt)?;
+    let mut goalfile: Goalfile = postcard::from_bytes(rest).map_err(corrupt)?;
+    let texts_len: u64 = keys.iter().map(|key| key.size).sum();
+    if goalfile.files.len() != keys.len() || texts_len != texts.end - texts.start {
+        return Err("corrupt: its texts do not match its keys".into());
+    }
+    let cache = Arc::new(cache);
+    let mut offset = texts.start;
+    for (source, key) in goalfile.files.iter_mut().zip(&keys) {
+        source.text = SourceText::cached(CachedText {
+            cache: cache.clone(),
+            offset,
+            len: key.size,
+        });
+        offset += key.size;
+    }
     Ok(if touched {
         Hit::Touched(goalfile)
     } else {
         Hit::Fresh(goalfile)
     })
+}
+
+/// Everything before the texts, and where the texts are.
+fn read_head(cache: &File) -> std::result::Result<(Vec<u8>, Range<u64>), String> {
+    let unreadable = |error: std::io::Error| format!("cannot read it: {error}");
+    let len = cache.metadata().map_err(unreadable)?.len();
+    let mut trailer = [0; 8];
+    let texts_end = len.checked_sub(8).ok_or("corrupt: too short")?;
+    cache
+        .read_exact_at(&mut trailer, texts_end)
+        .map_err(unreadable)?;
+    let texts_start = texts_end
+        .checked_sub(u64::from_le_bytes(trailer))
+        .ok_or("corrupt: its texts are longer than it")?;
+    let mut head = vec![0; texts_start as usize];
+    cache.read_exact_at(&mut head, 0).map_err(unreadable)?;
+    Ok((head, texts_start..texts_end))
 }
 
 /// Whether `key`'s file still has its recorded content; `Ok(false)` when it does, but its
@@ -164,9 +228,17 @@ fn try_write(file: &Path, goalfile: &Goalfile, read_at: SystemTime) -> std::io::
     let keys: Vec<FileKey> = goalfile
         .files
         .iter()
-        .map(|source| key(&source.path, &source.text, read_at))
+        .map(|source| key(&source.path, source.text.get(), read_at))
         .collect::<std::io::Result<_>>()?;
-    let bytes = postcard::to_stdvec(&(FORMAT, keys, goalfile)).map_err(std::io::Error::other)?;
+    let mut bytes =
+        postcard::to_stdvec(&(FORMAT, keys, goalfile)).map_err(std::io::Error::other)?;
+    let mut texts_len: u64 = 0;
+    for source in &goalfile.files {
+        let text = source.text.get();
+        bytes.extend_from_slice(text.as_bytes());
+        texts_len += text.len() as u64;
+    }
+    bytes.extend_from_slice(&texts_len.to_le_bytes());
     let dir = file.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let mut temporary = tempfile::NamedTempFile::new_in(dir)?;

@@ -25,12 +25,7 @@ impl Sources {
             goalfile
                 .files
                 .iter()
-                .map(|file| {
-                    source(
-                        &file.path.display().to_string(),
-                        Arc::new(file.text.clone()),
-                    )
-                })
+                .map(|file| source(&file.path.display().to_string(), file.text.get().clone()))
                 .collect(),
         )
     }

@@ -6,6 +6,7 @@
 //! re-parsing KDL (which reads only ~1.4 MB/s) on every run.
 
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
@@ -43,7 +44,46 @@ impl Span {
 pub struct SourceFile {
     /// The path as the user will recognise it (relative to the working directory when possible).
     pub path: PathBuf,
-    pub text: String,
+    /// Only diagnostics quote it: the cache keeps it apart from the Goalfile, to be read only
+    /// when one does.
+    #[serde(skip)]
+    pub text: SourceText,
+}
+
+/// The text of a [`SourceFile`]: as parsed, or still in the cache file it was loaded from.
+#[derive(Debug, Clone, Default)]
+pub struct SourceText {
+    text: OnceLock<Arc<String>>,
+    cached: Option<crate::cache::CachedText>,
+}
+
+impl SourceText {
+    pub fn new(text: Arc<String>) -> SourceText {
+        SourceText {
+            text: OnceLock::from(text),
+            cached: None,
+        }
+    }
+
+    pub(crate) fn cached(cached: crate::cache::CachedText) -> SourceText {
+        SourceText {
+            text: OnceLock::new(),
+            cached: Some(cached),
+        }
+    }
+
+    /// The text, read from the cache at the first call for a cached Goalfile (empty if the
+    /// cache cannot give it: a diagnostic is then shown without the quote).
+    pub fn get(&self) -> &Arc<String> {
+        self.text.get_or_init(|| {
+            Arc::new(
+                self.cached
+                    .as_ref()
+                    .map(crate::cache::CachedText::read)
+                    .unwrap_or_default(),
+            )
+        })
+    }
 }
 
 /// A name written in the Goalfile, with where it was written.

@@ -9,6 +9,7 @@
 
 use std::ffi::OsStr;
 use std::io;
+use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 
@@ -38,31 +39,17 @@ pub struct Finished {
     pub stdout: String,
 }
 
-/// `jobs`, for recipes: the job server a `make` in the command shares its job slots with.
-pub fn shell(
-    script: &str,
-    env: &Env,
-    stdout: Stdout,
-    jobs: Option<&jobserver::Client>,
-) -> io::Result<Finished> {
+pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
     tracing::debug!(script, ?stdout, "running");
     let mut direct = plain_command(script).map(|words| {
         let mut command = Command::new(&words[0]);
         command.args(&words[1..]);
         command
     });
-    let child = match direct
-        .as_mut()
-        .map(|command| start(command, env, stdout, jobs))
-    {
+    let child = match direct.as_mut().map(|command| start(command, env, stdout)) {
         Some(Ok(child)) => child,
         // Not found, not executable: the shell says so, with its usual status (127, 126).
-        _ => start(
-            Command::new("/bin/sh").arg("-ec").arg(script),
-            env,
-            stdout,
-            jobs,
-        )?,
+        _ => start(Command::new("/bin/sh").arg("-ec").arg(script), env, stdout)?,
     };
     finish(child, stdout)
 }
@@ -96,12 +83,7 @@ fn plain_command(script: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
-fn start(
-    command: &mut Command,
-    env: &Env,
-    stdout: Stdout,
-    jobs: Option<&jobserver::Client>,
-) -> io::Result<Child> {
+fn start(command: &mut Command, env: &Env, stdout: Stdout) -> io::Result<Child> {
     command
         .stdin(Stdio::null())
         .stdout(match stdout {
@@ -116,11 +98,8 @@ fn start(
         })
         .envs(env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))
         // A group of its own: an interruption stops the command and all it started.
-        .process_group(0);
-    if let Some(jobs) = jobs {
-        jobs.configure_make(command);
-    }
-    command.spawn()
+        .process_group(0)
+        .spawn()
 }
 
 fn finish(mut child: Child, stdout: Stdout) -> io::Result<Finished> {
@@ -138,6 +117,82 @@ fn finish(mut child: Child, stdout: Stdout) -> io::Result<Finished> {
     })
 }
 
+/// The `-j` job slots, as a GNU make job server: at most `jobs` recipes run at once, and a
+/// `make` run by a recipe takes its extra jobs from the same slots.
+pub struct JobSlots {
+    client: jobserver::Client,
+    /// What tells a `make` in a recipe where the slots are; `None` with one job, as there is
+    /// nothing to share.
+    makeflags: Option<String>,
+}
+
+impl JobSlots {
+    pub fn new(jobs: usize) -> io::Result<JobSlots> {
+        let client = jobserver::Client::new(jobs.max(1))?;
+        let makeflags = if jobs > 1 {
+            Some(inherit(&client)?)
+        } else {
+            None
+        };
+        Ok(JobSlots { client, makeflags })
+    }
+
+    /// Waits for a free slot, held until the returned value is dropped.
+    pub fn acquire(&self) -> io::Result<jobserver::Acquired> {
+        self.client.acquire()
+    }
+
+    /// The environment that hands the slots to a `make` in a command, as `make` itself hands
+    /// them to a sub-make; empty with one job.
+    pub fn env(&self) -> impl Iterator<Item = (&str, &str)> {
+        let names = ["MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS"];
+        self.makeflags
+            .iter()
+            .flat_map(move |flags| names.map(|name| (name, flags.as_str())))
+    }
+}
+
+/// Makes the job server's pipe inherited by every command from now on, and returns the
+/// MAKEFLAGS that name it. The `jobserver` crate would instead clear close-on-exec in each child
+/// with a `pre_exec` hook, and a hook forces std to fork the child rather than spawn it
+/// (`posix_spawn`, a vfork), which cost 0.3–0.4 ms of system time a recipe (docs/performance.md).
+/// The crate does not give its descriptors, but writes them into the environment of a command
+/// it configures: `probe` is configured for that and never run.
+fn inherit(client: &jobserver::Client) -> io::Result<String> {
+    let mut probe = Command::new("make");
+    client.configure_make(&mut probe);
+    let flags = probe
+        .get_envs()
+        .find_map(|(name, value)| (name == "MAKEFLAGS").then_some(value))
+        .flatten()
+        .and_then(OsStr::to_str)
+        .unwrap_or_default()
+        .to_string();
+    let fds = pipe_fds(&flags)
+        .ok_or_else(|| io::Error::other(format!("no pipe in the job server's {flags:?}")))?;
+    for fd in fds {
+        // SAFETY: `fd` is one of the client's open descriptors, which it keeps open as long as
+        // it lives; only the descriptor's flags change.
+        let cleared = unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) >= 0
+        };
+        if !cleared {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(flags)
+}
+
+/// The descriptors of `--jobserver-auth=R,W` in MAKEFLAGS.
+fn pipe_fds(makeflags: &str) -> Option<[RawFd; 2]> {
+    let auth = makeflags
+        .split(' ')
+        .find_map(|word| word.strip_prefix("--jobserver-auth="))?;
+    let (read, write) = auth.split_once(',')?;
+    Some([read.parse().ok()?, write.parse().ok()?])
+}
+
 /// "exited with status 2" / "was killed by signal 9", for messages.
 pub fn describe_status(status: ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
@@ -150,7 +205,15 @@ pub fn describe_status(status: ExitStatus) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::plain_command;
+    use super::{pipe_fds, plain_command};
+
+    #[test]
+    fn the_pipe_is_read_from_makeflags() {
+        let flags = "-j --jobserver-fds=6,7 --jobserver-auth=6,7";
+        assert_eq!(pipe_fds(flags), Some([6, 7]));
+        assert_eq!(pipe_fds("-j --jobserver-auth=fifo:/tmp/slots"), None);
+        assert_eq!(pipe_fds("-j"), None);
+    }
 
     #[test]
     fn only_plain_commands_skip_the_shell() {

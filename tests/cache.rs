@@ -75,6 +75,29 @@ fn a_touched_file_with_the_same_content_is_hashed_and_still_a_hit() {
 }
 
 #[test]
+fn a_cached_goalfile_still_quotes_its_files_in_diagnostics() {
+    // The texts are kept apart in the cache and read only for a diagnostic: the included file's
+    // comes second, after the root's.
+    let project = Project::new()
+        .goalfile("include \"lib.kdl\"\ngoal all { require broken }\n")
+        .file("lib.kdl", "goal broken {\n    run \"exit 3\"\n}\n");
+    let quoted = |project: &Project, trace: &str| {
+        project
+            .goal(&["-vv"])
+            .status(1)
+            .stderr_has(trace)
+            .stderr_has("lib.kdl:2:5")
+            .stderr_has("run \"exit 3\"");
+    };
+    quoted(&project, "cache miss");
+    quoted(&project, "cache hit");
+    // A touched file rewrites the cache with the texts it had not read yet.
+    set_mtime(&project, "lib.kdl", 1_000_000_000);
+    quoted(&project, "cache hit (touched, same content)");
+    quoted(&project, "cache hit");
+}
+
+#[test]
 fn editing_the_goalfile_or_an_include_invalidates_the_cache() {
     let project = project();
     project.goal(&[]).success();

@@ -95,7 +95,7 @@ fn position(goalfile: &Goalfile, span: Span) -> String {
         return String::new();
     };
     let name = file.path.display().to_string();
-    crate::diagnostic::place(&name, &file.text, span.offset as usize)
+    crate::diagnostic::place(&name, file.text.get(), span.offset as usize)
 }
 
 impl<'g> Checker<'g> {

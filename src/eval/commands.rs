@@ -151,12 +151,13 @@ impl<'g> Evaluator<'g> {
         for (name, value) in &self.shared.environment {
             env.push((name.to_string(), value.clone()));
         }
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        // Offering the job server makes the child be forked rather than spawned (its pipe must
-        // be inherited), about a millisecond a recipe: only when there are slots to share.
-        let share_slots = self.options.jobs > 1 && matches!(stdout, Stdout::Show(_));
-        let jobs = share_slots.then_some(&self.shared.jobs);
-        let finished = run::shell(script, &env, stdout, jobs);
+        let mut env: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // Recipes share the job slots; a predicate's or `output`'s `make` is not one of the jobs.
+        if matches!(stdout, Stdout::Show(_)) {
+            env.extend(self.shared.jobs.env());
+        }
+        let finished = run::shell(script, &env, stdout);
         // What the command changed must be seen, by this branch and the others alike.
         self.shared.commands_run.fetch_add(1, Ordering::SeqCst);
         finished.map_err(|error| {

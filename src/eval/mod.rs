@@ -152,7 +152,7 @@ impl<'g> Evaluator<'g> {
         options: Options,
         reporter: Reporter,
     ) -> Result<Evaluator<'g>> {
-        let jobs = jobserver::Client::new(options.jobs.max(1)).map_err(|error| {
+        let jobs = run::JobSlots::new(options.jobs).map_err(|error| {
             Problem::failure("goal::jobs", format!("cannot make the job slots: {error}"))
         })?;
         let shared = Shared {

@@ -11,6 +11,7 @@ use super::{Instance, Outcome};
 use crate::diagnostic::Problem;
 use crate::logs::Logs;
 use crate::report::Reporter;
+use crate::run::JobSlots;
 
 /// What every branch of a run shares: the instances met so far, the globals, the reporter.
 /// Each branch (an [`Evaluator`]) has its own stack; `-j` runs branches on threads of their own.
@@ -39,9 +40,7 @@ pub(super) struct Shared<'g> {
     pub(super) variables_set: AtomicBool,
     /// Added to every command's environment: a job's name and serial.
     pub(super) environment: Vec<(&'static str, String)>,
-    /// The job slots, as a GNU make job server: at most `jobs` recipes run at once, and a
-    /// `make` run by a recipe takes its extra jobs from the same slots.
-    pub(super) jobs: jobserver::Client,
+    pub(super) jobs: JobSlots,
     /// Where recipe runs are recorded: one numbering for the whole run, whichever branch.
     pub(super) logs: Mutex<Option<Logs>>,
 }

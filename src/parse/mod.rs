@@ -19,7 +19,7 @@ use std::sync::Arc;
 use kdl::{KdlDocument, KdlError, KdlNode};
 
 use crate::diagnostic::{source, Problem, Result, Sources};
-use crate::goalfile::{Goalfile, Let, LetValue, SourceFile, Variable};
+use crate::goalfile::{Goalfile, Let, LetValue, SourceFile, SourceText, Variable};
 pub use reader::is_callable_name;
 use reader::{Block, FileCx, Shape};
 
@@ -88,7 +88,7 @@ impl Loader {
             .push(source(&path.display().to_string(), text.clone()));
         self.goalfile.files.push(SourceFile {
             path: path.clone(),
-            text: text.to_string(),
+            text: SourceText::new(text.clone()),
         });
         self.read.insert(identity.clone());
         self.chain.push((identity, path.clone()));

@@ -31,7 +31,7 @@ fn show(template: &Template) -> String {
 }
 
 fn text_at(goalfile: &Goalfile, span: Span) -> &str {
-    let text = &goalfile.files[span.file as usize].text;
+    let text = goalfile.files[span.file as usize].text.get();
     &text[span.offset as usize..(span.offset + span.len) as usize]
 }
 
