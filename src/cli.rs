@@ -324,6 +324,10 @@ fn daemon(cli: &Cli, project: &Project, log: Option<PathBuf>, skip_missed: bool)
     if cli.keep_going {
         job_arguments.push("-k".to_owned());
     }
+    if cli.quiet {
+        job_arguments.push("-q".to_owned());
+    }
+    job_arguments.extend((0..cli.verbose).map(|_| "-v".to_owned()));
     crate::daemon::run(crate::daemon::Config {
         goalfile: project.goalfile_path.clone(),
         location: project.location.clone(),

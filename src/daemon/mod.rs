@@ -41,7 +41,7 @@ pub struct Config {
     pub log: Option<PathBuf>,
     /// Skip every deadline missed while no daemon ran, whatever the jobs say.
     pub skip_missed: bool,
-    /// Handed on to each job's `goal`: `-j N`, `-k`.
+    /// Handed on to each job's `goal`: `-j N`, `-k`, `-q`, `-v`.
     pub job_arguments: Vec<String>,
 }
 
