@@ -264,7 +264,11 @@ pub fn list(project: &Project, names: bool) -> Result<u8> {
                 .collect(),
         };
         let rows: Vec<Vec<String>> = fields.chunks(2).map(<[String]>::to_vec).collect();
-        say(&table(&["NAME", "RUNS"], &rows))?;
+        if rows.is_empty() {
+            say("the Goalfile has no jobs: no `every` or `when` blocks\n")?;
+        } else {
+            say(&table(&["NAME", "RUNS"], &rows))?;
+        }
         return Ok(0);
     }
     let fields = ask_daemon(project, &["jobs"])?;
