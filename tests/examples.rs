@@ -12,7 +12,12 @@ use common::{repo_root, Project};
 
 #[test]
 fn example_goalfiles_check_clean() {
-    for example in ["c-project", "mass-rebuild", "commit-tests"] {
+    for example in [
+        "c-project",
+        "mass-rebuild",
+        "commit-tests",
+        "version-release",
+    ] {
         let dir = repo_root().join("examples").join(example);
         let mut command = Project::new().command(&["--check"]);
         command.current_dir(&dir);
@@ -30,9 +35,17 @@ fn example(name: &str) -> Project {
         for entry in fs::read_dir(source.join(&relative)).unwrap() {
             let entry = entry.unwrap();
             let name = entry.file_name();
-            if [".goal", "build", ".fakekoji", "repo", ".scratch"]
-                .iter()
-                .any(|skip| name == *skip)
+            if [
+                ".goal",
+                "build",
+                ".fakekoji",
+                "repo",
+                ".scratch",
+                "dist",
+                "downloads",
+            ]
+            .iter()
+            .any(|skip| name == *skip)
             {
                 continue;
             }
@@ -157,6 +170,37 @@ fn commit_tests_periodic_job_tests_the_head_when_it_is_due() {
         .goal(&["jobs", "--names"])
         .success()
         .stdout_has("test-new-commits  every 30m");
+}
+
+#[test]
+fn version_release_releases_each_new_version_once() {
+    let project = example("version-release");
+    project
+        .goal(&["set", "version=1.0.0"])
+        .success()
+        .stdout_has("published hello-1.0.0.tar.gz");
+    project
+        .goal(&["set", "version=1.0.0"])
+        .success()
+        .stdout_lacks("published");
+    project
+        .goal(&["set", "--test", "version=1.1.0"])
+        .success()
+        .stdout_has("would fire: when release");
+    // The watcher reads VERSION and sets the variable; the release follows in the same tick.
+    project.write("VERSION", "1.2.0\n");
+    project
+        .goal(&["tick"])
+        .success()
+        .stdout_has("published hello-1.2.0.tar.gz");
+    let sums = project.lines("downloads/SHA256SUMS");
+    assert_eq!(sums.len(), 2, "{sums:?}");
+    assert!(sums[1].ends_with("  hello-1.2.0.tar.gz"), "{sums:?}");
+    // Going down releases nothing.
+    project
+        .goal(&["set", "version=1.1.5"])
+        .success()
+        .stdout_lacks("published");
 }
 
 #[test]
