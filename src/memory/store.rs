@@ -37,7 +37,9 @@ impl SledStore {
         if let Some(store) = shared {
             return Ok(store);
         }
-        match sled::Config::new().path(dir).open() {
+        // Every write is flushed before it counts (see `durable`): sled's own flusher, which
+        // wakes twice a second, would only keep an idle daemon busy.
+        match sled::Config::new().path(dir).flush_every_ms(None).open() {
             Ok(db) => {
                 let store = Arc::new(SledStore {
                     db,
