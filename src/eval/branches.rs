@@ -37,7 +37,9 @@ impl<'g> Evaluator<'g> {
         self.options.jobs > 1 && !self.options.dry_run && body.blocked.is_none()
     }
 
-    /// Consecutive `require` statements, reached by up to `jobs` branches at once.
+    /// Consecutive `require` statements, reached by up to `jobs` branches at once. Out of
+    /// line: inlined, its locals would grow the frame of `statements`, on the recursive path.
+    #[inline(never)]
     pub(super) fn requires_side_by_side(
         &mut self,
         requires: &'g [Statement],

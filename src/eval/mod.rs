@@ -94,6 +94,14 @@ struct LastRecipe {
     log: Option<std::path::PathBuf>,
 }
 
+/// What [`Evaluator::claim`] found an instance to be.
+enum Claim {
+    /// Not reached before: its id, and the instance as the table keeps it.
+    New(usize, Arc<Instance>),
+    /// Reached already (or being reached, and now settled): its outcome.
+    Settled(Result<Outcome>),
+}
+
 /// Whether a body goes on after a statement.
 enum Flow {
     Continue,
@@ -322,16 +330,35 @@ impl<'g> Evaluator<'g> {
         Some(format!("required by {}", chain.join(" ← ")))
     }
 
+    // `reach`, `reach_new`, `statements` and `require` are the evaluator's recursion: a chain
+    // of N goals nests them N deep, and each level's stack is fresh memory (a page fault per
+    // 4 KiB; ~2 KiB a level made them a third of a 1,000-deep chain's no-op). So they keep
+    // only the hot path, and everything with large locals (messages, problems, hooks, the
+    // other statements) is in functions kept out of line, whose frames are gone by the time
+    // the recursion goes deeper.
     fn reach(&mut self, instance: Instance, via: Option<Span>) -> Result<Outcome> {
+        let (id, instance) = match self.claim(instance, via) {
+            Claim::New(id, instance) => (id, instance),
+            Claim::Settled(outcome) => return outcome,
+        };
+        self.stack.push(id);
+        let result = self.reach_new(&instance);
+        self.settle(id, &instance, result)
+    }
+
+    /// The instance's id if it is new (now owned by this branch), else its outcome: at once
+    /// when it has settled, after waiting when another branch is reaching it.
+    #[inline(never)]
+    fn claim(&mut self, instance: Instance, via: Option<Span>) -> Claim {
         let mut table = lock(&self.shared.table);
         if let Some(&id) = table.ids.get(&instance) {
             loop {
                 if let Some(outcome) = table.outcomes[id] {
-                    return Ok(outcome);
+                    return Claim::Settled(Ok(outcome));
                 }
                 if self.stack.contains(&id) || waits_for(&table, id, self.branch) {
                     drop(table);
-                    return Err(self.cycle(id, via));
+                    return Claim::Settled(Err(self.cycle(id, via)));
                 }
                 // Another branch is reaching it: its outcome is ours once it settles.
                 table.waiting.insert(self.branch, id);
@@ -342,7 +369,7 @@ impl<'g> Evaluator<'g> {
                     .unwrap_or_else(PoisonError::into_inner);
                 table.waiting.remove(&self.branch);
                 if self.shared.stopped.load(Ordering::SeqCst) {
-                    return Err(stopped());
+                    return Claim::Settled(Err(stopped()));
                 }
             }
         }
@@ -354,9 +381,19 @@ impl<'g> Evaluator<'g> {
         table.owners.push(self.branch);
         drop(table);
         progress::met();
-        self.stack.push(id);
-        let result = self.reach_new(&instance);
-        self.run_hooks(id, &instance, &result);
+        Claim::New(id, instance)
+    }
+
+    /// After the body of the instance `id` (on top of the stack): its hooks, its failure
+    /// recorded, and its outcome published to the branches waiting for it.
+    #[inline(never)]
+    fn settle(
+        &mut self,
+        id: usize,
+        instance: &Instance,
+        result: Result<Outcome>,
+    ) -> Result<Outcome> {
+        self.run_hooks(id, instance, &result);
         self.stack.pop();
         if matches!(&result, Err(problem) if problem.code != STOPPED) {
             let text = self.describe_id(id);
@@ -480,19 +517,35 @@ impl<'g> Evaluator<'g> {
         for (param, value) in goal.params.iter().zip(instance.values.iter()) {
             scope.push(&param.name.text, value.clone());
         }
-        if self.options.explain
-            && !self.options.dry_run
-            && goal.target().is_none()
-            && !goal.is_grouping()
-        {
+        if self.options.explain {
+            self.explain_start(goal);
+        }
+        let mut body = Body::default();
+        let flow = self.statements(&goal.body, &mut scope, &mut body);
+        self.conclude(goal, flow, &scope, &body)
+    }
+
+    /// `--explain` of a goal without a target, before its body runs.
+    #[inline(never)]
+    fn explain_start(&mut self, goal: &Goal) {
+        if !self.options.dry_run && goal.target().is_none() && !goal.is_grouping() {
             let text = self.current();
             self.report().explain(
                 &text,
                 "fires: it has no target, so it runs whenever it is required",
             );
         }
-        let mut body = Body::default();
-        let flow = self.statements(&goal.body, &mut scope, &mut body);
+    }
+
+    /// What the instance's body came to, once its statements are done.
+    #[inline(never)]
+    fn conclude(
+        &mut self,
+        goal: &'g Goal,
+        flow: Result<Flow>,
+        scope: &Scope<'g>,
+        body: &Body<'g>,
+    ) -> Result<Outcome> {
         if let (Err(_), Some(started)) = (&flow, body.started) {
             let text = self.current();
             self.report().failed(&text, started.elapsed());
@@ -512,22 +565,22 @@ impl<'g> Evaluator<'g> {
                 return Ok(Outcome::WouldFire);
             }
             return Ok(if body.started.is_some() {
-                self.finish(&body);
+                self.finish(body);
                 Outcome::Ran
             } else {
                 Outcome::Reached
             });
         }
         if self.options.dry_run {
-            return Ok(self.dry_outcome(goal, &body));
+            return Ok(self.dry_outcome(goal, body));
         }
         if let Some(target) = body.promise {
-            let verdict = self.holds(&target.predicate, &scope)?;
+            let verdict = self.holds(&target.predicate, scope)?;
             if !verdict.holds {
-                return Err(self.broken_promise(target, verdict.reason, &body));
+                return Err(self.broken_promise(target, verdict.reason, body));
             }
         }
-        self.finish(&body);
+        self.finish(body);
         Ok(Outcome::Ran)
     }
 
@@ -589,7 +642,15 @@ impl<'g> Evaluator<'g> {
                 rest = &rest[requires..];
                 continue;
             }
-            if let Flow::Reached = self.statement(first, scope, body)? {
+            let flow = match first {
+                Statement::Require(require) => {
+                    self.check_stop()?;
+                    self.require(require, scope, body)?;
+                    Flow::Continue
+                }
+                _ => self.statement(first, scope, body)?,
+            };
+            if let Flow::Reached = flow {
                 return Ok(Flow::Reached);
             }
             rest = tail;
@@ -607,6 +668,15 @@ impl<'g> Evaluator<'g> {
         Ok(())
     }
 
+    fn require(&mut self, require: &'g Require, scope: &Scope<'g>, body: &mut Body) -> Result<()> {
+        let required = self.required_instance(require, scope)?;
+        let outcome = self.reach(required.clone(), Some(require.span))?;
+        self.note_requirement(&required, outcome, body);
+        Ok(())
+    }
+
+    /// Any statement but a `require` (the recursion's, kept apart in [`Evaluator::require`]).
+    #[inline(never)]
     fn statement(
         &mut self,
         statement: &'g Statement,
@@ -644,11 +714,7 @@ impl<'g> Evaluator<'g> {
                 scope.push(&definition.name.text, value);
             }
             Statement::Target(target) => return self.target(target, scope, body),
-            Statement::Require(require) => {
-                let required = self.required_instance(require, scope)?;
-                let outcome = self.reach(required.clone(), Some(require.span))?;
-                self.note_requirement(&required, outcome, body);
-            }
+            Statement::Require(require) => self.require(require, scope, body)?,
             Statement::For(each) => {
                 let items = self.for_items(&each.source, scope, each.span)?;
                 if items.len() > 1 && self.side_by_side(body) && only_requires(&each.body) {
