@@ -524,7 +524,7 @@ fn statement(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
         "run" => run(cx, kdl).map(Statement::Run),
         "memory-set" => memory_set(cx, kdl),
         "memory-delete" => memory_delete(cx, kdl),
-        "plan" => super::plan::plan(cx, kdl).map(Statement::Plan),
+        "plan" => super::plan::plan(cx, kdl).map(|plan| Statement::Plan(Box::new(plan))),
         "set" => set(cx, kdl),
         "param" => {
             cx.report(
