@@ -99,7 +99,7 @@ impl<'g> Evaluator<'g> {
             self.absorb(branch);
         }
         let mut values = Vec::with_capacity(count);
-        let mut problem: Option<Problem> = None;
+        let mut problem: Option<Box<Problem>> = None;
         for slot in results {
             match slot.into_inner().unwrap_or_else(PoisonError::into_inner) {
                 Some(Ok(value)) => values.push(value),
@@ -110,7 +110,7 @@ impl<'g> Evaluator<'g> {
                 }
                 // A branch that panicked left its slot empty: that is a bug, but not a reason
                 // to go on as if the work were done.
-                None => problem = problem.or_else(|| Some(stopped())),
+                None => problem = problem.or_else(|| Some(stopped().into())),
             }
         }
         match problem {

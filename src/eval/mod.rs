@@ -151,7 +151,10 @@ pub struct Evaluator<'g> {
     last_run: Option<Arc<HashMap<String, String>>>,
 }
 
-type Result<T> = std::result::Result<T, Problem>;
+// Boxed: a `Problem` is 120 bytes, and every `Result` of the evaluator's recursion (a level
+// per goal of a chain) held a slot for one in its stack frame; the boxed error is only
+// allocated when something fails.
+type Result<T> = std::result::Result<T, Box<Problem>>;
 
 impl<'g> Evaluator<'g> {
     pub fn new(
@@ -159,7 +162,7 @@ impl<'g> Evaluator<'g> {
         memory: Memory,
         options: Options,
         reporter: Reporter,
-    ) -> Result<Evaluator<'g>> {
+    ) -> std::result::Result<Evaluator<'g>, Problem> {
         let jobs = run::JobSlots::new(options.jobs).map_err(|error| {
             Problem::failure("goal::jobs", format!("cannot make the job slots: {error}"))
         })?;
@@ -231,7 +234,7 @@ impl<'g> Evaluator<'g> {
         for request in requests {
             match self.request_instance(request) {
                 Ok(instance) => instances.push(instance),
-                Err(problem) => problems.push(problem),
+                Err(problem) => problems.push(*problem),
             }
         }
         if problems.is_empty() {
@@ -250,7 +253,8 @@ impl<'g> Evaluator<'g> {
             .with_help(
                 did_you_mean(&request.goal, self.shared.goals.keys().copied())
                     .unwrap_or_else(|| "`goal --list` shows the goals".to_string()),
-            ));
+            )
+            .into());
         };
         let params = &self.goalfile.goals[goal].params;
         let args = request
@@ -262,7 +266,7 @@ impl<'g> Evaluator<'g> {
             .bind(&request.goal, params, args)
             .map_err(|problem| Problem {
                 kind: Kind::Input,
-                ..problem
+                ..*problem
             })?;
         Ok(Instance { goal, values })
     }
@@ -276,7 +280,7 @@ impl<'g> Evaluator<'g> {
             match self.reach(instance, None) {
                 Ok(Outcome::Reached) if !grouping => self.report().reached(&text, true),
                 Ok(_) => {}
-                Err(problem) => return Err(vec![problem]),
+                Err(problem) => return Err(vec![*problem]),
             }
         }
         let reached = std::mem::take(&mut self.reached_unshown);
@@ -358,7 +362,7 @@ impl<'g> Evaluator<'g> {
                 }
                 if self.stack.contains(&id) || waits_for(&table, id, self.branch) {
                     drop(table);
-                    return Claim::Settled(Err(self.cycle(id, via)));
+                    return Claim::Settled(Err(self.cycle(id, via).into()));
                 }
                 // Another branch is reaching it: its outcome is ours once it settles.
                 table.waiting.insert(self.branch, id);
@@ -369,7 +373,7 @@ impl<'g> Evaluator<'g> {
                     .unwrap_or_else(PoisonError::into_inner);
                 table.waiting.remove(&self.branch);
                 if self.shared.stopped.load(Ordering::SeqCst) {
-                    return Claim::Settled(Err(stopped()));
+                    return Claim::Settled(Err(stopped().into()));
                 }
             }
         }
@@ -406,7 +410,7 @@ impl<'g> Evaluator<'g> {
                     && problem.kind != Kind::Interrupted
                     && problem.code != STOPPED =>
             {
-                lock(&self.shared.failures).push(problem);
+                lock(&self.shared.failures).push(*problem);
                 Ok(Outcome::Failed)
             }
             Err(problem) => {
@@ -577,7 +581,7 @@ impl<'g> Evaluator<'g> {
         if let Some(target) = body.promise {
             let verdict = self.holds(&target.predicate, scope)?;
             if !verdict.holds {
-                return Err(self.broken_promise(target, verdict.reason, body));
+                return Err(self.broken_promise(target, verdict.reason, body).into());
             }
         }
         self.finish(body);
@@ -660,10 +664,10 @@ impl<'g> Evaluator<'g> {
 
     fn check_stop(&self) -> Result<()> {
         if interrupt::interrupted() {
-            return Err(interrupted());
+            return Err(interrupted().into());
         }
         if self.shared.stopped.load(Ordering::Relaxed) {
-            return Err(stopped());
+            return Err(stopped().into());
         }
         Ok(())
     }
@@ -824,7 +828,8 @@ impl<'g> Evaluator<'g> {
                 "goal::unknown-goal",
                 format!("there is no goal `{}`", require.goal.text),
             )
-            .at(&sources, require.goal.span, "unknown goal"));
+            .at(&sources, require.goal.span, "unknown goal")
+            .into());
         };
         let mut args = Vec::with_capacity(require.args.len());
         for arg in &require.args {
@@ -911,12 +916,18 @@ impl<'g> Evaluator<'g> {
     }
 
     /// Points a problem raised without a place (by the Memory, by binding) at `span`.
-    fn locate(&mut self, problem: Problem, span: Span, label: &str) -> Problem {
+    fn locate(
+        &mut self,
+        problem: impl Into<Box<Problem>>,
+        span: Span,
+        label: &str,
+    ) -> Box<Problem> {
+        let problem = problem.into();
         if problem.location.is_some() {
             return problem;
         }
         let sources = self.sources().clone();
-        problem.at(&sources, span, label)
+        Box::new(problem.at(&sources, span, label))
     }
 }
 
