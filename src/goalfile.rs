@@ -192,11 +192,13 @@ fn acts(statements: &[Statement]) -> bool {
 }
 
 /// `on-failure { … }` and `on-success { … }`: statements run after a goal failed, or after its
-/// body ran and its promise held (to mail, notify, clean up).
+/// body ran and its promise held (to mail, notify, clean up). Boxed: few goals have hooks, and
+/// inline they made every goal 64 bytes larger (208 instead of 144), in the cache loaded on
+/// every run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Hooks {
-    pub on_failure: Option<Hook>,
-    pub on_success: Option<Hook>,
+    pub on_failure: Option<Box<Hook>>,
+    pub on_success: Option<Box<Hook>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

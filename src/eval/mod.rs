@@ -444,8 +444,8 @@ impl<'g> Evaluator<'g> {
         };
         let goal = &self.goalfile.goals[instance.goal];
         let (which, pick): (_, fn(&'g Hooks) -> Option<&'g Hook>) = match failure {
-            Some(_) => ("on-failure", |hooks| hooks.on_failure.as_ref()),
-            None => ("on-success", |hooks| hooks.on_success.as_ref()),
+            Some(_) => ("on-failure", |hooks| hooks.on_failure.as_deref()),
+            None => ("on-success", |hooks| hooks.on_success.as_deref()),
         };
         // Only this instance's own last recipe, not a requirement's; read before a hook's own
         // recipes replace it.
