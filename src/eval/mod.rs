@@ -672,6 +672,7 @@ impl<'g> Evaluator<'g> {
         Ok(())
     }
 
+    /// Reaches the instance a `require` names, and notes its outcome in the body.
     fn require(&mut self, require: &'g Require, scope: &Scope<'g>, body: &mut Body) -> Result<()> {
         let required = self.required_instance(require, scope)?;
         let outcome = self.reach(required.clone(), Some(require.span))?;
@@ -679,7 +680,8 @@ impl<'g> Evaluator<'g> {
         Ok(())
     }
 
-    /// Any statement but a `require` (the recursion's, kept apart in [`Evaluator::require`]).
+    /// One statement. `statements` calls [`Evaluator::require`] itself for a `require`, so
+    /// that this function's frame, sized for the largest statement, is not on the recursion.
     #[inline(never)]
     fn statement(
         &mut self,
