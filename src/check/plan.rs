@@ -135,7 +135,7 @@ impl<'g> Checker<'g> {
 fn collect_plans<'g>(statements: &'g [Statement], out: &mut Vec<&'g Plan>) {
     for statement in statements {
         match statement {
-            Statement::Plan(plan) => out.push(plan),
+            Statement::Plan(plan) => out.push(plan.as_ref()),
             Statement::For(each) => collect_plans(&each.body, out),
             _ => {}
         }

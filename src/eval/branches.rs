@@ -37,7 +37,9 @@ impl<'g> Evaluator<'g> {
         self.options.jobs > 1 && !self.options.dry_run && body.blocked.is_none()
     }
 
-    /// Consecutive `require` statements, reached by up to `jobs` branches at once.
+    /// Consecutive `require` statements, reached by up to `jobs` branches at once. Out of
+    /// line: inlined, its locals would grow the frame of `statements`, on the recursive path.
+    #[inline(never)]
     pub(super) fn requires_side_by_side(
         &mut self,
         requires: &'g [Statement],
@@ -97,7 +99,7 @@ impl<'g> Evaluator<'g> {
             self.absorb(branch);
         }
         let mut values = Vec::with_capacity(count);
-        let mut problem: Option<Problem> = None;
+        let mut problem: Option<Box<Problem>> = None;
         for slot in results {
             match slot.into_inner().unwrap_or_else(PoisonError::into_inner) {
                 Some(Ok(value)) => values.push(value),
@@ -108,7 +110,7 @@ impl<'g> Evaluator<'g> {
                 }
                 // A branch that panicked left its slot empty: that is a bug, but not a reason
                 // to go on as if the work were done.
-                None => problem = problem.or_else(|| Some(stopped())),
+                None => problem = problem.or_else(|| Some(stopped().into())),
             }
         }
         match problem {

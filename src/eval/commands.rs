@@ -49,13 +49,13 @@ impl<'g> Evaluator<'g> {
                     .map(Path::to_path_buf),
             });
             if interrupt::interrupted() {
-                return Err(interrupted());
+                return Err(interrupted().into());
             }
             if finished.status.success() {
                 return Ok(());
             }
             if attempt > retry.attempts {
-                return Err(self.recipe_failed(&finished, log.as_ref(), span));
+                return Err(self.recipe_failed(&finished, log.as_ref(), span).into());
             }
             attempt += 1;
             let text = self.current();
@@ -102,7 +102,8 @@ impl<'g> Evaluator<'g> {
             ),
         )
         .at(&sources, span, "this command failed")
-        .with_optional_help(self.required_by()))
+        .with_optional_help(self.required_by())
+        .into())
     }
 
     /// Runs a shell command with every global (recipes see them all: the ones nothing asked for
@@ -162,11 +163,9 @@ impl<'g> Evaluator<'g> {
         self.shared.commands_run.fetch_add(1, Ordering::SeqCst);
         finished.map_err(|error| {
             let sources = self.sources().clone();
-            Problem::failure("goal::spawn", format!("could not start /bin/sh: {error}")).at(
-                &sources,
-                span,
-                "running this",
-            )
+            Problem::failure("goal::spawn", format!("could not start /bin/sh: {error}"))
+                .at(&sources, span, "running this")
+                .into()
         })
     }
 

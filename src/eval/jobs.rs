@@ -10,7 +10,8 @@ use rustc_hash::FxHashMap as HashMap;
 use super::predicate::Verdict;
 use super::scope::Scope;
 use super::shared::lock;
-use super::{Evaluator, Result};
+use super::Evaluator;
+use crate::diagnostic::Problem;
 use crate::goalfile::{LetValue, Target};
 
 impl<'g> Evaluator<'g> {
@@ -35,13 +36,14 @@ impl<'g> Evaluator<'g> {
     }
 
     /// The current value of every persistent variable, in declaration order.
-    pub fn variable_values(&mut self) -> Result<Vec<(String, String)>> {
+    pub fn variable_values(&mut self) -> Result<Vec<(String, String)>, Problem> {
         let goalfile = self.goalfile;
         let mut values = Vec::with_capacity(goalfile.variables.len());
         for definition in &goalfile.globals {
             if let LetValue::Variable(_) = definition.value {
                 let name = definition.name.text.clone();
-                let value = self.global(&name)?.unwrap_or_default();
+                let value = self.global(&name).map_err(|problem| *problem)?;
+                let value = value.unwrap_or_default();
                 values.push((name, value));
             }
         }
@@ -54,11 +56,11 @@ impl<'g> Evaluator<'g> {
         &mut self,
         condition: &'g Target,
         last_run: HashMap<String, String>,
-    ) -> Result<Verdict> {
+    ) -> Result<Verdict, Problem> {
         self.last_run = Some(Arc::new(last_run));
         let verdict = self.holds(&condition.predicate, &Scope::new());
         self.last_run = None;
-        verdict
+        verdict.map_err(|problem| *problem)
     }
 
     /// Whether a `set` statement of this run changed a persistent variable.

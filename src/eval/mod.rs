@@ -94,6 +94,14 @@ struct LastRecipe {
     log: Option<std::path::PathBuf>,
 }
 
+/// What [`Evaluator::claim`] found an instance to be.
+enum Claim {
+    /// Not reached before: its id, and the instance as the table keeps it.
+    New(usize, Arc<Instance>),
+    /// Reached already (or being reached, and now settled): its outcome.
+    Settled(Result<Outcome>),
+}
+
 /// Whether a body goes on after a statement.
 enum Flow {
     Continue,
@@ -143,7 +151,10 @@ pub struct Evaluator<'g> {
     last_run: Option<Arc<HashMap<String, String>>>,
 }
 
-type Result<T> = std::result::Result<T, Problem>;
+// Boxed: a `Problem` is 120 bytes, and every `Result` of the evaluator's recursion (a level
+// per goal of a chain) held a slot for one in its stack frame; the boxed error is only
+// allocated when something fails.
+type Result<T> = std::result::Result<T, Box<Problem>>;
 
 impl<'g> Evaluator<'g> {
     pub fn new(
@@ -151,7 +162,7 @@ impl<'g> Evaluator<'g> {
         memory: Memory,
         options: Options,
         reporter: Reporter,
-    ) -> Result<Evaluator<'g>> {
+    ) -> std::result::Result<Evaluator<'g>, Problem> {
         let jobs = run::JobSlots::new(options.jobs).map_err(|error| {
             Problem::failure("goal::jobs", format!("cannot make the job slots: {error}"))
         })?;
@@ -223,7 +234,7 @@ impl<'g> Evaluator<'g> {
         for request in requests {
             match self.request_instance(request) {
                 Ok(instance) => instances.push(instance),
-                Err(problem) => problems.push(problem),
+                Err(problem) => problems.push(*problem),
             }
         }
         if problems.is_empty() {
@@ -242,7 +253,8 @@ impl<'g> Evaluator<'g> {
             .with_help(
                 did_you_mean(&request.goal, self.shared.goals.keys().copied())
                     .unwrap_or_else(|| "`goal --list` shows the goals".to_string()),
-            ));
+            )
+            .into());
         };
         let params = &self.goalfile.goals[goal].params;
         let args = request
@@ -254,7 +266,7 @@ impl<'g> Evaluator<'g> {
             .bind(&request.goal, params, args)
             .map_err(|problem| Problem {
                 kind: Kind::Input,
-                ..problem
+                ..*problem
             })?;
         Ok(Instance { goal, values })
     }
@@ -268,7 +280,7 @@ impl<'g> Evaluator<'g> {
             match self.reach(instance, None) {
                 Ok(Outcome::Reached) if !grouping => self.report().reached(&text, true),
                 Ok(_) => {}
-                Err(problem) => return Err(vec![problem]),
+                Err(problem) => return Err(vec![*problem]),
             }
         }
         let reached = std::mem::take(&mut self.reached_unshown);
@@ -322,16 +334,35 @@ impl<'g> Evaluator<'g> {
         Some(format!("required by {}", chain.join(" ← ")))
     }
 
+    // `reach`, `reach_new`, `statements` and `require` are the evaluator's recursion: a chain
+    // of N goals nests them N deep, and each level's stack is fresh memory (a page fault per
+    // 4 KiB; ~2 KiB a level made them a third of a 1,000-deep chain's no-op). So they keep
+    // only the hot path, and everything with large locals (messages, problems, hooks, the
+    // other statements) is in functions kept out of line, whose frames are gone by the time
+    // the recursion goes deeper.
     fn reach(&mut self, instance: Instance, via: Option<Span>) -> Result<Outcome> {
+        let (id, instance) = match self.claim(instance, via) {
+            Claim::New(id, instance) => (id, instance),
+            Claim::Settled(outcome) => return outcome,
+        };
+        self.stack.push(id);
+        let result = self.reach_new(&instance);
+        self.settle(id, &instance, result)
+    }
+
+    /// The instance's id if it is new (now owned by this branch), else its outcome: at once
+    /// when it has settled, after waiting when another branch is reaching it.
+    #[inline(never)]
+    fn claim(&mut self, instance: Instance, via: Option<Span>) -> Claim {
         let mut table = lock(&self.shared.table);
         if let Some(&id) = table.ids.get(&instance) {
             loop {
                 if let Some(outcome) = table.outcomes[id] {
-                    return Ok(outcome);
+                    return Claim::Settled(Ok(outcome));
                 }
                 if self.stack.contains(&id) || waits_for(&table, id, self.branch) {
                     drop(table);
-                    return Err(self.cycle(id, via));
+                    return Claim::Settled(Err(self.cycle(id, via).into()));
                 }
                 // Another branch is reaching it: its outcome is ours once it settles.
                 table.waiting.insert(self.branch, id);
@@ -342,7 +373,7 @@ impl<'g> Evaluator<'g> {
                     .unwrap_or_else(PoisonError::into_inner);
                 table.waiting.remove(&self.branch);
                 if self.shared.stopped.load(Ordering::SeqCst) {
-                    return Err(stopped());
+                    return Claim::Settled(Err(stopped().into()));
                 }
             }
         }
@@ -354,9 +385,19 @@ impl<'g> Evaluator<'g> {
         table.owners.push(self.branch);
         drop(table);
         progress::met();
-        self.stack.push(id);
-        let result = self.reach_new(&instance);
-        self.run_hooks(id, &instance, &result);
+        Claim::New(id, instance)
+    }
+
+    /// After the body of the instance `id` (on top of the stack): its hooks, its failure
+    /// recorded, and its outcome published to the branches waiting for it.
+    #[inline(never)]
+    fn settle(
+        &mut self,
+        id: usize,
+        instance: &Instance,
+        result: Result<Outcome>,
+    ) -> Result<Outcome> {
+        self.run_hooks(id, instance, &result);
         self.stack.pop();
         if matches!(&result, Err(problem) if problem.code != STOPPED) {
             let text = self.describe_id(id);
@@ -369,7 +410,7 @@ impl<'g> Evaluator<'g> {
                     && problem.kind != Kind::Interrupted
                     && problem.code != STOPPED =>
             {
-                lock(&self.shared.failures).push(problem);
+                lock(&self.shared.failures).push(*problem);
                 Ok(Outcome::Failed)
             }
             Err(problem) => {
@@ -403,8 +444,8 @@ impl<'g> Evaluator<'g> {
         };
         let goal = &self.goalfile.goals[instance.goal];
         let (which, pick): (_, fn(&'g Hooks) -> Option<&'g Hook>) = match failure {
-            Some(_) => ("on-failure", |hooks| hooks.on_failure.as_ref()),
-            None => ("on-success", |hooks| hooks.on_success.as_ref()),
+            Some(_) => ("on-failure", |hooks| hooks.on_failure.as_deref()),
+            None => ("on-success", |hooks| hooks.on_success.as_deref()),
         };
         // Only this instance's own last recipe, not a requirement's; read before a hook's own
         // recipes replace it.
@@ -480,19 +521,35 @@ impl<'g> Evaluator<'g> {
         for (param, value) in goal.params.iter().zip(instance.values.iter()) {
             scope.push(&param.name.text, value.clone());
         }
-        if self.options.explain
-            && !self.options.dry_run
-            && goal.target().is_none()
-            && !goal.is_grouping()
-        {
+        if self.options.explain {
+            self.explain_start(goal);
+        }
+        let mut body = Body::default();
+        let flow = self.statements(&goal.body, &mut scope, &mut body);
+        self.conclude(goal, flow, &scope, &body)
+    }
+
+    /// `--explain` of a goal without a target, before its body runs.
+    #[inline(never)]
+    fn explain_start(&mut self, goal: &Goal) {
+        if !self.options.dry_run && goal.target().is_none() && !goal.is_grouping() {
             let text = self.current();
             self.report().explain(
                 &text,
                 "fires: it has no target, so it runs whenever it is required",
             );
         }
-        let mut body = Body::default();
-        let flow = self.statements(&goal.body, &mut scope, &mut body);
+    }
+
+    /// What the instance's body came to, once its statements are done.
+    #[inline(never)]
+    fn conclude(
+        &mut self,
+        goal: &'g Goal,
+        flow: Result<Flow>,
+        scope: &Scope<'g>,
+        body: &Body<'g>,
+    ) -> Result<Outcome> {
         if let (Err(_), Some(started)) = (&flow, body.started) {
             let text = self.current();
             self.report().failed(&text, started.elapsed());
@@ -512,22 +569,22 @@ impl<'g> Evaluator<'g> {
                 return Ok(Outcome::WouldFire);
             }
             return Ok(if body.started.is_some() {
-                self.finish(&body);
+                self.finish(body);
                 Outcome::Ran
             } else {
                 Outcome::Reached
             });
         }
         if self.options.dry_run {
-            return Ok(self.dry_outcome(goal, &body));
+            return Ok(self.dry_outcome(goal, body));
         }
         if let Some(target) = body.promise {
-            let verdict = self.holds(&target.predicate, &scope)?;
+            let verdict = self.holds(&target.predicate, scope)?;
             if !verdict.holds {
-                return Err(self.broken_promise(target, verdict.reason, &body));
+                return Err(self.broken_promise(target, verdict.reason, body).into());
             }
         }
-        self.finish(&body);
+        self.finish(body);
         Ok(Outcome::Ran)
     }
 
@@ -589,7 +646,15 @@ impl<'g> Evaluator<'g> {
                 rest = &rest[requires..];
                 continue;
             }
-            if let Flow::Reached = self.statement(first, scope, body)? {
+            let flow = match first {
+                Statement::Require(require) => {
+                    self.check_stop()?;
+                    self.require(require, scope, body)?;
+                    Flow::Continue
+                }
+                _ => self.statement(first, scope, body)?,
+            };
+            if let Flow::Reached = flow {
                 return Ok(Flow::Reached);
             }
             rest = tail;
@@ -599,14 +664,25 @@ impl<'g> Evaluator<'g> {
 
     fn check_stop(&self) -> Result<()> {
         if interrupt::interrupted() {
-            return Err(interrupted());
+            return Err(interrupted().into());
         }
         if self.shared.stopped.load(Ordering::Relaxed) {
-            return Err(stopped());
+            return Err(stopped().into());
         }
         Ok(())
     }
 
+    /// Reaches the instance a `require` names, and notes its outcome in the body.
+    fn require(&mut self, require: &'g Require, scope: &Scope<'g>, body: &mut Body) -> Result<()> {
+        let required = self.required_instance(require, scope)?;
+        let outcome = self.reach(required.clone(), Some(require.span))?;
+        self.note_requirement(&required, outcome, body);
+        Ok(())
+    }
+
+    /// One statement. `statements` calls [`Evaluator::require`] itself for a `require`, so
+    /// that this function's frame, sized for the largest statement, is not on the recursion.
+    #[inline(never)]
     fn statement(
         &mut self,
         statement: &'g Statement,
@@ -644,11 +720,7 @@ impl<'g> Evaluator<'g> {
                 scope.push(&definition.name.text, value);
             }
             Statement::Target(target) => return self.target(target, scope, body),
-            Statement::Require(require) => {
-                let required = self.required_instance(require, scope)?;
-                let outcome = self.reach(required.clone(), Some(require.span))?;
-                self.note_requirement(&required, outcome, body);
-            }
+            Statement::Require(require) => self.require(require, scope, body)?,
             Statement::For(each) => {
                 let items = self.for_items(&each.source, scope, each.span)?;
                 if items.len() > 1 && self.side_by_side(body) && only_requires(&each.body) {
@@ -758,7 +830,8 @@ impl<'g> Evaluator<'g> {
                 "goal::unknown-goal",
                 format!("there is no goal `{}`", require.goal.text),
             )
-            .at(&sources, require.goal.span, "unknown goal"));
+            .at(&sources, require.goal.span, "unknown goal")
+            .into());
         };
         let mut args = Vec::with_capacity(require.args.len());
         for arg in &require.args {
@@ -845,12 +918,18 @@ impl<'g> Evaluator<'g> {
     }
 
     /// Points a problem raised without a place (by the Memory, by binding) at `span`.
-    fn locate(&mut self, problem: Problem, span: Span, label: &str) -> Problem {
+    fn locate(
+        &mut self,
+        problem: impl Into<Box<Problem>>,
+        span: Span,
+        label: &str,
+    ) -> Box<Problem> {
+        let problem = problem.into();
         if problem.location.is_some() {
             return problem;
         }
         let sources = self.sources().clone();
-        problem.at(&sources, span, label)
+        Box::new(problem.at(&sources, span, label))
     }
 }
 

@@ -108,9 +108,8 @@ impl<'g> Evaluator<'g> {
                     format!("the start command printed `{line}`, which is not a tag"),
                 )
                 .at(&sources, command.span, "this command")
-                .with_help(
-                    "print one tag a line: NAME or NAME=VALUE, where NAME is like `format`",
-                ));
+                .with_help("print one tag a line: NAME or NAME=VALUE, where NAME is like `format`")
+                .into());
             }
             state.apply(&Effect::Set(tag.to_string(), value.to_string()));
         }
@@ -144,7 +143,7 @@ impl<'g> Evaluator<'g> {
                 TagTestKind::Compare(comparison, value) => {
                     let written = self.render(value, scope, Context::Literal)?;
                     let Some(quantity) = Quantity::parse(&written) else {
-                        return Err(self.not_a_quantity(&written, test.span));
+                        return Err(self.not_a_quantity(&written, test.span).into());
                     };
                     Test::Compare {
                         tag,

@@ -195,7 +195,7 @@ impl<'g> Evaluator<'g> {
                 "goal::change",
                 format!("`{}` compares a variable with a when job's last run, and only a `when` condition has one", change.keyword()),
             )
-            .at(&sources, span, "here"));
+            .at(&sources, span, "here").into());
         };
         let now = self.global(name)?.unwrap_or_default();
         let then = match last_run.get(name) {
@@ -405,7 +405,8 @@ impl<'g> Evaluator<'g> {
                 "goal::unknown-predicate",
                 format!("there is no predicate `{name}`"),
             )
-            .at(&sources, span, "unknown predicate"));
+            .at(&sources, span, "unknown predicate")
+            .into());
         };
         let definition = &self.goalfile.predicates[index];
         let mut values = Vec::with_capacity(args.len());

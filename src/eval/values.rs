@@ -60,6 +60,7 @@ impl<'g> Evaluator<'g> {
                 format!("invalid glob pattern `{pattern}`: {}", error.msg),
             )
             .at(&sources, span, "in this glob")
+            .into()
         })
     }
 
@@ -80,13 +81,15 @@ impl<'g> Evaluator<'g> {
                     "goal::unknown-param",
                     format!("`{goal_name}` has no parameter `{name}`"),
                 )
-                .with_help(help));
+                .with_help(help)
+                .into());
             };
             if values[position].is_some() {
                 return Err(Problem::failure(
                     "goal::duplicate-parameter",
                     format!("the parameter `{name}` of `{goal_name}` is bound twice"),
-                ));
+                )
+                .into());
             }
             values[position] = Some(value);
         }
@@ -103,7 +106,8 @@ impl<'g> Evaluator<'g> {
                             param.name.text
                         ),
                     )
-                    .with_help(format!("pass it as {}=VALUE", param.name.text)));
+                    .with_help(format!("pass it as {}=VALUE", param.name.text))
+                    .into());
                 }
             };
             if let Some(pattern) = &param.pattern {
@@ -116,7 +120,7 @@ impl<'g> Evaluator<'g> {
                             param.name.text
                         ),
                     )
-                    .at(&sources, pattern.span, "the pattern it must match"));
+                    .at(&sources, pattern.span, "the pattern it must match").into());
                 }
             }
             scope.push(&param.name.text, value);
@@ -271,7 +275,8 @@ impl<'g> Evaluator<'g> {
             Some(problem) => Err(Problem {
                 kind: crate::diagnostic::Kind::Failure,
                 ..problem
-            }),
+            }
+            .into()),
             None => Ok(()),
         }
     }

@@ -459,7 +459,7 @@ fn hooks(cx: &mut FileCx, nodes: &[KdlNode]) -> Option<Hooks> {
 }
 
 /// Reads an `on-failure` or `on-success` block into `slot`; a second one is an error.
-pub fn add_hook(cx: &mut FileCx, slot: &mut Option<Hook>, kdl: &KdlNode) {
+pub fn add_hook(cx: &mut FileCx, slot: &mut Option<Box<Hook>>, kdl: &KdlNode) {
     let name = kdl.name().value();
     if slot.is_some() {
         cx.report(
@@ -474,10 +474,10 @@ pub fn add_hook(cx: &mut FileCx, slot: &mut Option<Hook>, kdl: &KdlNode) {
     let node = cx.open(kdl, Shape::new(&[], Block::Required));
     let place = format!("an `{name}` block");
     if let Some(body) = statements_only(cx, node.children(), &place) {
-        *slot = Some(Hook {
+        *slot = Some(Box::new(Hook {
             body,
             span: cx.span(kdl.span()),
-        });
+        }));
     }
 }
 
@@ -524,7 +524,7 @@ fn statement(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
         "run" => run(cx, kdl).map(Statement::Run),
         "memory-set" => memory_set(cx, kdl),
         "memory-delete" => memory_delete(cx, kdl),
-        "plan" => super::plan::plan(cx, kdl).map(Statement::Plan),
+        "plan" => super::plan::plan(cx, kdl).map(|plan| Statement::Plan(Box::new(plan))),
         "set" => set(cx, kdl),
         "param" => {
             cx.report(
