@@ -267,7 +267,7 @@ impl Daemon {
         let log = log_path(&self.config.location.state_dir, serial);
         self.say(&format!(
             "job {serial} ({label}) started, pid {pid}, output in {}",
-            log.strip_prefix(".").unwrap_or(&log).display()
+            log.display()
         ));
         self.running.insert(
             serial,

@@ -183,10 +183,8 @@ impl RecipeLog {
     }
 }
 
-/// `<state_dir>/logs`, shown to users relative to the project directory (`.goal/logs`, not
-/// `./.goal/logs`).
 fn logs_dir(state_dir: &Path) -> PathBuf {
-    state_dir.strip_prefix(".").unwrap_or(state_dir).join(LOGS)
+    state_dir.join(LOGS)
 }
 
 /// The instance in a form safe for a file name: `built pkg='a/b c'` gives `built_pkg=_a_b_c`.

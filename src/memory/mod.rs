@@ -74,7 +74,11 @@ impl Location {
     /// The Memory of the project whose Goalfile is in `goalfile_dir`: `.goal/memory` there,
     /// unless the user chose another directory (`--memory`, `GOAL_MEMORY`).
     pub fn beside(goalfile_dir: &Path, memory_override: Option<PathBuf>) -> Location {
-        let state_dir = goalfile_dir.join(".goal");
+        // Shown to users relative to the project directory: `.goal/logs`, not `./.goal/logs`.
+        let state_dir = goalfile_dir
+            .strip_prefix(".")
+            .unwrap_or(goalfile_dir)
+            .join(".goal");
         Location {
             memory_dir: memory_override.unwrap_or_else(|| state_dir.join("memory")),
             state_dir,
