@@ -10,7 +10,7 @@ use clap::Parser;
 use crate::diagnostic::{self, Error, Problem, Result};
 use crate::eval::{describe, Evaluator, Options, Request};
 use crate::goalfile::Goalfile;
-use crate::jobs::commands::{self, Project, SetMode};
+use crate::jobs::commands::{self, Listing, Project, SetMode};
 use crate::logs;
 use crate::memory::{self, Location, Memory, MemoryCommand, RunLock};
 use crate::report::{Reporter, Verbosity};
@@ -131,8 +131,11 @@ pub enum Command {
     /// List the jobs the daemon is running
     Jobs {
         /// List every job of the Goalfile instead, with when it runs
-        #[arg(long)]
+        #[arg(long, conflicts_with = "ended")]
         names: bool,
+        /// List the daemon's last 20 job runs that ended instead, newest first, with their result
+        #[arg(long)]
+        ended: bool,
     },
     /// Start, cancel or follow one job
     Job {
@@ -258,8 +261,13 @@ fn run(cli: Cli) -> Result<u8> {
             return with_project(&cli, memory_dir, |p| commands::get(p, name))
         }
         Some(Command::Vars) => return with_project(&cli, memory_dir, commands::vars),
-        Some(Command::Jobs { names }) => {
-            return with_project(&cli, memory_dir, |p| commands::list(p, *names))
+        Some(Command::Jobs { names, ended }) => {
+            let listing = match (names, ended) {
+                (true, _) => Listing::Names,
+                (false, true) => Listing::Ended,
+                (false, false) => Listing::Running,
+            };
+            return with_project(&cli, memory_dir, |p| commands::list(p, listing));
         }
         Some(Command::Job { order }) => {
             return with_project(&cli, memory_dir, |p| match order {

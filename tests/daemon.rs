@@ -238,6 +238,16 @@ every cron="0 0 1 1 *" name="slow" {
         .goal(&["jobs"])
         .success()
         .stdout_has("no job is running");
+    let ended = project.goal(&["jobs", "--ended"]);
+    ended.success();
+    assert!(
+        ended
+            .stdout
+            .lines()
+            .any(|line| line.starts_with(&serial) && line.ends_with("cancelled")),
+        "{}",
+        ended.stdout
+    );
     project
         .goal(&["job", "cancel", &serial])
         .status(1)

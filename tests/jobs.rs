@@ -290,6 +290,10 @@ fn orders_for_a_daemon_say_when_none_runs() {
         .goal(&["job", "tail", "7"])
         .status(2)
         .stderr_has("no output of a job run 7");
+    project
+        .goal(&["jobs", "--ended"])
+        .success()
+        .stdout_has("no job run of the daemon has ended yet");
 }
 
 #[test]

@@ -20,8 +20,58 @@ pub fn log_path(state_dir: &Path, serial: u64) -> PathBuf {
 }
 
 /// Written when the job run `serial` ended, with how: `goal job tail` stops there.
-pub fn end_path(state_dir: &Path, serial: u64) -> PathBuf {
+fn end_path(state_dir: &Path, serial: u64) -> PathBuf {
     jobs_dir(state_dir).join(format!("{serial}.end"))
+}
+
+/// How a job run ended, kept beside its output for `goal job tail` and `goal jobs --ended`:
+/// one line, `RESULT<TAB>LABEL<TAB>STARTED<TAB>TOOK`.
+pub struct Ended {
+    pub serial: u64,
+    /// `ok`, `failed (exit status 1)`, `cancelled`.
+    pub result: String,
+    pub label: String,
+    pub started: String,
+    pub took: String,
+}
+
+impl Ended {
+    pub fn write(&self, state_dir: &Path) -> io::Result<()> {
+        let line = [&self.result, &self.label, &self.started, &self.took]
+            .map(|field| field.replace(['\t', '\n'], " "));
+        fs::write(end_path(state_dir, self.serial), line.join("\t") + "\n")
+    }
+
+    /// How the run `serial` ended; `None` while it runs (or when its record is gone).
+    pub fn read(state_dir: &Path, serial: u64) -> Option<Ended> {
+        let text = fs::read_to_string(end_path(state_dir, serial)).ok()?;
+        let mut fields = text.trim_end().split('\t').map(str::to_owned);
+        Some(Ended {
+            serial,
+            result: fields.next()?,
+            label: fields.next().unwrap_or_default(),
+            started: fields.next().unwrap_or_default(),
+            took: fields.next().unwrap_or_default(),
+        })
+    }
+
+    /// The last `count` runs that ended, newest first.
+    pub fn recent(state_dir: &Path, count: usize) -> Vec<Ended> {
+        let mut serials: Vec<u64> = fs::read_dir(jobs_dir(state_dir))
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name();
+                name.to_str()?.strip_suffix(".end")?.parse().ok()
+            })
+            .collect();
+        serials.sort_unstable_by(|a, b| b.cmp(a));
+        serials
+            .into_iter()
+            .filter_map(|serial| Ended::read(state_dir, serial))
+            .take(count)
+            .collect()
+    }
 }
 
 /// How many job runs' output is kept: the oldest go as new ones start.

@@ -10,7 +10,7 @@ mod children;
 pub mod control;
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -30,7 +30,7 @@ use crate::jobs::{self, Job, Kind};
 use crate::memory::{Location, Memory, RunLock};
 use crate::socket::Server;
 
-pub use children::{end_path, log_path};
+pub use children::{log_path, Ended};
 use control::{refusal, Order};
 
 /// How `goal daemon` was started.
@@ -298,9 +298,15 @@ impl Daemon {
             "job {serial} ({}) ended: {how} after {took}",
             run.label
         ));
-        let end = end_path(&self.config.location.state_dir, serial);
-        if let Err(error) = fs::write(&end, format!("{how}\n")) {
-            self.say(&format!("cannot write {}: {error}", end.display()));
+        let ended = Ended {
+            serial,
+            result: how,
+            label: run.label.clone(),
+            started: humantime::format_rfc3339_seconds(run.started).to_string(),
+            took: took.to_string(),
+        };
+        if let Err(error) = ended.write(&self.config.location.state_dir) {
+            self.say(&format!("job {serial}: cannot record its end: {error}"));
         }
         // A run stopped with the daemon records nothing: the next daemon fires it again.
         if self.stopping {

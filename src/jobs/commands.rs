@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use super::schedule::{self, Due};
 use super::when::{self, Mode};
 use super::{Job, Kind};
-use crate::daemon::{self, control};
+use crate::daemon::{self, control, Ended};
 use crate::diagnostic::{self, Error, Problem, Result};
 use crate::eval::Request;
 use crate::goalfile::Goalfile;
@@ -253,8 +253,46 @@ pub fn vars(project: &Project) -> Result<u8> {
     Ok(0)
 }
 
-/// `goal jobs [--names]`.
-pub fn list(project: &Project, names: bool) -> Result<u8> {
+/// What `goal jobs` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// The runs going on now (the daemon's).
+    Running,
+    /// `--names`: every job of the Goalfile.
+    Names,
+    /// `--ended`: the daemon's last runs that ended, newest first.
+    Ended,
+}
+
+/// How many ended runs `goal jobs --ended` lists.
+const ENDED_SHOWN: usize = 20;
+
+/// `goal jobs [--names | --ended]`.
+pub fn list(project: &Project, listing: Listing) -> Result<u8> {
+    if listing == Listing::Ended {
+        let rows: Vec<Vec<String>> = Ended::recent(project.state_dir(), ENDED_SHOWN)
+            .into_iter()
+            .map(|ended| {
+                vec![
+                    ended.serial.to_string(),
+                    ended.label,
+                    ended.started,
+                    ended.took,
+                    ended.result,
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            say("no job run of the daemon has ended yet\n")?;
+        } else {
+            say(&table(
+                &["SERIAL", "JOB", "STARTED", "TOOK", "RESULT"],
+                &rows,
+            ))?;
+        }
+        return Ok(0);
+    }
+    let names = listing == Listing::Names;
     if names {
         let fields = match control::ask(project.state_dir(), &["names"])? {
             Some(fields) => fields,
@@ -321,7 +359,6 @@ const TAIL_POLL: Duration = Duration::from_millis(100);
 /// `goal job tail SERIAL`: the run's output so far, then more as it comes, until it ends.
 pub fn tail(project: &Project, serial: u64) -> Result<u8> {
     let path = daemon::log_path(project.state_dir(), serial);
-    let end = daemon::end_path(project.state_dir(), serial);
     let mut file = File::open(&path).map_err(|_| {
         Problem::input(
             "goal::unknown-serial",
@@ -332,7 +369,8 @@ pub fn tail(project: &Project, serial: u64) -> Result<u8> {
     let mut position = 0;
     loop {
         // Looked at before reading, so that output written before the end is not missed.
-        let ended = end.exists() || memory::daemon(project.state_dir()).is_none();
+        let ended = Ended::read(project.state_dir(), serial);
+        let orphaned = ended.is_none() && memory::daemon(project.state_dir()).is_none();
         let mut more = String::new();
         file.seek(SeekFrom::Start(position))
             .and_then(|_| file.read_to_string(&mut more))
@@ -344,10 +382,11 @@ pub fn tail(project: &Project, serial: u64) -> Result<u8> {
             })?;
         position += more.len() as u64;
         say(&more)?;
-        if ended {
-            if let Ok(how) = std::fs::read_to_string(&end) {
-                say(&format!("goal: job {serial} ended: {how}"))?;
-            }
+        if let Some(ended) = ended {
+            say(&format!("goal: job {serial} ended: {}\n", ended.result))?;
+            return Ok(0);
+        }
+        if orphaned {
             return Ok(0);
         }
         std::thread::sleep(TAIL_POLL);
