@@ -226,10 +226,4 @@ mod tests {
         assert_eq!(file_name_part("p v=ünï\ncode"), "p_v=_n_code");
         assert_eq!(file_name_part(&"x".repeat(500)).len(), 80);
     }
-
-    #[test]
-    fn logs_are_named_relative_to_the_project() {
-        assert_eq!(logs_dir(Path::new("./.goal")), Path::new(".goal/logs"));
-        assert_eq!(logs_dir(Path::new("/p/.goal")), Path::new("/p/.goal/logs"));
-    }
 }

@@ -437,3 +437,18 @@ fn print(text: &str) -> Result<(), Problem> {
     crate::report::print_out(text)
         .map_err(|error| Problem::failure(IO, format!("cannot write to standard output: {error}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_is_named_relative_to_the_project() {
+        let here = Location::beside(Path::new("."), None);
+        assert_eq!(here.state_dir, Path::new(".goal"));
+        assert_eq!(here.memory_dir, Path::new(".goal/memory"));
+        let elsewhere = Location::beside(Path::new("/p"), Some(PathBuf::from("/m")));
+        assert_eq!(elsewhere.state_dir, Path::new("/p/.goal"));
+        assert_eq!(elsewhere.memory_dir, Path::new("/m"));
+    }
+}
