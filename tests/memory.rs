@@ -401,3 +401,18 @@ fn group_has_live_process(pgid: i32) -> bool {
         fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
     })
 }
+
+/// sled 0.34 reads an unfinished snapshot (`snap.*.generating`, left empty by a process killed
+/// while writing it) as the newest one and refuses to open: goal removes such leftovers when no
+/// process holds the database, and every value is still there.
+#[test]
+fn an_unfinished_snapshot_of_a_killed_process_does_not_lose_the_memory() {
+    let project = Project::new().goalfile("");
+    project.goal(&["memory", "set", "kept", "yes"]).success();
+    project.write(".goal/memory/snap.00000000FFFFFFFF.generating", "");
+    project
+        .goal(&["memory", "get", "kept"])
+        .success()
+        .stdout_has("yes");
+    assert!(!project.exists(".goal/memory/snap.00000000FFFFFFFF.generating"));
+}

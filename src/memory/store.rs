@@ -37,9 +37,14 @@ impl SledStore {
         if let Some(store) = shared {
             return Ok(store);
         }
-        // Every write is flushed before it counts (see `durable`): sled's own flusher, which
-        // wakes twice a second, would only keep an idle daemon busy.
-        match sled::Config::new().path(dir).flush_every_ms(None).open() {
+        let mut opened = sled::Config::new().path(dir).open();
+        if matches!(opened, Err(sled::Error::Corruption { .. }))
+            && !held_by_another(dir)
+            && remove_unfinished_snapshots(dir)
+        {
+            opened = sled::Config::new().path(dir).open();
+        }
+        match opened {
             Ok(db) => {
                 let store = Arc::new(SledStore {
                     db,
@@ -134,6 +139,28 @@ fn problem(dir: &Path, action: &str, cause: &dyn Display) -> Problem {
         IO,
         format!("cannot {action} the Memory at `{}`: {cause}", dir.display()),
     )
+}
+
+/// Removes the snapshots a killed process left unfinished (`snap.<lsn>.generating`); whether
+/// there was any. sled 0.34 writes a snapshot under that name and renames it when done, but when
+/// it opens a database it takes the newest `snap.*` file, unfinished ones included: one left
+/// empty by a process killed at the wrong moment makes the database fail to open ("Read
+/// corrupted data"), though every acknowledged write is intact in the log. Only called while no
+/// process holds the database, so no snapshot is being written.
+fn remove_unfinished_snapshots(dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    let mut removed = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            tracing::warn!("removing the unfinished snapshot {name} of a killed goal");
+            removed |= fs::remove_file(entry.path()).is_ok();
+        }
+    }
+    removed
 }
 
 /// sled tells a held lock from other failures only in the words of its message, so ask the lock
