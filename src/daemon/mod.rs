@@ -353,10 +353,7 @@ impl Daemon {
         let answer = match order {
             Order::Status => Ok(self.status()),
             Order::Jobs => Ok(self.running_jobs()),
-            Order::Names => Ok(jobs::all(&self.goalfile)
-                .iter()
-                .flat_map(|job| [job.name.clone(), job.trigger()])
-                .collect()),
+            Order::Names => Ok(jobs::names(&self.goalfile)),
             Order::Start(name) => self.start_by_hand(&name),
             Order::Cancel(serial) => self.cancel(serial),
             Order::Set { whisper, pairs } => self.set(whisper, &pairs),

@@ -296,10 +296,7 @@ pub fn list(project: &Project, listing: Listing) -> Result<u8> {
     if names {
         let fields = match control::ask(project.state_dir(), &["names"])? {
             Some(fields) => fields,
-            None => super::all(project.goalfile()?)
-                .iter()
-                .flat_map(|job| [job.name.clone(), job.trigger()])
-                .collect(),
+            None => super::names(project.goalfile()?),
         };
         let rows: Vec<Vec<String>> = fields.chunks(2).map(<[String]>::to_vec).collect();
         if rows.is_empty() {

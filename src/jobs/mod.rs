@@ -106,6 +106,15 @@ pub fn all(goalfile: &Goalfile) -> Vec<Job<'_>> {
     every.chain(when).collect()
 }
 
+/// Each job's name and when it runs, as `goal jobs --names` lists them and the daemon's `names`
+/// order answers: `NAME TRIGGER NAME TRIGGER …`.
+pub fn names(goalfile: &Goalfile) -> Vec<String> {
+    all(goalfile)
+        .iter()
+        .flat_map(|job| [job.name.clone(), job.trigger()])
+        .collect()
+}
+
 /// The job called `name`.
 pub fn find<'g>(goalfile: &'g Goalfile, name: &str) -> Result<Job<'g>, Problem> {
     let jobs = all(goalfile);
