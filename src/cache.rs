@@ -38,7 +38,7 @@ const LAYOUT: u64 = fingerprint(&[include_bytes!("goalfile.rs"), include_bytes!(
 /// An mtime this close to the moment the file was read is not trusted: a write in the same
 /// clock tick as the read, keeping the size, would leave it unchanged. Such a file is hashed
 /// on the next run instead (git's "racily clean" entries).
-const RACY: Duration = Duration::from_secs(2);
+pub(crate) const RACY: Duration = Duration::from_secs(2);
 
 /// Which binary wrote a cache file; first in the file, so that any binary can read it.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -239,10 +239,16 @@ fn try_write(file: &Path, goalfile: &Goalfile, read_at: SystemTime) -> std::io::
         texts_len += text.len() as u64;
     }
     bytes.extend_from_slice(&texts_len.to_le_bytes());
+    replace(file, &bytes)
+}
+
+/// Replaces `file` with `bytes` atomically: a reader sees the old file or the new one, never
+/// part of either.
+pub(crate) fn replace(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
-    temporary.write_all(&bytes)?;
+    temporary.write_all(bytes)?;
     temporary.persist(file)?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::diagnostic::{Error, Result};
-use crate::eval::{Evaluator, Options, Request};
+use crate::eval::{Evaluator, Listings, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::interrupt;
 use crate::logs::Logs;
@@ -45,6 +45,7 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
         Reporter::new(settings.verbosity),
     )?;
     evaluator.set_environment(run.environment);
+    evaluator.remember_listings(Listings::new(&run.location.state_dir));
     if !dry_run {
         evaluator.keep_logs(Logs::new(&run.location.state_dir));
     }
@@ -53,6 +54,7 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
         evaluator.advertise_in(lock);
     }
     let result = evaluator.reach_all(instances);
+    evaluator.save_listings();
     run.memory.flush();
     crate::progress::finish();
     evaluator.summary(started.elapsed(), dry_run);

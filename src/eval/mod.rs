@@ -15,6 +15,7 @@ mod commands;
 mod files;
 mod instance;
 mod jobs;
+mod listings;
 mod plan;
 mod predicate;
 mod scope;
@@ -38,6 +39,7 @@ use crate::progress;
 use crate::report::{Reporter, Stats};
 use crate::run;
 use crate::template::Context;
+pub use listings::Listings;
 
 use branches::{only_requires, stopped, STOPPED};
 pub use instance::{describe, Instance};
@@ -183,6 +185,7 @@ impl<'g> Evaluator<'g> {
             environment: Vec::new(),
             jobs,
             logs: Mutex::new(None),
+            listings: Mutex::new(None),
         };
         Ok(Evaluator {
             goalfile,
@@ -211,6 +214,18 @@ impl<'g> Evaluator<'g> {
 
     pub fn summary(&self, elapsed: Duration, dry_run: bool) {
         self.report().summary(elapsed, dry_run);
+    }
+
+    /// Reuses directory listings kept in `listings`; [`Evaluator::save_listings`] keeps those
+    /// this run made.
+    pub fn remember_listings(&mut self, listings: Listings) {
+        *lock(&self.shared.listings) = Some(listings);
+    }
+
+    pub fn save_listings(&self) {
+        if let Some(listings) = lock(&self.shared.listings).as_ref() {
+            listings.save();
+        }
     }
 
     /// Keeps the output of every recipe run in `logs`.

@@ -7,7 +7,7 @@ use regex::Regex;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::scope::Globals;
-use super::{Instance, Outcome};
+use super::{Instance, Listings, Outcome};
 use crate::diagnostic::Problem;
 use crate::logs::Logs;
 use crate::report::Reporter;
@@ -43,6 +43,8 @@ pub(super) struct Shared<'g> {
     pub(super) jobs: JobSlots,
     /// Where recipe runs are recorded: one numbering for the whole run, whichever branch.
     pub(super) logs: Mutex<Option<Logs>>,
+    /// Directory listings kept between runs, when the run keeps them.
+    pub(super) listings: Mutex<Option<Listings>>,
 }
 
 /// Every instance met in this invocation, by id: each is stored once, and stacks and outcomes

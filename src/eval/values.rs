@@ -53,7 +53,11 @@ impl<'g> Evaluator<'g> {
 
     /// The paths matching `pattern`, in no particular order.
     pub(super) fn glob(&mut self, pattern: &str, span: Span) -> Result<Vec<String>> {
-        files::glob(pattern).map_err(|error| {
+        let globbed = match lock(&self.shared.listings).as_mut() {
+            Some(listings) => listings.glob(pattern),
+            None => files::glob(pattern),
+        };
+        globbed.map_err(|error| {
             let sources = self.sources().clone();
             Problem::failure(
                 "goal::invalid-glob",

@@ -1,0 +1,99 @@
+//! Directory listings kept between runs: a glob over an unchanged directory reuses the last
+//! listing, and any change to the directory's entries is seen by the next run.
+
+mod common;
+
+use std::fs;
+use std::thread::sleep;
+use std::time::Duration;
+
+use common::Project;
+
+const GOALFILE: &str = r#"
+goal all {
+    for source glob="src/*.c" { require show source="{source}" }
+}
+goal show source {
+    run "echo seen {source}"
+}
+"#;
+
+const REUSED: &str = "directory listing reused";
+
+#[test]
+fn a_kept_listing_is_reused_until_the_directory_changes() {
+    let project = Project::new()
+        .goalfile(GOALFILE)
+        .file("src/a.c", "")
+        .file("src/b.c", "")
+        .file(".goal/cache/listings", "not a listing");
+    // A listing is kept only once its directory's last change is a few seconds old.
+    sleep(Duration::from_millis(3100));
+
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has("listings of another format ignored")
+        .stderr_lacks(REUSED)
+        .stdout_has("seen src/a.c")
+        .stdout_has("seen src/b.c");
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has(REUSED)
+        .stdout_has("seen src/a.c")
+        .stdout_has("seen src/b.c");
+
+    project.write("src/c.c", "");
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_lacks(REUSED)
+        .stdout_has("seen src/c.c");
+    fs::remove_file(project.path().join("src/a.c")).unwrap();
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_lacks(REUSED)
+        .stdout_lacks("seen src/a.c")
+        .stdout_has("seen src/b.c")
+        .stdout_has("seen src/c.c");
+}
+
+#[test]
+fn a_directory_changed_just_before_its_listing_is_listed_again() {
+    let project = Project::new().goalfile(GOALFILE).file("src/a.c", "");
+    for _ in 0..2 {
+        project
+            .goal(&["-vv"])
+            .success()
+            .stderr_lacks(REUSED)
+            .stdout_has("seen src/a.c");
+    }
+    assert!(!project.exists(".goal/cache/listings"));
+}
+
+#[test]
+fn a_newer_file_found_by_than_glob_fires_the_goal() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal all {
+    target { file-newer "app" than-glob="src/*.c" }
+    run "touch app"
+}
+"#,
+        )
+        .file("src/a.c", "");
+    sleep(Duration::from_millis(3100));
+    project.goal(&[]).success().stderr_has("start all");
+    project
+        .goal(&["-vv"])
+        .success()
+        .stderr_has(REUSED)
+        .stderr_lacks("start all");
+    // A new source, newer than `app`, in a directory whose listing was kept.
+    sleep(Duration::from_millis(20));
+    project.write("src/b.c", "");
+    project.goal(&[]).success().stderr_has("start all");
+}
