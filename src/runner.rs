@@ -54,7 +54,6 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
         evaluator.advertise_in(lock);
     }
     let result = evaluator.reach_all(instances);
-    evaluator.save_listings();
     run.memory.flush();
     crate::progress::finish();
     evaluator.summary(started.elapsed(), dry_run);
@@ -63,7 +62,8 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
         // `goal tick` or `goal set` does.
         crate::daemon::poke(&run.location.state_dir);
     }
-    result?;
     let stats = evaluator.stats();
+    evaluator.end();
+    result?;
     Ok(u8::from(dry_run && stats.would_fire + stats.may_fire > 0))
 }

@@ -216,16 +216,23 @@ impl<'g> Evaluator<'g> {
         self.report().summary(elapsed, dry_run);
     }
 
-    /// Reuses directory listings kept in `listings`; [`Evaluator::save_listings`] keeps those
-    /// this run made.
+    /// Reuses directory listings kept in `listings`; [`Evaluator::end`] keeps those this run
+    /// made.
     pub fn remember_listings(&mut self, listings: Listings) {
         *lock(&self.shared.listings) = Some(listings);
     }
 
-    pub fn save_listings(&self) {
-        if let Some(listings) = lock(&self.shared.listings).as_ref() {
+    /// Writes the listings this run made (see [`Evaluator::remember_listings`]), and lets go of
+    /// what the run met without freeing it: the process ends soon after (a `goal tick` runs one
+    /// run per job), and freeing every instance, outcome, mtime and listed path one allocation
+    /// at a time was 9 % of a no-op's instructions over 1,000 sources.
+    pub fn end(mut self) {
+        if let Some(listings) = lock(&self.shared.listings).take() {
             listings.save();
+            std::mem::forget(listings);
         }
+        std::mem::forget(std::mem::take(&mut *lock(&self.shared.table)));
+        std::mem::forget(std::mem::take(&mut self.mtimes));
     }
 
     /// Keeps the output of every recipe run in `logs`.
