@@ -4,10 +4,14 @@
 //! rendering is a walk over parts with no scanning. How a reference is rendered depends on where
 //! the template is used: in a shell context every value is single-quoted (so a parameter such as
 //! `x; rm -rf ~` stays one harmless word), everywhere else it is used literally.
+//!
+//! Parts hold [`CompactString`]s, as the rest of the Goalfile does (see [`crate::goalfile`]): a
+//! short literal or name is stored inline rather than allocated when the cache is loaded.
 
 use std::borrow::Cow;
 use std::path::Path;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::goalfile::Span;
@@ -21,14 +25,14 @@ pub struct Template {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Part {
-    Literal(String),
+    Literal(CompactString),
     Ref(Ref),
 }
 
 /// `{name|filter|filter:arg}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ref {
-    pub name: String,
+    pub name: CompactString,
     pub filters: Vec<Filter>,
     /// The reference itself where that can be located in the source, else the whole string.
     pub span: Span,
@@ -47,11 +51,11 @@ pub enum Filter {
     /// `noext`: the path without its last extension (`src/a.c` → `src/a`).
     NoExt,
     /// `trim-suffix:S`: the value without a trailing `S` (unchanged when it does not end so).
-    TrimSuffix(String),
+    TrimSuffix(CompactString),
     /// `trim-prefix:S`: the value without a leading `S`.
-    TrimPrefix(String),
+    TrimPrefix(CompactString),
     /// `replace:FROM:TO`: every `FROM` replaced by `TO`.
-    Replace(String, String),
+    Replace(CompactString, CompactString),
     /// `raw`: inserted as written even in shell contexts (for values meant to split into words,
     /// such as compiler flags).
     Raw,
@@ -94,7 +98,7 @@ impl Template {
         let parts = if text.is_empty() {
             Vec::new()
         } else {
-            vec![Part::Literal(text.to_string())]
+            vec![Part::Literal(text.into())]
         };
         Template { parts, span }
     }
@@ -141,7 +145,7 @@ impl Template {
             let start = position + i;
             let reference = parse_reference(inner, start + 1)?;
             if !literal.is_empty() {
-                parts.push(Part::Literal(std::mem::take(&mut literal)));
+                parts.push(Part::Literal(std::mem::take(&mut literal).into()));
             }
             parts.push(Part::Ref(Ref {
                 name: reference.0,
@@ -153,7 +157,7 @@ impl Template {
         }
         literal.push_str(rest);
         if !literal.is_empty() {
-            parts.push(Part::Literal(literal));
+            parts.push(Part::Literal(literal.into()));
         }
         Ok(Template {
             parts,
@@ -208,7 +212,10 @@ impl Template {
     }
 }
 
-fn parse_reference(inner: &str, offset: usize) -> Result<(String, Vec<Filter>), TemplateError> {
+fn parse_reference(
+    inner: &str,
+    offset: usize,
+) -> Result<(CompactString, Vec<Filter>), TemplateError> {
     let mut pieces = inner.split('|');
     let name = pieces.next().unwrap_or_default().trim();
     if !is_value_name(name) {
@@ -239,7 +246,7 @@ fn parse_reference(inner: &str, offset: usize) -> Result<(String, Vec<Filter>), 
         );
         filter_offset += piece.len() + 1;
     }
-    Ok((name.to_string(), filters))
+    Ok((name.into(), filters))
 }
 
 fn parse_filter(text: &str) -> Result<Filter, (String, Option<String>)> {
@@ -272,17 +279,17 @@ fn parse_filter(text: &str) -> Result<Filter, (String, Option<String>)> {
         "raw" => Filter::Raw,
         "trim-suffix" => {
             arity(1)?;
-            return Ok(Filter::TrimSuffix(first.unwrap_or_default().to_string()));
+            return Ok(Filter::TrimSuffix(first.unwrap_or_default().into()));
         }
         "trim-prefix" => {
             arity(1)?;
-            return Ok(Filter::TrimPrefix(first.unwrap_or_default().to_string()));
+            return Ok(Filter::TrimPrefix(first.unwrap_or_default().into()));
         }
         "replace" => {
             arity(2)?;
             return Ok(Filter::Replace(
-                first.unwrap_or_default().to_string(),
-                second.unwrap_or_default().to_string(),
+                first.unwrap_or_default().into(),
+                second.unwrap_or_default().into(),
             ));
         }
         _ => {
@@ -339,7 +346,9 @@ fn apply_filters<'a>(value: &'a str, filters: &[Filter]) -> Cow<'a, str> {
                 Some(trimmed) => Cow::Owned(trimmed.to_string()),
                 None => value,
             },
-            Filter::Replace(from, to) if !from.is_empty() => Cow::Owned(value.replace(from, to)),
+            Filter::Replace(from, to) if !from.is_empty() => {
+                Cow::Owned(value.replace(from.as_str(), to))
+            }
             Filter::Replace(..) => value,
         };
     }

@@ -1,6 +1,7 @@
 //! What each Goalfile node means: goals, predicate definitions, `every`, statements and
 //! predicates, built from nodes whose shape `reader` has checked.
 
+use compact_str::CompactString;
 use kdl::KdlNode;
 
 use super::reader::{is_callable_name, value_span, Block, FileCx, Node, Shape};
@@ -307,7 +308,7 @@ const DESCRIPTION: &[&str] = &["pattern", "default", "doc"];
 struct Description {
     pattern: Option<Pattern>,
     default: Option<Template>,
-    doc: Option<String>,
+    doc: Option<CompactString>,
 }
 
 /// The `pattern=`, `default=` and `doc=` of a `param` or `var`; `None` if any is wrong.
@@ -652,7 +653,7 @@ fn named_args(cx: &mut FileCx, node: &Node) -> Option<Vec<Arg>> {
             let value = cx.template(entry)?;
             Some(Arg {
                 name: Name {
-                    text: key.value().to_string(),
+                    text: key.value().into(),
                     span: cx.span(key.span()),
                 },
                 value,
@@ -1092,7 +1093,7 @@ fn call(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     }
     Some(PredicateKind::Call {
         name: Name {
-            text: name.to_string(),
+            text: name.into(),
             span: cx.span(kdl.name().span()),
         },
         args: named_args(cx, &node)?,

@@ -17,7 +17,7 @@ fn show(template: &Template) -> String {
         .parts
         .iter()
         .map(|part| match part {
-            Part::Literal(text) => text.clone(),
+            Part::Literal(text) => text.to_string(),
             Part::Ref(reference) => {
                 let filters: String = reference
                     .filters
@@ -192,7 +192,7 @@ goal other x y"#,
     let args: Vec<(String, String)> = require
         .args
         .iter()
-        .map(|arg| (arg.name.text.clone(), show(&arg.value)))
+        .map(|arg| (arg.name.text.to_string(), show(&arg.value)))
         .collect();
     assert_eq!(
         args,
