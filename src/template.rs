@@ -13,12 +13,15 @@ use std::path::Path;
 
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+use smallvec::{smallvec, SmallVec};
 
 use crate::goalfile::Span;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
-    pub parts: Vec<Part>,
+    /// Nearly every template is one part (a literal, or a lone `{name}`), kept inline rather than
+    /// in an allocation of its own: the cached Goalfile is loaded on every run.
+    pub parts: SmallVec<[Part; 1]>,
     /// The string as written in the Goalfile.
     pub span: Span,
 }
@@ -96,9 +99,9 @@ impl Template {
     /// A template with no references, e.g. for defaults built in code.
     pub fn literal(text: &str, span: Span) -> Template {
         let parts = if text.is_empty() {
-            Vec::new()
+            SmallVec::new()
         } else {
-            vec![Part::Literal(text.into())]
+            smallvec![Part::Literal(text.into())]
         };
         Template { parts, span }
     }
@@ -109,7 +112,7 @@ impl Template {
         text: &str,
         locate: impl Fn(usize, usize) -> Span,
     ) -> Result<Template, TemplateError> {
-        let mut parts = Vec::new();
+        let mut parts = SmallVec::new();
         let mut literal = String::new();
         let mut rest = text;
         let mut position = 0;
@@ -401,8 +404,8 @@ mod tests {
     fn literal_braces_and_references() {
         let template = parse("a{{b}}{x}c");
         assert_eq!(
-            template.parts,
-            vec![
+            template.parts.as_slice(),
+            [
                 Part::Literal("a{b}".into()),
                 Part::Ref(Ref {
                     name: "x".into(),
