@@ -303,25 +303,25 @@ pub enum Schedule {
     Cron { expression: CompactString },
 }
 
+/// Every statement is as large as the largest kind, and every goal's body is a `Vec` of them,
+/// loaded from the cache on every run: the rarer large kinds keep their bulk in a `Box` (`for`,
+/// `memory-set`'s value, `plan`), which keeps a statement at 160 bytes instead of 232.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Statement {
     Let(Let),
     Target(Target),
     Require(Require),
-    For(For),
+    For(Box<For>),
     Run(Run),
     MemorySet {
         key: Template,
-        value: Template,
+        value: Box<Template>,
         span: Span,
     },
     MemoryDelete {
         key: Template,
         span: Span,
     },
-    /// Boxed: a `Plan` is the largest statement by far (200 bytes against 128), and every
-    /// statement of every goal would otherwise be as large; the cached Goalfile is loaded on
-    /// every run.
     Plan(Box<Plan>),
     /// `set NAME="value"…`: sets persistent variables, all at once.
     Set {
@@ -423,6 +423,8 @@ pub struct Predicate {
     pub span: Span,
 }
 
+/// The kinds with two templates box one of them: nearly every goal's target holds a predicate,
+/// and inline they made every predicate 72 bytes larger (208 bytes instead of 136).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum PredicateKind {
     FileExists(Vec<Template>),
@@ -438,19 +440,19 @@ pub enum PredicateKind {
     },
     UrlContains {
         url: Template,
-        text: Template,
+        text: Box<Template>,
         timeout: Option<Duration>,
     },
     MemoryExists(Template),
     MemoryEquals {
         key: Template,
-        value: Template,
+        value: Box<Template>,
     },
     /// A shell command exits with status 0.
     Sh(Template),
     /// A shell command's trimmed output passes a test.
     Output {
-        command: Template,
+        command: Box<Template>,
         test: OutputTest,
     },
     All(Vec<Predicate>),
@@ -467,7 +469,7 @@ pub enum PredicateKind {
     Compare {
         left: Template,
         comparison: Comparison,
-        right: Template,
+        right: Box<Template>,
     },
     /// `changed NAME`, `increased NAME`, `decreased NAME`: in a `when` condition, the variable
     /// against the value it had when that job last ran.

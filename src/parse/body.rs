@@ -521,7 +521,7 @@ fn statement(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
         "let" => let_(cx, kdl).map(Statement::Let),
         "target" => conjunction_block(cx, kdl).map(Statement::Target),
         "require" => require(cx, kdl).map(Statement::Require),
-        "for" => for_(cx, kdl).map(Statement::For),
+        "for" => for_(cx, kdl).map(|each| Statement::For(Box::new(each))),
         "run" => run(cx, kdl).map(Statement::Run),
         "memory-set" => memory_set(cx, kdl),
         "memory-delete" => memory_delete(cx, kdl),
@@ -759,7 +759,7 @@ fn memory_set(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
     let value = cx.template(node.args[1]);
     Some(Statement::MemorySet {
         key: key?,
-        value: value?,
+        value: Box::new(value?),
         span: cx.span(kdl.span()),
     })
 }
@@ -944,7 +944,7 @@ fn url_contains(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     };
     Some(PredicateKind::UrlContains {
         url,
-        text: cx.template(text)?,
+        text: Box::new(cx.template(text)?),
         timeout: cx.prop(&node, "timeout", FileCx::duration),
     })
 }
@@ -958,7 +958,7 @@ fn memory_equals(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     let value = cx.template(node.args[1]);
     Some(PredicateKind::MemoryEquals {
         key: key?,
-        value: value?,
+        value: Box::new(value?),
     })
 }
 
@@ -980,7 +980,10 @@ fn output(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
             return None;
         }
     };
-    Some(PredicateKind::Output { command, test })
+    Some(PredicateKind::Output {
+        command: Box::new(command),
+        test,
+    })
 }
 
 fn nested(cx: &mut FileCx, kdl: &KdlNode) -> Option<Vec<Predicate>> {
@@ -1032,7 +1035,7 @@ fn compare(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     Some(PredicateKind::Compare {
         left: left?,
         comparison,
-        right: right?,
+        right: Box::new(right?),
     })
 }
 
