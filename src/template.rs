@@ -36,7 +36,8 @@ pub enum Part {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ref {
     pub name: CompactString,
-    pub filters: Vec<Filter>,
+    /// A boxed slice, 8 bytes less than a `Vec` in every part: a template keeps a part inline.
+    pub filters: Box<[Filter]>,
     /// The reference itself where that can be located in the source, else the whole string.
     pub span: Span,
 }
@@ -152,7 +153,7 @@ impl Template {
             }
             parts.push(Part::Ref(Ref {
                 name: reference.0,
-                filters: reference.1,
+                filters: reference.1.into(),
                 span: locate(start, close + 2),
             }));
             rest = &after[close + 1..];
@@ -409,7 +410,7 @@ mod tests {
                 Part::Literal("a{b}".into()),
                 Part::Ref(Ref {
                     name: "x".into(),
-                    filters: vec![],
+                    filters: Box::default(),
                     span: Span::new(0, 6, 3)
                 }),
                 Part::Literal("c".into()),

@@ -106,7 +106,7 @@ fn references_point_at_themselves() {
     };
     let reference = run.script.refs().next().unwrap();
     assert_eq!(text_at(&goalfile, reference.span), "{x|base}");
-    assert_eq!(reference.filters, vec![Filter::Base]);
+    assert_eq!(*reference.filters, [Filter::Base]);
 }
 
 #[test]
