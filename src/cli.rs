@@ -577,7 +577,7 @@ fn list(goalfile: &Goalfile) -> String {
     let usage: Vec<String> = goals
         .iter()
         .map(|goal| {
-            let mut usage = goal.name.text.clone();
+            let mut usage = goal.name.text.to_string();
             for param in &goal.params {
                 usage.push(' ');
                 usage.push_str(&param.name.text);
@@ -598,7 +598,7 @@ fn list(goalfile: &Goalfile) -> String {
         for param in &goal.params {
             let mut notes = Vec::new();
             if let Some(doc) = &param.doc {
-                notes.push(doc.clone());
+                notes.push(doc.to_string());
             }
             if let Some(pattern) = &param.pattern {
                 notes.push(format!("matches {}", pattern.source));
@@ -623,7 +623,10 @@ fn list_others(goalfile: &Goalfile) -> String {
     transitions.sort_by(|a, b| a.name.text.cmp(&b.name.text));
     let transitions = transitions
         .iter()
-        .map(|t| (format!("{} (cost {})", t.name.text, t.cost), t.doc.clone()))
+        .map(|t| {
+            let usage = format!("{} (cost {})", t.name.text, t.cost);
+            (usage, t.doc.as_ref().map(ToString::to_string))
+        })
         .collect();
     let variables = goalfile
         .variables
@@ -631,9 +634,9 @@ fn list_others(goalfile: &Goalfile) -> String {
         .map(|variable| {
             let usage = match variable.default.as_ref().and_then(|d| d.as_literal()) {
                 Some(default) => format!("{}={default:?}", variable.name.text),
-                None => variable.name.text.clone(),
+                None => variable.name.text.to_string(),
             };
-            (usage, variable.doc.clone())
+            (usage, variable.doc.as_ref().map(ToString::to_string))
         })
         .collect();
     let jobs = crate::jobs::all(goalfile)

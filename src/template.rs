@@ -4,32 +4,40 @@
 //! rendering is a walk over parts with no scanning. How a reference is rendered depends on where
 //! the template is used: in a shell context every value is single-quoted (so a parameter such as
 //! `x; rm -rf ~` stays one harmless word), everywhere else it is used literally.
+//!
+//! Parts hold [`CompactString`]s, as the rest of the Goalfile does (see [`crate::goalfile`]): a
+//! short literal or name is stored inline rather than allocated when the cache is loaded.
 
 use std::borrow::Cow;
 use std::path::Path;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+use smallvec::{smallvec, SmallVec};
 
 use crate::goalfile::Span;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
-    pub parts: Vec<Part>,
+    /// Nearly every template is one part (a literal, or a lone `{name}`), kept inline rather than
+    /// in an allocation of its own: the cached Goalfile is loaded on every run.
+    pub parts: SmallVec<[Part; 1]>,
     /// The string as written in the Goalfile.
     pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Part {
-    Literal(String),
+    Literal(CompactString),
     Ref(Ref),
 }
 
 /// `{name|filter|filter:arg}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ref {
-    pub name: String,
-    pub filters: Vec<Filter>,
+    pub name: CompactString,
+    /// A boxed slice, 8 bytes less than a `Vec` in every part: a template keeps a part inline.
+    pub filters: Box<[Filter]>,
     /// The reference itself where that can be located in the source, else the whole string.
     pub span: Span,
 }
@@ -47,11 +55,11 @@ pub enum Filter {
     /// `noext`: the path without its last extension (`src/a.c` → `src/a`).
     NoExt,
     /// `trim-suffix:S`: the value without a trailing `S` (unchanged when it does not end so).
-    TrimSuffix(String),
+    TrimSuffix(CompactString),
     /// `trim-prefix:S`: the value without a leading `S`.
-    TrimPrefix(String),
+    TrimPrefix(CompactString),
     /// `replace:FROM:TO`: every `FROM` replaced by `TO`.
-    Replace(String, String),
+    Replace(CompactString, CompactString),
     /// `raw`: inserted as written even in shell contexts (for values meant to split into words,
     /// such as compiler flags).
     Raw,
@@ -92,9 +100,9 @@ impl Template {
     /// A template with no references, e.g. for defaults built in code.
     pub fn literal(text: &str, span: Span) -> Template {
         let parts = if text.is_empty() {
-            Vec::new()
+            SmallVec::new()
         } else {
-            vec![Part::Literal(text.to_string())]
+            smallvec![Part::Literal(text.into())]
         };
         Template { parts, span }
     }
@@ -105,7 +113,7 @@ impl Template {
         text: &str,
         locate: impl Fn(usize, usize) -> Span,
     ) -> Result<Template, TemplateError> {
-        let mut parts = Vec::new();
+        let mut parts = SmallVec::new();
         let mut literal = String::new();
         let mut rest = text;
         let mut position = 0;
@@ -141,11 +149,11 @@ impl Template {
             let start = position + i;
             let reference = parse_reference(inner, start + 1)?;
             if !literal.is_empty() {
-                parts.push(Part::Literal(std::mem::take(&mut literal)));
+                parts.push(Part::Literal(std::mem::take(&mut literal).into()));
             }
             parts.push(Part::Ref(Ref {
                 name: reference.0,
-                filters: reference.1,
+                filters: reference.1.into(),
                 span: locate(start, close + 2),
             }));
             rest = &after[close + 1..];
@@ -153,7 +161,7 @@ impl Template {
         }
         literal.push_str(rest);
         if !literal.is_empty() {
-            parts.push(Part::Literal(literal));
+            parts.push(Part::Literal(literal.into()));
         }
         Ok(Template {
             parts,
@@ -208,7 +216,10 @@ impl Template {
     }
 }
 
-fn parse_reference(inner: &str, offset: usize) -> Result<(String, Vec<Filter>), TemplateError> {
+fn parse_reference(
+    inner: &str,
+    offset: usize,
+) -> Result<(CompactString, Vec<Filter>), TemplateError> {
     let mut pieces = inner.split('|');
     let name = pieces.next().unwrap_or_default().trim();
     if !is_value_name(name) {
@@ -239,7 +250,7 @@ fn parse_reference(inner: &str, offset: usize) -> Result<(String, Vec<Filter>), 
         );
         filter_offset += piece.len() + 1;
     }
-    Ok((name.to_string(), filters))
+    Ok((name.into(), filters))
 }
 
 fn parse_filter(text: &str) -> Result<Filter, (String, Option<String>)> {
@@ -272,17 +283,17 @@ fn parse_filter(text: &str) -> Result<Filter, (String, Option<String>)> {
         "raw" => Filter::Raw,
         "trim-suffix" => {
             arity(1)?;
-            return Ok(Filter::TrimSuffix(first.unwrap_or_default().to_string()));
+            return Ok(Filter::TrimSuffix(first.unwrap_or_default().into()));
         }
         "trim-prefix" => {
             arity(1)?;
-            return Ok(Filter::TrimPrefix(first.unwrap_or_default().to_string()));
+            return Ok(Filter::TrimPrefix(first.unwrap_or_default().into()));
         }
         "replace" => {
             arity(2)?;
             return Ok(Filter::Replace(
-                first.unwrap_or_default().to_string(),
-                second.unwrap_or_default().to_string(),
+                first.unwrap_or_default().into(),
+                second.unwrap_or_default().into(),
             ));
         }
         _ => {
@@ -339,7 +350,9 @@ fn apply_filters<'a>(value: &'a str, filters: &[Filter]) -> Cow<'a, str> {
                 Some(trimmed) => Cow::Owned(trimmed.to_string()),
                 None => value,
             },
-            Filter::Replace(from, to) if !from.is_empty() => Cow::Owned(value.replace(from, to)),
+            Filter::Replace(from, to) if !from.is_empty() => {
+                Cow::Owned(value.replace(from.as_str(), to))
+            }
             Filter::Replace(..) => value,
         };
     }
@@ -392,12 +405,12 @@ mod tests {
     fn literal_braces_and_references() {
         let template = parse("a{{b}}{x}c");
         assert_eq!(
-            template.parts,
-            vec![
+            template.parts.as_slice(),
+            [
                 Part::Literal("a{b}".into()),
                 Part::Ref(Ref {
                     name: "x".into(),
-                    filters: vec![],
+                    filters: Box::default(),
                     span: Span::new(0, 6, 3)
                 }),
                 Part::Literal("c".into()),

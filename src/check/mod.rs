@@ -241,14 +241,14 @@ impl<'g> Checker<'g> {
         let every = goalfile.every.iter().enumerate().map(|(index, every)| {
             let keyword = Span::new(every.span.file, every.span.offset as usize, "every".len());
             match &every.name {
-                Some(name) => (name.text.clone(), name.span, false),
+                Some(name) => (name.text.to_string(), name.span, false),
                 None => (every.job_name(index), keyword, true),
             }
         });
         let when = goalfile
             .when
             .iter()
-            .map(|when| (when.name.text.clone(), when.name.span, false));
+            .map(|when| (when.name.text.to_string(), when.name.span, false));
         let mut first: HashMap<String, (Span, bool)> = HashMap::new();
         for (name, span, defaulted) in every.chain(when).collect::<Vec<_>>() {
             let Some(&(earlier, earlier_defaulted)) = first.get(&name) else {
@@ -310,7 +310,7 @@ impl<'g> Checker<'g> {
         let source = if anchored {
             format!("^(?:{})$", pattern.source)
         } else {
-            pattern.source.clone()
+            pattern.source.to_string()
         };
         if let Some(compiled) = self.regexes.get(&source) {
             return compiled.clone();

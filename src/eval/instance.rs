@@ -15,7 +15,7 @@ pub struct Instance {
 /// `rebuilt pkg=ocaml-foo`: the instance as a user would type it on the command line, values
 /// quoted where a shell would need it so the line can be copied and run.
 pub fn describe(goal: &Goal, values: &[String]) -> String {
-    let mut text = goal.name.text.clone();
+    let mut text = goal.name.text.to_string();
     for (param, value) in goal.params.iter().zip(values) {
         let _ = write!(text, " {}=", param.name.text);
         if !value.is_empty() && value.chars().all(is_shell_safe) {

@@ -41,7 +41,7 @@ impl<'g> Evaluator<'g> {
         let mut values = Vec::with_capacity(goalfile.variables.len());
         for definition in &goalfile.globals {
             if let LetValue::Variable(_) = definition.value {
-                let name = definition.name.text.clone();
+                let name = definition.name.text.to_string();
                 let value = self.global(&name).map_err(|problem| *problem)?;
                 let value = value.unwrap_or_default();
                 values.push((name, value));

@@ -490,7 +490,7 @@ impl<'g> Evaluator<'g> {
             for (param, value) in goal.params.iter().zip(instance.values.iter()) {
                 scope.push(&param.name.text, value.clone());
             }
-            scope.push("GOAL_GOAL", goal.name.text.clone());
+            scope.push("GOAL_GOAL", goal.name.text.to_string());
             scope.push("GOAL_INSTANCE", self.describe(instance));
             scope.push(
                 "GOAL_STATUS",

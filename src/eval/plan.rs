@@ -28,7 +28,7 @@ impl<'g> Evaluator<'g> {
         for def in &self.goalfile.transitions {
             let step_scope = self.transition_scope(&def.params, scope)?;
             transitions.push(plan::Transition {
-                name: def.name.text.clone(),
+                name: def.name.text.to_string(),
                 when: self.tests(&def.when, &step_scope)?,
                 effects: self.effects(&def.effects, &step_scope)?,
                 cost: def.cost.clone(),
@@ -133,7 +133,7 @@ impl<'g> Evaluator<'g> {
     fn tests(&mut self, tests: &'g [TagTest], scope: &Scope<'g>) -> Result<Vec<Test>> {
         let mut rendered = Vec::with_capacity(tests.len());
         for test in tests {
-            let tag = test.tag.text.clone();
+            let tag = test.tag.text.to_string();
             rendered.push(match &test.kind {
                 TagTestKind::Has => Test::Has(tag),
                 TagTestKind::Lacks => Test::Lacks(tag),
@@ -170,7 +170,7 @@ impl<'g> Evaluator<'g> {
     fn effects(&mut self, effects: &'g [TagEffect], scope: &Scope<'g>) -> Result<Vec<Effect>> {
         let mut rendered = Vec::with_capacity(effects.len());
         for effect in effects {
-            let tag = effect.tag.text.clone();
+            let tag = effect.tag.text.to_string();
             rendered.push(match &effect.kind {
                 TagEffectKind::Add => Effect::Add(tag),
                 TagEffectKind::Remove => Effect::Remove(tag),

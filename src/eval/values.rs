@@ -140,7 +140,7 @@ impl<'g> Evaluator<'g> {
         let source = if anchored {
             format!("^(?:{})$", pattern.source)
         } else {
-            pattern.source.clone()
+            pattern.source.to_string()
         };
         let regex = Regex::new(&source).map_err(|error| {
             let sources = self.sources().clone();

@@ -80,7 +80,7 @@ impl<'g> Job<'g> {
         let mut with_job = goalfile.clone();
         with_job.goals.push(Goal {
             name: Name {
-                text: self.label(),
+                text: self.label().into(),
                 span,
             },
             doc: None,
@@ -100,7 +100,7 @@ pub fn all(goalfile: &Goalfile) -> Vec<Job<'_>> {
         kind: Kind::Every(every),
     });
     let when = goalfile.when.iter().map(|when| Job {
-        name: when.name.text.clone(),
+        name: when.name.text.to_string(),
         kind: Kind::When(when),
     });
     every.chain(when).collect()

@@ -1,6 +1,7 @@
 //! What each Goalfile node means: goals, predicate definitions, `every`, statements and
 //! predicates, built from nodes whose shape `reader` has checked.
 
+use compact_str::CompactString;
 use kdl::KdlNode;
 
 use super::reader::{is_callable_name, value_span, Block, FileCx, Node, Shape};
@@ -307,7 +308,7 @@ const DESCRIPTION: &[&str] = &["pattern", "default", "doc"];
 struct Description {
     pattern: Option<Pattern>,
     default: Option<Template>,
-    doc: Option<String>,
+    doc: Option<CompactString>,
 }
 
 /// The `pattern=`, `default=` and `doc=` of a `param` or `var`; `None` if any is wrong.
@@ -520,7 +521,7 @@ fn statement(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
         "let" => let_(cx, kdl).map(Statement::Let),
         "target" => conjunction_block(cx, kdl).map(Statement::Target),
         "require" => require(cx, kdl).map(Statement::Require),
-        "for" => for_(cx, kdl).map(Statement::For),
+        "for" => for_(cx, kdl).map(|each| Statement::For(Box::new(each))),
         "run" => run(cx, kdl).map(Statement::Run),
         "memory-set" => memory_set(cx, kdl),
         "memory-delete" => memory_delete(cx, kdl),
@@ -652,7 +653,7 @@ fn named_args(cx: &mut FileCx, node: &Node) -> Option<Vec<Arg>> {
             let value = cx.template(entry)?;
             Some(Arg {
                 name: Name {
-                    text: key.value().to_string(),
+                    text: key.value().into(),
                     span: cx.span(key.span()),
                 },
                 value,
@@ -758,7 +759,7 @@ fn memory_set(cx: &mut FileCx, kdl: &KdlNode) -> Option<Statement> {
     let value = cx.template(node.args[1]);
     Some(Statement::MemorySet {
         key: key?,
-        value: value?,
+        value: Box::new(value?),
         span: cx.span(kdl.span()),
     })
 }
@@ -943,7 +944,7 @@ fn url_contains(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     };
     Some(PredicateKind::UrlContains {
         url,
-        text: cx.template(text)?,
+        text: Box::new(cx.template(text)?),
         timeout: cx.prop(&node, "timeout", FileCx::duration),
     })
 }
@@ -957,7 +958,7 @@ fn memory_equals(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     let value = cx.template(node.args[1]);
     Some(PredicateKind::MemoryEquals {
         key: key?,
-        value: value?,
+        value: Box::new(value?),
     })
 }
 
@@ -979,7 +980,10 @@ fn output(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
             return None;
         }
     };
-    Some(PredicateKind::Output { command, test })
+    Some(PredicateKind::Output {
+        command: Box::new(command),
+        test,
+    })
 }
 
 fn nested(cx: &mut FileCx, kdl: &KdlNode) -> Option<Vec<Predicate>> {
@@ -1031,7 +1035,7 @@ fn compare(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     Some(PredicateKind::Compare {
         left: left?,
         comparison,
-        right: right?,
+        right: Box::new(right?),
     })
 }
 
@@ -1092,7 +1096,7 @@ fn call(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     }
     Some(PredicateKind::Call {
         name: Name {
-            text: name.to_string(),
+            text: name.into(),
             span: cx.span(kdl.name().span()),
         },
         args: named_args(cx, &node)?,

@@ -163,7 +163,7 @@ fn tag(cx: &mut FileCx, entry: &KdlEntry) -> Option<Name> {
     let span = value_span(entry);
     if is_tag_name(text) {
         return Some(Name {
-            text: text.to_string(),
+            text: text.into(),
             span: cx.span(span),
         });
     }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use compact_str::CompactString;
 use kdl::{KdlEntry, KdlNode, KdlValue};
 use miette::SourceSpan;
 
@@ -341,7 +342,7 @@ impl FileCx<'_> {
 
     /// A regular expression as written; the checker compiles it.
     pub fn pattern(&mut self, entry: &KdlEntry) -> Option<Pattern> {
-        let source = self.string(entry)?.to_string();
+        let source = self.string(entry)?.into();
         Some(Pattern {
             source,
             span: self.span(value_span(entry)),
@@ -349,8 +350,8 @@ impl FileCx<'_> {
     }
 
     /// A plain string, e.g. a `doc`.
-    pub fn text(&mut self, entry: &KdlEntry) -> Option<String> {
-        self.string(entry).map(str::to_string)
+    pub fn text(&mut self, entry: &KdlEntry) -> Option<CompactString> {
+        self.string(entry).map(CompactString::from)
     }
 
     /// A whole number written as a string (`retries="3"`), like every value in a Goalfile.
@@ -460,7 +461,7 @@ impl FileCx<'_> {
 
     fn name(&self, entry: &KdlEntry, text: &str) -> Name {
         Name {
-            text: text.to_string(),
+            text: text.into(),
             span: self.span(value_span(entry)),
         }
     }

@@ -17,7 +17,7 @@ fn show(template: &Template) -> String {
         .parts
         .iter()
         .map(|part| match part {
-            Part::Literal(text) => text.clone(),
+            Part::Literal(text) => text.to_string(),
             Part::Ref(reference) => {
                 let filters: String = reference
                     .filters
@@ -106,7 +106,7 @@ fn references_point_at_themselves() {
     };
     let reference = run.script.refs().next().unwrap();
     assert_eq!(text_at(&goalfile, reference.span), "{x|base}");
-    assert_eq!(reference.filters, vec![Filter::Base]);
+    assert_eq!(*reference.filters, [Filter::Base]);
 }
 
 #[test]
@@ -192,7 +192,7 @@ goal other x y"#,
     let args: Vec<(String, String)> = require
         .args
         .iter()
-        .map(|arg| (arg.name.text.clone(), show(&arg.value)))
+        .map(|arg| (arg.name.text.to_string(), show(&arg.value)))
         .collect();
     assert_eq!(
         args,
