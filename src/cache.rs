@@ -33,7 +33,14 @@ const SCHEMA: u32 = 2;
 
 /// The source of the cached types: a change to them changes the cached layout, and a developer
 /// build keeps its version number for months, so the layout is told apart by its source.
-const LAYOUT: u64 = fingerprint(&[include_bytes!("goalfile.rs"), include_bytes!("template.rs")]);
+/// (The crates whose types they hold, `compact_str` and `smallvec`, serialize as a string and
+/// a sequence whatever their version.)
+const LAYOUT: u64 = fingerprint(&[
+    include_bytes!("goalfile.rs"),
+    include_bytes!("template.rs"),
+    include_bytes!("plan/mod.rs"),
+    include_bytes!("plan/quantity.rs"),
+]);
 
 /// An mtime this close to the moment the file was read is not trusted: a write in the same
 /// clock tick as the read, keeping the size, would leave it unchanged. Such a file is hashed

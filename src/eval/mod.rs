@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
+use compact_str::CompactString;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::diagnostic::{did_you_mean, Kind, Problem, Sources};
@@ -45,7 +46,7 @@ use branches::{only_requires, stopped, STOPPED};
 pub use instance::{describe, Instance};
 pub use predicate::Verdict;
 use scope::{Globals, Scope};
-use shared::{lock, waits_for, Shared};
+use shared::{lock, waits_for, Shared, Table};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -137,8 +138,9 @@ pub struct Evaluator<'g> {
     /// The ids of the instances being reached, outermost first (a forked branch starts with its
     /// parent's), for cycle chains and "required by".
     stack: Vec<usize>,
-    /// Modification times seen since `commands_seen` commands had run.
-    mtimes: HashMap<String, Option<SystemTime>>,
+    /// Modification times seen since `commands_seen` commands had run. Inline strings: most
+    /// paths are short, and a no-op run inserts one per file it looks at.
+    mtimes: HashMap<CompactString, Option<SystemTime>>,
     commands_seen: u64,
     /// Reached goals not shown, counted here until the branch ends.
     reached_unshown: usize,
@@ -171,7 +173,7 @@ impl<'g> Evaluator<'g> {
         let shared = Shared {
             goals: goalfile.goal_index(),
             predicates: goalfile.predicate_index(),
-            table: Mutex::default(),
+            table: Mutex::new(Table::with_capacity(goalfile.goals.len())),
             settled: Condvar::new(),
             globals: Mutex::new(Globals::new(&goalfile.globals)),
             regexes: Mutex::default(),
@@ -192,7 +194,8 @@ impl<'g> Evaluator<'g> {
             shared: Arc::new(shared),
             branch: 0,
             stack: Vec::new(),
-            mtimes: HashMap::default(),
+            // A file or two a goal, as in a chain of goals, without growing step by step.
+            mtimes: HashMap::with_capacity_and_hasher(goalfile.goals.len(), Default::default()),
             commands_seen: 0,
             reached_unshown: 0,
             last_recipe: None,

@@ -266,7 +266,7 @@ impl<'g> Evaluator<'g> {
             return time;
         }
         let time = super::files::modified(path);
-        self.mtimes.insert(path.to_string(), time);
+        self.mtimes.insert(path.into(), time);
         time
     }
 

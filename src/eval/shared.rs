@@ -61,6 +61,20 @@ pub(super) struct Table {
     pub(super) waiting: HashMap<usize, usize>,
 }
 
+impl Table {
+    /// Room for an instance of each goal: a run over a chain of goals reaches every one, and
+    /// growing the table step by step copies it each time.
+    pub(super) fn with_capacity(goals: usize) -> Table {
+        Table {
+            instances: Vec::with_capacity(goals),
+            ids: HashMap::with_capacity_and_hasher(goals, Default::default()),
+            outcomes: Vec::with_capacity(goals),
+            owners: Vec::with_capacity(goals),
+            waiting: HashMap::default(),
+        }
+    }
+}
+
 /// A panic in one branch must not poison the run for the others: what the locks guard is never
 /// left half-changed.
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
