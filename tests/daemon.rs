@@ -166,6 +166,20 @@ fn a_second_daemon_for_the_project_refuses_to_start() {
 }
 
 #[test]
+fn a_daemon_whose_log_cannot_be_opened_says_so_and_holds_nothing() {
+    let project = Project::new().goalfile(r#"every "1 hour" { run "echo fired >> fired" }"#);
+    project
+        .goal(&["daemon", "--log", "no-such-dir/daemon.log"])
+        .status(2)
+        .stderr_has("goal::daemon")
+        .stderr_has("cannot open the log file")
+        .stderr_has("no-such-dir/daemon.log");
+    // It let go of the daemon lock: the jobs run without it.
+    project.goal(&["tick"]).success();
+    assert_eq!(project.lines("fired"), ["fired"]);
+}
+
+#[test]
 fn a_job_still_running_is_not_started_twice() {
     let project = Project::new().goalfile(
         r#"
