@@ -28,7 +28,7 @@ use crate::cache::{self, RACY};
 const KEPT: usize = 256;
 
 /// Bump when [`Listing`] changes.
-const FORMAT: &str = "goal listings 1";
+const FORMAT: &str = "goal listings 2";
 
 /// What tells that a directory's entries are as they were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +67,18 @@ struct Listing {
     directory: String,
     pattern: String,
     stamp: Stamp,
-    paths: Vec<String>,
+    /// The paths, each ended by a NUL (which no path holds): one string to read back rather
+    /// than one per path.
+    paths: String,
+}
+
+impl Listing {
+    fn paths(&self) -> Vec<String> {
+        self.paths
+            .split_terminator('\0')
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// The listings of a project, read at the first glob and written back at the end of the run
@@ -111,18 +122,21 @@ impl Listings {
                     kept.push_front(listing);
                     self.changed = true;
                 }
-                return Ok(kept[0].paths.clone());
+                return Ok(kept[0].paths());
             }
             kept.remove(index);
             self.changed = true;
         }
-        let paths = files::in_one_directory(directory, &name_pattern);
+        let mut paths = files::in_one_directory(directory, &name_pattern);
         if stamp.settled(SystemTime::now()) {
+            // Kept sorted: `for` sorts what a glob gives, and sorting sorted paths is one pass
+            // (sorting 10,000 in directory order was 6 % of a no-op's instructions).
+            paths.sort_unstable();
             kept.push_front(Listing {
                 directory: directory.to_string(),
                 pattern: name.to_string(),
                 stamp,
-                paths: paths.clone(),
+                paths: paths.iter().flat_map(|path| [path, "\0"]).collect(),
             });
             kept.truncate(KEPT);
             self.changed = true;
