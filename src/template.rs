@@ -29,7 +29,9 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Part {
     Literal(CompactString),
-    Ref(Ref),
+    /// Boxed: most parts are literals, and a part inline in every template (and so in every
+    /// statement of the loaded Goalfile) was as large as a reference.
+    Ref(Box<Ref>),
 }
 
 /// `{name|filter|filter:arg}`.
@@ -151,11 +153,11 @@ impl Template {
             if !literal.is_empty() {
                 parts.push(Part::Literal(std::mem::take(&mut literal).into()));
             }
-            parts.push(Part::Ref(Ref {
+            parts.push(Part::Ref(Box::new(Ref {
                 name: reference.0,
                 filters: reference.1.into(),
                 span: locate(start, close + 2),
-            }));
+            })));
             rest = &after[close + 1..];
             position = start + close + 2;
         }
@@ -172,7 +174,7 @@ impl Template {
     /// The references in order of appearance.
     pub fn refs(&self) -> impl Iterator<Item = &Ref> {
         self.parts.iter().filter_map(|part| match part {
-            Part::Ref(reference) => Some(reference),
+            Part::Ref(reference) => Some(&**reference),
             Part::Literal(_) => None,
         })
     }
@@ -408,11 +410,11 @@ mod tests {
             template.parts.as_slice(),
             [
                 Part::Literal("a{b}".into()),
-                Part::Ref(Ref {
+                Part::Ref(Box::new(Ref {
                     name: "x".into(),
                     filters: Box::default(),
                     span: Span::new(0, 6, 3)
-                }),
+                })),
                 Part::Literal("c".into()),
             ]
         );
