@@ -97,6 +97,15 @@ measure() {
         "$results/$figure.$n.$tool.json" "$figure" "$n" "$tool"
 }
 
+# settle DIR GOAL-ARGS...: waits until files just written are a few seconds old, then runs goal
+# once. goal trusts a file's mtime, and keeps a directory's listing, only once it is a few
+# seconds old (a change in the same clock tick would not show); a user's Goalfile and sources
+# are that old on any run but one started the instant they were saved.
+settle() {
+    sleep 3
+    (cd "$1" && shift && "$goal" "$@" >/dev/null)
+}
+
 # rss FIGURE N TOOL DIR COMMAND...: the peak RSS of one run, in KiB.
 rss() {
     local figure=$1 n=$2 tool=$3 dir=$4
@@ -167,12 +176,14 @@ suite() { # KIND N
     fi
     up_to_date "$dir"
 
-    step "$kind, N=$n: no-op"
-    runs "$n"
-    measure noop "$label" goal "$dir/goal" "$goal"
-    measure noop "$label" "goal -j2" "$dir/goal" "$goal" -j2
-    measure noop "$label" make "$dir/make" make -rR
-    measure noop "$label" ninja "$dir/ninja" ninja
+    # Interleaved (one run of each tool in turn): on a shared machine the load drifts over the
+    # seconds hyperfine spends on each tool, by more than the tools differ.
+    settle "$dir/goal" -q
+    step "$kind, N=$n: no-op (interleaved)"
+    local rounds=$(((n >= 100000) ? 5 : (n >= 10000) ? 30 : 200))
+    python3 "$here/alt.py" --warmup 2 --export "$results/noop.$label" --names "goal,goal -j2,make,ninja" \
+        "$dir/goal" "$rounds" "" "$goal" "$goal -j2" "$dir/make::make -rR" "$dir/ninja::ninja" |
+        sed "s/^/noop     $label  /"
     rss noop "$label" goal "$dir/goal" "$goal"
     rss noop "$label" make "$dir/make" make -rR
     rss noop "$label" ninja "$dir/ninja" ninja
@@ -202,11 +213,9 @@ suite() { # KIND N
     # goal lists each instance that would fire, and those that may fire once it has.
     fires "goal --dry-run" "$expected" "$first_goal" \
         "$(cd "$dir/goal" && { "$goal" --dry-run -q | grep -E '^(would|may) fire:' || true; })"
-    measure dry-run "$label" make "$dir/make" make -rR -n
-    measure dry-run "$label" ninja "$dir/ninja" ninja -n
-    # goal --dry-run exits 1 when something would fire.
-    opts+=(-i)
-    measure dry-run "$label" goal "$dir/goal" "$goal" --dry-run
+    python3 "$here/alt.py" --warmup 2 --export "$results/dry-run.$label" --names "goal,make,ninja" \
+        "$dir/goal" "$rounds" "" "$goal --dry-run" "$dir/make::make -rR -n" "$dir/ninja::ninja -n" |
+        sed "s/^/dry-run  $label  /"
     (cd "$dir/make" && make -rR -s)
     (cd "$dir/ninja" && ninja >/dev/null)
     (cd "$dir/goal" && "$goal" -q)
@@ -235,6 +244,7 @@ fi
 if wanted startup; then
     step "start-up: --list of a small Goalfile and justfile"
     python3 "$here/gen.py" startup "$work/startup"
+    settle "$work/startup" --list
     opts=(--warmup 20 --min-runs 200)
     measure startup 0 "goal --list" "$work/startup" "$goal" --list
     [[ -n $just ]] && measure startup 0 "just --list" "$work/startup" "$just" --list
