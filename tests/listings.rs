@@ -4,6 +4,7 @@
 mod common;
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -96,4 +97,34 @@ goal all {
     sleep(Duration::from_millis(20));
     project.write("src/b.c", "");
     project.goal(&[]).success().stderr_has("start all");
+}
+
+#[test]
+fn a_run_that_only_reuses_listings_writes_nothing() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal all {
+    for source glob="src/*.c" { require show source="{source}" }
+    target { file-newer "app" than-glob="lib/*.h" }
+    run "touch app"
+}
+goal show source {
+    run "echo seen {source}"
+}
+"#,
+        )
+        .file("src/a.c", "")
+        .file("lib/a.h", "");
+    sleep(Duration::from_millis(3100));
+    project.goal(&[]).success();
+    let listings = project.path().join(".goal/cache/listings");
+    let written = fs::metadata(&listings).unwrap();
+    project.goal(&["-vv"]).success().stderr_has(REUSED);
+    let after = fs::metadata(&listings).unwrap();
+    // The file is replaced, never rewritten in place: a new write is a new inode.
+    assert_eq!(
+        (after.ino(), after.mtime_nsec()),
+        (written.ino(), written.mtime_nsec())
+    );
 }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::files;
 use crate::cache::{self, RACY};
 
-/// Listings kept: the most recently used first.
+/// Listings kept: the most recently made first.
 const KEPT: usize = 256;
 
 /// Bump when [`Listing`] changes.
@@ -116,13 +116,9 @@ impl Listings {
             .position(|listing| listing.directory == directory && listing.pattern == name);
         if let Some(index) = found {
             if kept[index].stamp == stamp {
+                // Left where it is: a run that only reuses listings writes nothing.
                 tracing::debug!(directory, pattern = name, "directory listing reused");
-                if index != 0 {
-                    let listing = kept.remove(index).expect("found above");
-                    kept.push_front(listing);
-                    self.changed = true;
-                }
-                return Ok(kept[0].paths());
+                return Ok(kept[index].paths());
             }
             kept.remove(index);
             self.changed = true;
