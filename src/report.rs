@@ -270,12 +270,16 @@ pub(crate) fn seconds(elapsed: Duration) -> String {
 /// Writes to standard output; a reader that stopped reading (`goal -n | head`) is not an
 /// error, and must not become a panic.
 pub fn print_out(text: &str) -> std::io::Result<()> {
+    print_bytes(text.as_bytes()).map(drop)
+}
+
+/// Writes bytes as they are to standard output; says whether anyone still reads it (`goal job
+/// tail 7 | head` stops reading once it has what it wanted, which is no error).
+pub fn print_bytes(bytes: &[u8]) -> std::io::Result<bool> {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(error) => Err(error),
     }
 }

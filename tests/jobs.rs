@@ -337,3 +337,43 @@ fn a_job_entry_spoilt_by_hand_is_named_with_the_way_out() {
         .success();
     project.goal(&["tick"]).success();
 }
+
+/// A job run the daemon recorded: its output and how it ended.
+fn recorded_run(project: &Project, serial: u64, output: Option<&[u8]>) {
+    let jobs = project.path().join(".goal/jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    let log = jobs.join(format!("{serial}.log"));
+    match output {
+        Some(bytes) => std::fs::write(log, bytes).unwrap(),
+        None => std::fs::create_dir(log).unwrap(),
+    }
+    let ended = "ok\tevery hourly\t2026-11-23T10:00:00Z\t1s\n";
+    std::fs::write(jobs.join(format!("{serial}.end")), ended).unwrap();
+}
+
+#[test]
+fn job_tail_gives_a_runs_output_byte_for_byte() {
+    let project = Project::new().goalfile(r#"every "1 hour" name="hourly" { run "true" }"#);
+    // Latin-1 and a stray byte: a job's commands may print anything.
+    let output = b"caf\xe9 \xff\nnext line\n";
+    recorded_run(&project, 3, Some(output));
+    let run = project.command(&["job", "tail", "3"]).output().unwrap();
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(
+        run.stdout,
+        [&output[..], b"goal: job 3 ended: ok\n"].concat(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+#[test]
+fn job_tail_says_when_a_runs_output_cannot_be_read() {
+    let project = Project::new().goalfile(r#"every "1 hour" name="hourly" { run "true" }"#);
+    recorded_run(&project, 4, None);
+    project
+        .goal(&["job", "tail", "4"])
+        .status(1)
+        .stderr_has("goal::job-log")
+        .stderr_has("cannot read");
+}

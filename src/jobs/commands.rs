@@ -17,7 +17,7 @@ use crate::diagnostic::{self, Error, Problem, Result};
 use crate::eval::Request;
 use crate::goalfile::Goalfile;
 use crate::memory::{self, Location, Memory, RunLock};
-use crate::report::print_out;
+use crate::report::print_bytes;
 use crate::runner::{self, Run, Settings};
 
 /// How many times one `goal tick` or `goal set` looks at the `when` jobs again after the ones it
@@ -368,9 +368,11 @@ pub fn tail(project: &Project, serial: u64) -> Result<u8> {
         // Looked at before reading, so that output written before the end is not missed.
         let ended = Ended::read(project.state_dir(), serial);
         let orphaned = ended.is_none() && memory::daemon(project.state_dir()).is_none();
-        let mut more = String::new();
+        // Bytes, not text: a job's commands may print anything, and a character cut in two
+        // by the end of one read is whole again on the terminal once the next is written.
+        let mut more = Vec::new();
         file.seek(SeekFrom::Start(position))
-            .and_then(|_| file.read_to_string(&mut more))
+            .and_then(|_| file.read_to_end(&mut more))
             .map_err(|error| {
                 Problem::failure(
                     "goal::job-log",
@@ -378,7 +380,10 @@ pub fn tail(project: &Project, serial: u64) -> Result<u8> {
                 )
             })?;
         position += more.len() as u64;
-        say(&more)?;
+        if !say_bytes(&more)? {
+            // Nobody reads any more (`goal job tail 7 | head`).
+            return Ok(0);
+        }
         if let Some(ended) = ended {
             say(&format!("goal: job {serial} ended: {}\n", ended.result))?;
             return Ok(0);
@@ -438,7 +443,12 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 fn say(text: &str) -> Result<(), Problem> {
-    print_out(text).map_err(|error| {
+    say_bytes(text.as_bytes()).map(drop)
+}
+
+/// Whether standard output is still read.
+fn say_bytes(bytes: &[u8]) -> Result<bool, Problem> {
+    print_bytes(bytes).map_err(|error| {
         Problem::failure(
             "goal::output",
             format!("cannot write to standard output: {error}"),
