@@ -305,7 +305,8 @@ pub enum Schedule {
 
 /// Every statement is as large as the largest kind, and every goal's body is a `Vec` of them,
 /// loaded from the cache on every run: the rarer large kinds keep their bulk in a `Box` (`for`,
-/// `memory-set`'s value, `plan`), which keeps a statement at 152 bytes instead of 216.
+/// `memory-set`'s value, `plan`), so that a statement is no larger than a `let` or a `target`
+/// (120 bytes).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Statement {
     Let(Let),
@@ -424,7 +425,7 @@ pub struct Predicate {
 }
 
 /// The kinds with two templates box one of them: nearly every goal's target holds a predicate,
-/// and inline they made every predicate 64 bytes larger (192 bytes instead of 128).
+/// and inline the second template made every predicate larger by its size.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum PredicateKind {
     FileExists(Vec<Template>),

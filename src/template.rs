@@ -38,7 +38,7 @@ pub enum Part {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ref {
     pub name: CompactString,
-    /// A boxed slice, 8 bytes less than a `Vec` in every part: a template keeps a part inline.
+    /// A boxed slice: filters never grow once parsed, and it is 8 bytes less than a `Vec`.
     pub filters: Box<[Filter]>,
     /// The reference itself where that can be located in the source, else the whole string.
     pub span: Span,
