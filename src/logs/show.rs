@@ -109,7 +109,6 @@ fn tail(run: &RecordedRun, file: &mut Option<File>) -> Result<RecordedRun, Probl
 /// Copies the rest of `file` to standard output; says whether anyone still reads it.
 fn print(file: &mut File, path: &Path) -> Result<bool, Problem> {
     let mut buffer = vec![0; 64 * 1024];
-    let mut stdout = io::stdout().lock();
     loop {
         let read = match file.read(&mut buffer) {
             Ok(0) => return Ok(true),
@@ -117,7 +116,7 @@ fn print(file: &mut File, path: &Path) -> Result<bool, Problem> {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(index::unreadable(path, &error)),
         };
-        if !write_out(&mut stdout, &buffer[..read])? {
+        if !write_out(&buffer[..read])? {
             return Ok(false);
         }
     }
@@ -125,15 +124,13 @@ fn print(file: &mut File, path: &Path) -> Result<bool, Problem> {
 
 /// Writes to standard output; says whether anyone still reads it (`goal log | head` stops
 /// reading once it has all it wanted, which is no error).
-fn write_out(stdout: &mut impl io::Write, bytes: &[u8]) -> Result<bool, Problem> {
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => Ok(true),
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(false),
-        Err(error) => Err(Problem::failure(
+fn write_out(bytes: &[u8]) -> Result<bool, Problem> {
+    crate::report::print_bytes(bytes).map_err(|error| {
+        Problem::failure(
             index::LOG_IO,
             format!("cannot write to standard output: {error}"),
-        )),
-    }
+        )
+    })
 }
 
 /// `goal status`: the latest `count` recipe runs, newest last, one a line.
@@ -177,7 +174,7 @@ pub fn status(state_dir: &Path, count: usize) -> Result<u8, Problem> {
             "{started}  {duration:>duration_width$}  {outcome:outcome_width$}  {instance}\n"
         ));
     }
-    write_out(&mut io::stdout().lock(), out.as_bytes())?;
+    write_out(out.as_bytes())?;
     Ok(0)
 }
 
