@@ -4,7 +4,7 @@
 //! second or two, and waits for what it expects with generous deadlines instead of sleeping
 //! for fixed times.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 
 /// Goalfiles under examples/, ```kdl blocks of spec/*.md, and tests/goalfiles/.
 fn corpus() -> Vec<(String, String)> {

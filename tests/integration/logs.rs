@@ -1,7 +1,7 @@
 //! Run logs: every recipe's output streams as before and is kept under `.goal/logs/`;
 //! `goal log` prints a run's log, `goal status` lists the runs.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read};

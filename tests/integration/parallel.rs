@@ -1,7 +1,7 @@
 //! `-j N`: independent requirements side by side, proven by what recipes record (two recipes
 //! that each wait for the other's file finish only if they run at once), never by timing.
 
-mod common;
+use crate::common;
 
 use common::Project;
 

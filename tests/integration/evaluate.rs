@@ -1,6 +1,6 @@
 //! The evaluator end to end: real Goalfiles, the real binary, real files and the real Memory.
 
-mod common;
+use crate::common;
 
 use common::Project;
 

@@ -1,7 +1,7 @@
 //! Killing `goal` at any point and starting it again continues: every finished goal is found
 //! reached, nothing is redone, and the Memory opens cleanly after every kill.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The Memory: `goal memory …` with the real binary and a real sled database, and the library's
 //! `Memory` and `RunLock` standing in for a running `goal` that owns the database.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -2,7 +2,7 @@
 //! fire; `goal set`, `goal get` and `goal vars` handle the persistent variables; the `set`
 //! statement; `goal job start` in the foreground.
 
-mod common;
+use crate::common;
 
 use common::Project;
 

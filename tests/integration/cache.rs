@@ -1,7 +1,7 @@
 //! The cache of the checked Goalfile, seen from outside: which runs use it, which do not, and
 //! that a cache that cannot be used or written never changes what a run does.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::PathBuf;

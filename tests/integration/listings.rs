@@ -1,7 +1,7 @@
 //! Directory listings kept between runs: a glob over an unchanged directory reuses the last
 //! listing, and any change to the directory's entries is seen by the next run.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;

@@ -1,7 +1,7 @@
 //! Ctrl-C and SIGTERM stop a run cleanly: the running recipe's whole process group stops, the
 //! Memory keeps every write, the exit status is 130, and the next run continues.
 
-mod common;
+use crate::common;
 
 use std::process::Child;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! Each error of the command line and of running has its code, its message and its exit status.
 
-mod common;
+use crate::common;
 
 use common::Project;
 

@@ -2,7 +2,7 @@
 //! wanted image, with the chosen plan checked against an exhaustive search over a model of the
 //! example's transitions, and the stand-in tools' log checked against the plan.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

@@ -2,9 +2,13 @@
 //!
 //! ```ignore
 //! let project = Project::new().goalfile(r#"goal all { run "echo hi" }"#);
-//! let out = project.goal(&["all"]);
-//! out.success().stdout_has("hi");
+//! project.goal(&["all"]).expect(0, "hi\n", "goal: start all\ngoal: done  all (0.00s)\n…");
 //! ```
+//!
+//! Tests compare what a user sees, whole: standard output, standard error and the exit status
+//! (`expect`, `stdout_is`, `stderr_is`), after [`normalize`] has replaced what changes from
+//! run to run. The substring checks (`stdout_has` …) are for output that cannot be known
+//! whole, and a test that uses one says why.
 #![allow(dead_code)]
 
 use std::fs;
@@ -142,6 +146,51 @@ impl Run {
         self.status(0)
     }
 
+    /// The whole run: exit status, standard output and standard error, each compared exactly
+    /// after [`normalize`].
+    #[track_caller]
+    pub fn expect(&self, status: i32, stdout: &str, stderr: &str) -> &Run {
+        let actual = (
+            self.status,
+            normalize(&self.stdout),
+            normalize(&self.stderr),
+        );
+        let expected = (Some(status), normalize(stdout), normalize(stderr));
+        assert!(
+            actual == expected,
+            "the run differs from what was expected\n--- expected status {:?}\n--- expected stdout\n{}--- expected stderr\n{}\n{}",
+            expected.0,
+            expected.1,
+            expected.2,
+            self.describe()
+        );
+        self
+    }
+
+    /// The whole standard output, compared exactly after [`normalize`].
+    #[track_caller]
+    pub fn stdout_is(&self, expected: &str) -> &Run {
+        assert_eq!(
+            normalize(&self.stdout),
+            normalize(expected),
+            "stdout differs\n{}",
+            self.describe()
+        );
+        self
+    }
+
+    /// The whole standard error, compared exactly after [`normalize`].
+    #[track_caller]
+    pub fn stderr_is(&self, expected: &str) -> &Run {
+        assert_eq!(
+            normalize(&self.stderr),
+            normalize(expected),
+            "stderr differs\n{}",
+            self.describe()
+        );
+        self
+    }
+
     pub fn stdout_has(&self, text: &str) -> &Run {
         assert!(
             self.stdout.contains(text),
@@ -177,6 +226,25 @@ impl Run {
         );
         self
     }
+}
+
+/// Output with what changes from run to run made the same, applied alike to what a test
+/// expects and what `goal` printed, so an expected text may show realistic values:
+/// - a duration (`0.03s`, `12ms`, `1.5s`, `2m 3s` as `goal status` writes them) becomes `<duration>`;
+/// - a local date and time (`2026-12-04 13:37:17`, with or without seconds) becomes `<date>`;
+/// - the path of a test's temporary directory (`/tmp/goal-testXXXXXX`) becomes `/tmp/project`.
+pub fn normalize(text: &str) -> String {
+    use std::sync::LazyLock;
+    static DURATION: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\b(\d+h )?(\d+m )?\d+(\.\d+)?(ms|s|m|h)\b").unwrap());
+    static DATE: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?\b").unwrap()
+    });
+    static TEMPORARY: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"(/private)?/tmp/\.?goal-test[A-Za-z0-9]+").unwrap());
+    let text = TEMPORARY.replace_all(text, "/tmp/project");
+    let text = DATE.replace_all(&text, "<date>");
+    DURATION.replace_all(&text, "<duration>").into_owned()
 }
 
 /// Whether a process is still running (a zombie waiting for its parent counts as gone).

@@ -3,7 +3,7 @@
 //! (`// error: goal::unknown-goal`), and a block whose first line is `// run: goal ARGS…` is
 //! also run with those arguments and must succeed.
 
-mod common;
+use crate::common;
 
 use std::fs;
 

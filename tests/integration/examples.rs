@@ -2,7 +2,7 @@
 //! compiles and then does nothing, the mass rebuild builds in dependency order (and, killed
 //! halfway, continues), and each commit is tested once.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::PathBuf;

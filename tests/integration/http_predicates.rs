@@ -1,6 +1,6 @@
 //! `url-exists` and `url-contains` against a real HTTP server on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::sync::Once;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! URL predicates as targets, end to end: a Goalfile, the real binary, and a real HTTP server
 //! on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,24 @@
+//! The integration tests: one binary, so the suite compiles and links once. Each module is one
+//! feature, and every test runs the real `goal` on real files in a temporary directory (see
+//! `common`).
+
+mod common;
+
+mod cache;
+mod daemon;
+mod evaluate;
+mod examples;
+mod http_predicates;
+mod interrupt;
+mod jobs;
+mod listings;
+mod logs;
+mod memory;
+mod parallel;
+mod parse_errors;
+mod parse_no_panic;
+mod plan;
+mod restart;
+mod run_errors;
+mod spec_examples;
+mod url_targets;
