@@ -231,14 +231,15 @@ impl Run {
 /// Output with what changes from run to run made the same, applied alike to what a test
 /// expects and what `goal` printed, so an expected text may show realistic values:
 /// - a duration (`0.03s`, `12ms`, `1.5s`, `2m 3s` as `goal status` writes them) becomes `<duration>`;
-/// - a local date and time (`2026-12-04 13:37:17`, with or without seconds) becomes `<date>`;
+/// - a date and time (`2026-12-04 13:37:17`, with or without seconds; in UTC as `goal status`
+///   writes it, `2026-12-04T13:37:17Z`) becomes `<date>`;
 /// - the path of a test's temporary directory (`/tmp/goal-testXXXXXX`) becomes `/tmp/project`.
 pub fn normalize(text: &str) -> String {
     use std::sync::LazyLock;
     static DURATION: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(r"\b(\d+h )?(\d+m )?\d+(\.\d+)?(ms|s|m|h)\b").unwrap());
     static DATE: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?\b").unwrap()
+        regex::Regex::new(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?Z?\b").unwrap()
     });
     static TEMPORARY: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(r"(/private)?/tmp/\.?goal-test[A-Za-z0-9]+").unwrap());
