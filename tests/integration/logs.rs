@@ -611,11 +611,9 @@ goal status-report { run "echo a name that only begins like one is free" }
     project.goal(&["--check"]).expect(2, "", refused);
     project.goal(&["status-report"]).expect(2, "", refused);
     // The word still runs the command, whatever the Goalfile says.
-    project.goal(&["status"]).expect(
-        0,
-        "",
-        "goal: no recipe run is recorded in .goal/logs\n",
-    );
+    project
+        .goal(&["status"])
+        .expect(0, "", "goal: no recipe run is recorded in .goal/logs\n");
 }
 
 #[test]

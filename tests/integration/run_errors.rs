@@ -127,3 +127,45 @@ fn an_unwritable_standard_output_is_an_error_for_list() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("goal::output"));
 }
+
+/// Without -k the run stops at the first failure: the goal that failed is counted apart from
+/// the goal it blocks, and the grouping `all` is neither shown nor counted.
+#[test]
+fn the_summary_tells_a_failure_from_the_goals_it_blocks() {
+    let project = Project::new().goalfile(
+        r#"
+goal compiled {
+    run "exit 2"
+}
+goal linked {
+    require compiled
+    run "touch linked"
+}
+goal all {
+    require linked
+}
+"#,
+    );
+    project.goal(&[]).expect(
+        1,
+        "",
+        r#"goal: start compiled
+goal: FAILED compiled (0.00s)
+goal: blocked linked (requires compiled, which failed)
+goal: summary: 0 ran, 0 already reached, 1 failed, 1 blocked (0.00s)
+goal: failed: compiled
+goal: blocked: linked
+goal::recipe-failed
+
+  × `compiled` failed: its recipe exited with status 2
+   ╭─[Goalfile:3:5]
+ 2 │ goal compiled {
+ 3 │     run "exit 2"
+   ·     ──────┬─────
+   ·           ╰── this recipe
+ 4 │ }
+   ╰────
+  help: required by linked ← all
+"#,
+    );
+}
