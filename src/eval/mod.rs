@@ -563,12 +563,11 @@ impl<'g> Evaluator<'g> {
     }
 
     /// Reports and counts an instance that did not finish, by what stopped it: its own failure,
-    /// a requirement's failure, or the run stopping (interrupted, or another goal failed).
+    /// a requirement's failure, or the run stopping (interrupted, or another goal failed). A
+    /// grouping goal is counted only when it fails itself (a value it binds, a command of its
+    /// own): that failure is the run's.
     #[inline(never)]
     fn account_unfinished(&mut self, goal: &Goal, problem: &Problem, body: &Body) {
-        if goal.is_grouping() {
-            return;
-        }
         let text = self.current();
         let elapsed = body.started.map(|started| started.elapsed());
         let mut report = self.report();
@@ -578,6 +577,7 @@ impl<'g> Evaluator<'g> {
             || interrupt::interrupted()
             || (problem.code == STOPPED && body.blocked.is_none());
         match (&body.blocked, elapsed) {
+            _ if goal.is_grouping() && (stopping || body.blocked.is_some()) => {}
             (_, Some(elapsed)) if stopping => report.interrupted(&text, elapsed),
             (_, None) if stopping => report.not_started(),
             (Some(requirement), _) => report.blocked(&text, requirement),
