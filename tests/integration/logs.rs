@@ -218,6 +218,30 @@ goal other { run "echo other" }
 }
 
 #[test]
+fn goal_log_names_no_file_for_a_recipe_that_printed_nothing() {
+    let project = Project::new().goalfile(
+        r#"
+goal silent {
+    run "true"
+    run "echo said"
+}
+"#,
+    );
+    project.goal(&["silent"]).success();
+    let said = log_files(&project);
+    assert_eq!(said.len(), 1, "only the recipe that printed has a file");
+    let said = said[0].strip_prefix(project.path()).unwrap().display().to_string();
+    project.goal(&["log", "silent"]).expect(
+        0,
+        "said\n",
+        &format!(
+            "goal: silent: started 2026-12-04T13:37:17Z, 0.00s, ok, no output\n\
+             goal: silent: started 2026-12-04T13:37:17Z, 0.00s, ok, log {said}\n"
+        ),
+    );
+}
+
+#[test]
 fn goal_status_lists_ok_failed_running_and_interrupted_runs_newest_last() {
     let project = Project::new().goalfile(
         r#"
