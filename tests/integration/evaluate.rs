@@ -507,6 +507,40 @@ goal all { require made; run "echo recipe-output" }
 }
 
 #[test]
+fn verbose_shows_every_command_before_it_runs() {
+    let project = Project::new().goalfile(
+        r#"
+let version output="echo 1.2"
+goal listed {
+    target { sh "test -e listed" }
+    let files output="echo a b"
+    for f output="echo x" {
+        run "echo {f} {files} {version}"
+    }
+    run "touch listed"
+}
+"#,
+    );
+    // The commands of `let output=`, `for output=` and `sh` are shown like recipes; the
+    // target's command twice, as it is checked again after the body (the promise).
+    project.goal(&["-v", "listed"]).expect(
+        0,
+        "x a b 1.2\n",
+        "goal: run echo 1.2
+goal: run test -e listed
+goal: run echo a b
+goal: run echo x
+goal: start listed
+goal: run echo 'x' 'a b' '1.2'
+goal: run touch listed
+goal: run test -e listed
+goal: done  listed (0.00s)
+goal: summary: 1 ran, 0 already reached (0.01s)
+",
+    );
+}
+
+#[test]
 fn memory_statements_and_predicates() {
     let project = Project::new().goalfile(
         r#"

@@ -230,7 +230,11 @@ goal silent {
     project.goal(&["silent"]).success();
     let said = log_files(&project);
     assert_eq!(said.len(), 1, "only the recipe that printed has a file");
-    let said = said[0].strip_prefix(project.path()).unwrap().display().to_string();
+    let said = said[0]
+        .strip_prefix(project.path())
+        .unwrap()
+        .display()
+        .to_string();
     project.goal(&["log", "silent"]).expect(
         0,
         "said\n",
