@@ -169,3 +169,40 @@ goal::recipe-failed
 "#,
     );
 }
+
+/// A grouping goal is not counted while it only groups, but a failure of its own (a value it
+/// binds) is the run's failure, and the summary counts and names it.
+#[test]
+fn a_grouping_goal_that_fails_itself_is_counted() {
+    let project = Project::new().goalfile(
+        r##"
+goal built pkg {
+    param pkg pattern=#"[a-z]+"#
+    run "true"
+}
+goal all {
+    for pkg words="fmt OCaml" { require built pkg="{pkg}" }
+}
+"##,
+    );
+    project.goal(&[]).expect(
+        1,
+        "",
+        r##"goal: start built pkg=fmt
+goal: done  built pkg=fmt (0.00s)
+goal: summary: 1 ran, 0 already reached, 1 failed (0.00s)
+goal: failed: all
+goal::pattern-mismatch
+
+  × the value "OCaml" of `built`'s parameter `pkg` does not match its pattern
+   ╭─[Goalfile:3:23]
+ 2 │ goal built pkg {
+ 3 │     param pkg pattern=#"[a-z]+"#
+   ·                       ─────┬────
+   ·                            ╰── the pattern it must match
+ 4 │     run "true"
+   ╰────
+  help: required by all
+"##,
+    );
+}
