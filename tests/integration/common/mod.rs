@@ -95,21 +95,27 @@ impl Project {
     /// A `goal` command in the project directory with a stable, colourless environment.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_goal"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("GOAL_DIAGNOSTIC_WIDTH", "100")
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env_remove("GOAL_MEMORY_SOCKET")
-            .env_remove("GOAL_MEMORY")
-            .env_remove("RUST_LOG");
+        command.args(args).current_dir(self.dir.path());
+        stable_environment(&mut command);
         command
     }
 
     pub fn goal(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().expect("running goal"))
     }
+}
+
+/// The environment every test runs `goal` in: no colour, diagnostics of one width, nothing
+/// inherited that would change what `goal` does.
+pub fn stable_environment(command: &mut Command) {
+    command
+        .env("NO_COLOR", "1")
+        .env("GOAL_DIAGNOSTIC_WIDTH", "100")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env_remove("GOAL_MEMORY_SOCKET")
+        .env_remove("GOAL_MEMORY")
+        .env_remove("GOAL_JOBS")
+        .env_remove("RUST_LOG");
 }
 
 /// What one run of `goal` did.
@@ -231,20 +237,31 @@ impl Run {
 /// Output with what changes from run to run made the same, applied alike to what a test
 /// expects and what `goal` printed, so an expected text may show realistic values:
 /// - a duration (`0.03s`, `12ms`, `1.5s`, `2m 3s` as `goal status` writes them) becomes `<duration>`;
-/// - a local date and time (`2026-12-04 13:37:17`, with or without seconds) becomes `<date>`;
-/// - the path of a test's temporary directory (`/tmp/goal-testXXXXXX`) becomes `/tmp/project`.
+/// - a date and time (`2026-12-04 13:37:17`, `2026-11-23T10:31:51Z`) becomes `<date>`;
+/// - a run's name in a log's path (`20261123T103151.123Z-4242`) becomes `<run>`;
+/// - the path of a test's temporary directory (`/tmp/goal-testXXXXXX`) becomes `/tmp/project`;
+/// - spaces at the end of a line are dropped (diagnostics draw some; documents cannot keep them).
 pub fn normalize(text: &str) -> String {
     use std::sync::LazyLock;
     static DURATION: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(r"\b(\d+h )?(\d+m )?\d+(\.\d+)?(ms|s|m|h)\b").unwrap());
     static DATE: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?\b").unwrap()
+        regex::Regex::new(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?").unwrap()
     });
+    static RUN: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\b\d{8}T\d{6}\.\d{3}Z-\d+\b").unwrap());
     static TEMPORARY: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(r"(/private)?/tmp/\.?goal-test[A-Za-z0-9]+").unwrap());
     let text = TEMPORARY.replace_all(text, "/tmp/project");
+    let text = RUN.replace_all(&text, "<run>");
     let text = DATE.replace_all(&text, "<date>");
-    DURATION.replace_all(&text, "<duration>").into_owned()
+    let text = DURATION.replace_all(&text, "<duration>");
+    let mut lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
+    if text.ends_with('\n') {
+        lines.pop();
+        lines.push("");
+    }
+    lines.join("\n")
 }
 
 /// Whether a process is still running (a zombie waiting for its parent counts as gone).
@@ -264,4 +281,5 @@ pub fn alive(pid: &str) -> bool {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+pub mod documents;
 pub mod http_server;
