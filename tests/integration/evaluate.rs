@@ -400,6 +400,8 @@ fn the_goalfile_is_found_above_and_commands_run_beside_it() {
     let out = project
         .command(&[])
         .current_dir(project.path().join("deep/er"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -577,6 +579,8 @@ goal stored {
     let out = project
         .command(&["stored"])
         .env("GOAL", env!("CARGO_BIN_EXE_goal"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert!(
@@ -642,6 +646,8 @@ goal all {
     let out = project
         .command(&[])
         .env("GOAL", env!("CARGO_BIN_EXE_goal"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert!(

@@ -13,7 +13,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 pub struct Project {
     dir: tempfile::TempDir,
@@ -92,16 +92,29 @@ impl Project {
         self.dir.path().join(relative).exists()
     }
 
-    /// A `goal` command in the project directory with a stable, colourless environment.
+    /// A `goal` command in the project directory with a stable, colourless environment. Its
+    /// standard streams go nowhere unless the test asks for them, so that a `goal` a test
+    /// starts never writes into the test runner's own output.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_goal"));
-        command.args(args).current_dir(self.dir.path());
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         stable_environment(&mut command);
         command
     }
 
     pub fn goal(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().expect("running goal"))
+        let output = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("running goal");
+        Run::from(output)
     }
 }
 
