@@ -107,6 +107,7 @@ impl Project {
         command
     }
 
+    #[track_caller]
     pub fn goal(&self, args: &[&str]) -> Run {
         let output = self
             .command(args)
@@ -114,7 +115,27 @@ impl Project {
             .stderr(Stdio::piped())
             .output()
             .expect("running goal");
-        Run::from(output)
+        let run = Run::from(output);
+        if let Some(path) = std::env::var_os("GOAL_TEST_RECORD") {
+            let at = std::panic::Location::caller();
+            let record = format!(
+                "{}\t{}\t{}\t{:?}\t{:?}\t{:?}\n",
+                at.file(),
+                at.line(),
+                at.column(),
+                run.status,
+                normalize(&run.stdout),
+                normalize(&run.stderr)
+            );
+            use std::io::Write;
+            let mut file = fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .unwrap();
+            file.write_all(record.as_bytes()).unwrap();
+        }
+        run
     }
 }
 
@@ -174,7 +195,7 @@ impl Run {
             normalize(&self.stdout),
             normalize(&self.stderr),
         );
-        let expected = (Some(status), normalize(stdout), normalize(stderr));
+        let expected = (Some(status), expected(stdout), expected(stderr));
         assert!(
             actual == expected,
             "the run differs from what was expected\n--- expected status {:?}\n--- expected stdout\n{}--- expected stderr\n{}\n{}",
@@ -191,7 +212,7 @@ impl Run {
     pub fn stdout_is(&self, expected: &str) -> &Run {
         assert_eq!(
             normalize(&self.stdout),
-            normalize(expected),
+            self::expected(expected),
             "stdout differs\n{}",
             self.describe()
         );
@@ -203,7 +224,7 @@ impl Run {
     pub fn stderr_is(&self, expected: &str) -> &Run {
         assert_eq!(
             normalize(&self.stderr),
-            normalize(expected),
+            self::expected(expected),
             "stderr differs\n{}",
             self.describe()
         );
@@ -245,6 +266,43 @@ impl Run {
         );
         self
     }
+}
+
+/// What a test expects, as it compares: [`unindent`]ed, then [`normalize`]d.
+fn expected(text: &str) -> String {
+    normalize(&unindent(text))
+}
+
+/// Lets a test write expected output of several lines as an indented block, as just's tests do:
+/// a text that starts with a line break loses it, the common indentation of its lines, and its
+/// last line when that holds only the indentation of the closing quote.
+///
+/// ```ignore
+/// .expect(0, "", "
+///     goal: start all
+///     goal: done  all (0.00s)
+///     ")
+/// ```
+pub fn unindent(text: &str) -> String {
+    let Some(body) = text.strip_prefix('\n') else {
+        return text.to_string();
+    };
+    let mut lines: Vec<&str> = body.split('\n').collect();
+    if lines.last().is_some_and(|last| last.trim().is_empty()) {
+        lines.pop();
+    }
+    let indent = lines
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for line in lines {
+        out.push_str(line.get(indent..).unwrap_or_default());
+        out.push('\n');
+    }
+    out
 }
 
 /// Output with what changes from run to run made the same, applied alike to what a test
