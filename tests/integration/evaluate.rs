@@ -400,6 +400,8 @@ fn the_goalfile_is_found_above_and_commands_run_beside_it() {
     let out = project
         .command(&[])
         .current_dir(project.path().join("deep/er"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -611,6 +613,8 @@ goal stored {
     let out = project
         .command(&["stored"])
         .env("GOAL", env!("CARGO_BIN_EXE_goal"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert!(
@@ -676,6 +680,8 @@ goal all {
     let out = project
         .command(&[])
         .env("GOAL", env!("CARGO_BIN_EXE_goal"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert!(

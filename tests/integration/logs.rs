@@ -592,7 +592,14 @@ fn a_log_that_cannot_be_printed_is_a_clear_problem() {
     let project = Project::new().goalfile(r#"goal talked { run "echo hi" }"#);
     project.goal(&["talked"]).success();
     let full = fs::File::create("/dev/full").unwrap();
-    let out = Run::from(project.command(&["log"]).stdout(full).output().unwrap());
+    let out = Run::from(
+        project
+            .command(&["log"])
+            .stdout(full)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap(),
+    );
     out.status(1)
         .stderr_has("goal::log-io")
         .stderr_has("cannot write to standard output");

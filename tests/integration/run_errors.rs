@@ -122,6 +122,7 @@ fn an_unwritable_standard_output_is_an_error_for_list() {
     let out = project
         .command(&["--list"])
         .stdout(std::fs::File::create("/dev/full").unwrap())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
