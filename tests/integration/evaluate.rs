@@ -528,17 +528,18 @@ goal listed {
     project.goal(&["-v", "listed"]).expect(
         0,
         "x a b 1.2\n",
-        "goal: run echo 1.2
-goal: run test -e listed
-goal: run echo a b
-goal: run echo x
-goal: start listed
-goal: run echo 'x' 'a b' '1.2'
-goal: run touch listed
-goal: run test -e listed
-goal: done  listed (0.00s)
-goal: summary: 1 ran, 0 already reached (0.01s)
-",
+        "
+        goal: run echo 1.2
+        goal: run test -e listed
+        goal: run echo a b
+        goal: run echo x
+        goal: start listed
+        goal: run echo 'x' 'a b' '1.2'
+        goal: run touch listed
+        goal: run test -e listed
+        goal: done  listed (0.00s)
+        goal: summary: 1 ran, 0 already reached (0.01s)
+        ",
     );
 }
 
@@ -805,45 +806,46 @@ fn keep_going_finishes_independent_work_and_reports_every_failure() {
     project.goal(&["-k"]).expect(
         1,
         "",
-        r#"goal: start part name=bad1
-goal: FAILED part name=bad1 (0.00s)
-goal: start part name=a-ok
-goal: done  part name=a-ok (0.00s)
-goal: blocked group-a (requires part name=bad1, which failed)
-goal: start part name=b-ok
-goal: done  part name=b-ok (0.01s)
-goal: start part name=bad2
-goal: FAILED part name=bad2 (0.00s)
-goal: start part name=last
-goal: done  part name=last (0.00s)
-goal: summary: 3 ran, 0 already reached, 2 failed, 1 blocked (0.01s)
-goal: failed: part name=bad1
-goal: failed: part name=bad2
-goal: blocked: group-a
-goal::recipe-failed
+        r#"
+        goal: start part name=bad1
+        goal: FAILED part name=bad1 (0.00s)
+        goal: start part name=a-ok
+        goal: done  part name=a-ok (0.00s)
+        goal: blocked group-a (requires part name=bad1, which failed)
+        goal: start part name=b-ok
+        goal: done  part name=b-ok (0.01s)
+        goal: start part name=bad2
+        goal: FAILED part name=bad2 (0.00s)
+        goal: start part name=last
+        goal: done  part name=last (0.00s)
+        goal: summary: 3 ran, 0 already reached, 2 failed, 1 blocked (0.01s)
+        goal: failed: part name=bad1
+        goal: failed: part name=bad2
+        goal: blocked: group-a
+        goal::recipe-failed
 
-  × `part name=bad1` failed: its recipe exited with status 1
-   ╭─[Goalfile:4:5]
- 3 │     target { file-exists "{name}.done" }
- 4 │     run "echo {name} >> log; case {name} in bad*) exit 1;; esac; touch {name}.done"
-   ·     ───────────────────────────────────────┬───────────────────────────────────────
-   ·                                            ╰── this recipe
- 5 │ }
-   ╰────
-  help: required by group-a ← all
-goal::recipe-failed
+          × `part name=bad1` failed: its recipe exited with status 1
+           ╭─[Goalfile:4:5]
+         3 │     target { file-exists "{name}.done" }
+         4 │     run "echo {name} >> log; case {name} in bad*) exit 1;; esac; touch {name}.done"
+           ·     ───────────────────────────────────────┬───────────────────────────────────────
+           ·                                            ╰── this recipe
+         5 │ }
+           ╰────
+          help: required by group-a ← all
+        goal::recipe-failed
 
-  × `part name=bad2` failed: its recipe exited with status 1
-   ╭─[Goalfile:4:5]
- 3 │     target { file-exists "{name}.done" }
- 4 │     run "echo {name} >> log; case {name} in bad*) exit 1;; esac; touch {name}.done"
-   ·     ───────────────────────────────────────┬───────────────────────────────────────
-   ·                                            ╰── this recipe
- 5 │ }
-   ╰────
-  help: required by group-b ← all
-2 errors
-"#,
+          × `part name=bad2` failed: its recipe exited with status 1
+           ╭─[Goalfile:4:5]
+         3 │     target { file-exists "{name}.done" }
+         4 │     run "echo {name} >> log; case {name} in bad*) exit 1;; esac; touch {name}.done"
+           ·     ───────────────────────────────────────┬───────────────────────────────────────
+           ·                                            ╰── this recipe
+         5 │ }
+           ╰────
+          help: required by group-b ← all
+        2 errors
+        "#,
     );
     // Everything independent of the failures ran; group-a's own recipe did not.
     assert_eq!(project.read("log"), "bad1\na-ok\nb-ok\nbad2\nlast\n");

@@ -188,16 +188,17 @@ goal all {
     Run::from(child.wait_with_output().unwrap()).expect(
         130,
         "",
-        "goal: start slow
-goal: interrupted: stopping (interrupt again to stop at once)
-goal: interrupted slow (0.52s)
-goal: summary: 0 ran, 0 already reached, 1 interrupted, 1 not started (0.52s)
-goal: interrupted: slow
-goal::interrupted
+        "
+        goal: start slow
+        goal: interrupted: stopping (interrupt again to stop at once)
+        goal: interrupted slow (0.52s)
+        goal: summary: 0 ran, 0 already reached, 1 interrupted, 1 not started (0.52s)
+        goal: interrupted: slow
+        goal::interrupted
 
-  × interrupted
-  help: run goal again to continue: whatever finished is found reached
-",
+          × interrupted
+          help: run goal again to continue: whatever finished is found reached
+        ",
     );
     assert!(!project.exists("after-slow"));
 }

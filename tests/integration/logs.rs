@@ -631,18 +631,19 @@ goal status { run "echo the goal status" }
 goal status-report { run "echo a name that only begins like one is free" }
 "#,
     );
-    let refused = "goal::reserved-name
+    let refused = "
+        goal::reserved-name
 
-  × a goal cannot be named `status`: the name is reserved for `goal status`
-   ╭─[Goalfile:2:6]
- 1 │ 
- 2 │ goal status { run \"echo the goal status\" }
-   ·      ───┬──
-   ·         ╰── reserved name
- 3 │ goal status-report { run \"echo a name that only begins like one is free\" }
-   ╰────
-  help: `goal status` is goal's own command; rename the goal (say, `status-task`)
-";
+          × a goal cannot be named `status`: the name is reserved for `goal status`
+           ╭─[Goalfile:2:6]
+         1 │ 
+         2 │ goal status { run \"echo the goal status\" }
+           ·      ───┬──
+           ·         ╰── reserved name
+         3 │ goal status-report { run \"echo a name that only begins like one is free\" }
+           ╰────
+          help: `goal status` is goal's own command; rename the goal (say, `status-task`)
+        ";
     project.goal(&["--check"]).expect(2, "", refused);
     project.goal(&["status-report"]).expect(2, "", refused);
     // The word still runs the command, whatever the Goalfile says.
@@ -657,16 +658,17 @@ fn names_kept_for_commands_to_come_are_refused_too() {
     project.goal(&["--check"]).expect(
         2,
         "",
-        "goal::reserved-name
+        "
+        goal::reserved-name
 
-  × a goal cannot be named `help`: the name is reserved for `goal help`
-   ╭─[Goalfile:1:6]
- 1 │ goal help
-   ·      ──┬─
-   ·        ╰── reserved name
-   ╰────
-  help: `goal help` is goal's own command; rename the goal (say, `help-task`)
-",
+          × a goal cannot be named `help`: the name is reserved for `goal help`
+           ╭─[Goalfile:1:6]
+         1 │ goal help
+           ·      ──┬─
+           ·        ╰── reserved name
+           ╰────
+          help: `goal help` is goal's own command; rename the goal (say, `help-task`)
+        ",
     );
 }
 

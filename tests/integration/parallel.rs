@@ -242,23 +242,24 @@ goal linked {
     project.goal(&["-j2", "linked"]).expect(
         1,
         "",
-        r#"goal: start compiled name=broken
-goal: FAILED compiled name=broken (0.00s)
-goal: blocked linked (requires compiled name=broken, which failed)
-goal: summary: 0 ran, 1 already reached, 1 failed, 1 blocked (0.00s)
-goal: failed: compiled name=broken
-goal: blocked: linked
-goal::recipe-failed
+        r#"
+        goal: start compiled name=broken
+        goal: FAILED compiled name=broken (0.00s)
+        goal: blocked linked (requires compiled name=broken, which failed)
+        goal: summary: 0 ran, 1 already reached, 1 failed, 1 blocked (0.00s)
+        goal: failed: compiled name=broken
+        goal: blocked: linked
+        goal::recipe-failed
 
-  × `compiled name=broken` failed: its recipe exited with status 1
-   ╭─[Goalfile:4:5]
- 3 │     target { file-exists "{name}.o" }
- 4 │     run "exit 1"
-   ·     ──────┬─────
-   ·           ╰── this recipe
- 5 │ }
-   ╰────
-  help: required by linked
-"#,
+          × `compiled name=broken` failed: its recipe exited with status 1
+           ╭─[Goalfile:4:5]
+         3 │     target { file-exists "{name}.o" }
+         4 │     run "exit 1"
+           ·     ──────┬─────
+           ·           ╰── this recipe
+         5 │ }
+           ╰────
+          help: required by linked
+        "#,
     );
 }

@@ -150,24 +150,25 @@ goal all {
     project.goal(&[]).expect(
         1,
         "",
-        r#"goal: start compiled
-goal: FAILED compiled (0.00s)
-goal: blocked linked (requires compiled, which failed)
-goal: summary: 0 ran, 0 already reached, 1 failed, 1 blocked (0.00s)
-goal: failed: compiled
-goal: blocked: linked
-goal::recipe-failed
+        r#"
+        goal: start compiled
+        goal: FAILED compiled (0.00s)
+        goal: blocked linked (requires compiled, which failed)
+        goal: summary: 0 ran, 0 already reached, 1 failed, 1 blocked (0.00s)
+        goal: failed: compiled
+        goal: blocked: linked
+        goal::recipe-failed
 
-  × `compiled` failed: its recipe exited with status 2
-   ╭─[Goalfile:3:5]
- 2 │ goal compiled {
- 3 │     run "exit 2"
-   ·     ──────┬─────
-   ·           ╰── this recipe
- 4 │ }
-   ╰────
-  help: required by linked ← all
-"#,
+          × `compiled` failed: its recipe exited with status 2
+           ╭─[Goalfile:3:5]
+         2 │ goal compiled {
+         3 │     run "exit 2"
+           ·     ──────┬─────
+           ·           ╰── this recipe
+         4 │ }
+           ╰────
+          help: required by linked ← all
+        "#,
     );
 }
 
@@ -189,21 +190,22 @@ goal all {
     project.goal(&[]).expect(
         1,
         "",
-        r##"goal: start built pkg=fmt
-goal: done  built pkg=fmt (0.00s)
-goal: summary: 1 ran, 0 already reached, 1 failed (0.00s)
-goal: failed: all
-goal::pattern-mismatch
+        r##"
+        goal: start built pkg=fmt
+        goal: done  built pkg=fmt (0.00s)
+        goal: summary: 1 ran, 0 already reached, 1 failed (0.00s)
+        goal: failed: all
+        goal::pattern-mismatch
 
-  × the value "OCaml" of `built`'s parameter `pkg` does not match its pattern
-   ╭─[Goalfile:3:23]
- 2 │ goal built pkg {
- 3 │     param pkg pattern=#"[a-z]+"#
-   ·                       ─────┬────
-   ·                            ╰── the pattern it must match
- 4 │     run "true"
-   ╰────
-  help: required by all
-"##,
+          × the value "OCaml" of `built`'s parameter `pkg` does not match its pattern
+           ╭─[Goalfile:3:23]
+         2 │ goal built pkg {
+         3 │     param pkg pattern=#"[a-z]+"#
+           ·                       ─────┬────
+           ·                            ╰── the pattern it must match
+         4 │     run "true"
+           ╰────
+          help: required by all
+        "##,
     );
 }
