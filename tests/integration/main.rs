@@ -21,4 +21,5 @@ mod plan;
 mod restart;
 mod run_errors;
 mod spec_examples;
+mod terminal;
 mod url_targets;
