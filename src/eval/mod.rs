@@ -792,7 +792,7 @@ impl<'g> Evaluator<'g> {
             Statement::Run(recipe) => {
                 let script = self.render(&recipe.script, scope, Context::Shell)?;
                 if self.act(body) {
-                    self.recipe(&script, scope, recipe.span, recipe.retry)?;
+                    self.recipe(&script, scope, recipe.span, recipe.retry, "its recipe")?;
                 }
             }
             Statement::MemorySet { key, value, span } => {
