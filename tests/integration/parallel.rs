@@ -71,6 +71,50 @@ fn goals_named_on_the_command_line_run_at_once_with_j2() {
 }
 
 #[test]
+fn with_keep_going_a_failing_goal_of_the_command_line_does_not_stop_the_other() {
+    let project = Project::new().goalfile(
+        r#"
+goal bad { run "exit 1" }
+goal good { run "touch good" }
+"#,
+    );
+    let run = project.goal(&["-j2", "-k", "bad", "good"]);
+    run.status(1).stdout_is("");
+    // The two branches' status lines come in either order: they are compared sorted, and what
+    // follows the summary as it is.
+    let stderr = common::normalize(&run.stderr);
+    let (lines, summary) = stderr.split_at(stderr.find("goal: summary").unwrap());
+    let mut lines: Vec<&str> = lines.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "goal: FAILED bad (<duration>)",
+            "goal: done  good (<duration>)",
+            "goal: start bad",
+            "goal: start good",
+        ]
+    );
+    assert_eq!(
+        summary,
+        r#"goal: summary: 1 ran, 0 already reached, 1 failed (<duration>)
+goal: failed: bad
+goal::recipe-failed
+
+  × `bad` failed: its recipe exited with status 1
+   ╭─[Goalfile:2:12]
+ 1 │ 
+ 2 │ goal bad { run "exit 1" }
+   ·            ──────┬──────
+   ·                  ╰── this recipe
+ 3 │ goal good { run "touch good" }
+   ╰────
+"#
+    );
+    assert!(project.exists("good"));
+}
+
+#[test]
 fn j1_runs_one_recipe_at_a_time() {
     let project = Project::new().goalfile(MEET);
     project
