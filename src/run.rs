@@ -4,8 +4,8 @@
 //! command (a plain command with no shell syntax at all is run directly, as make does: the same
 //! result, one process fewer), in the root Goalfile's directory (the process's working directory, set once at
 //! start), with standard input from /dev/null: a recipe that waits for a keyboard would hang a
-//! run nobody is watching, as ninja decided too. A recipe given a log writes to pipes that
-//! [`RecipeLog::record`] reads, copying to `goal`'s own output and to the log: one pipe for
+//! run nobody is watching, as ninja decided too. A recipe writes to pipes that
+//! [`crate::logs::record`] reads, copying to `goal`'s own output and to its log: one pipe for
 //! both its outputs when `goal`'s own go to one file, so that they keep their order.
 
 use std::ffi::OsStr;
@@ -24,8 +24,8 @@ pub type Env<'a> = [(&'a str, &'a str)];
 /// What to do with a command's standard output.
 #[derive(Debug, Clone, Copy)]
 pub enum Stdout<'a> {
-    /// Stream to the user (recipes), and, with a log, keep standard output and standard error
-    /// in it too.
+    /// Stream to the user through `goal` (recipes), and, with a log, keep standard output and
+    /// standard error in it too.
     Show(Option<&'a RecipeLog>),
     /// Discard (`sh` predicates: their exit status is the answer).
     Discard,
@@ -94,16 +94,16 @@ fn plain_command(script: &str) -> Option<Vec<String>> {
 fn start(command: &mut Command, env: &Env, stdout: Stdout) -> io::Result<Started> {
     let mut merged = None;
     match stdout {
-        Stdout::Show(None) => command.stdout(Stdio::inherit()).stderr(Stdio::inherit()),
         Stdout::Discard => command.stdout(Stdio::null()).stderr(Stdio::inherit()),
         Stdout::Capture => command.stdout(Stdio::piped()).stderr(Stdio::inherit()),
-        // A log is written by `goal`, which reads the output to copy it to the terminal too.
-        Stdout::Show(Some(_)) if outputs_shared() => {
+        // `goal` reads the output to copy it to the terminal, where it keeps the progress line
+        // out of the recipe's lines, and to the log.
+        Stdout::Show(_) if outputs_shared() => {
             let (reader, writer) = io::pipe()?;
             merged = Some(reader);
             command.stdout(writer.try_clone()?).stderr(writer)
         }
-        Stdout::Show(Some(_)) => command.stdout(Stdio::piped()).stderr(Stdio::piped()),
+        Stdout::Show(_) => command.stdout(Stdio::piped()).stderr(Stdio::piped()),
     };
     let child = command
         .stdin(Stdio::null())
@@ -138,7 +138,7 @@ fn finish(started: Started, stdout: Stdout) -> io::Result<Finished> {
     let Started { mut child, merged } = started;
     let _running = interrupt::Running::new(child.id());
     let (status, captured) = match stdout {
-        Stdout::Show(Some(log)) => (log.record(&mut child, merged)?, Vec::new()),
+        Stdout::Show(log) => (crate::logs::record(log, &mut child, merged)?, Vec::new()),
         _ => {
             let output = child.wait_with_output()?;
             (output.status, output.stdout)

@@ -183,7 +183,7 @@ impl<'g> Evaluator<'g> {
             stopped: AtomicBool::new(false),
             commands_run: AtomicU64::new(0),
             next_branch: AtomicUsize::new(1),
-            spare_threads: AtomicUsize::new(options.jobs),
+            spare_threads: AtomicUsize::new(options.jobs.saturating_sub(1)),
             variables_set: AtomicBool::new(false),
             environment: Vec::new(),
             jobs,

@@ -26,66 +26,63 @@ const CHECK_EXIT: Duration = Duration::from_millis(100);
 /// A line longer than this (a progress bar redrawn with `\r`) goes to the log in pieces.
 const LONGEST_LINE: usize = 64 * 1024;
 
-impl RecipeLog {
-    /// Copies the output of `child` until the recipe ends, then records its end. Returns its
-    /// exit status. Its standard output and error are `merged` into one pipe, or are pipes of
-    /// their own.
-    pub(crate) fn record(
-        &self,
-        child: &mut Child,
-        merged: Option<PipeReader>,
-    ) -> io::Result<ExitStatus> {
-        let prefix = self.prefix.as_deref();
-        let (stdout, stderr) = match merged {
-            Some(both) => (Some(OwnedFd::from(both)), None),
-            None => (
-                child.stdout.take().map(OwnedFd::from),
-                child.stderr.take().map(OwnedFd::from),
-            ),
+/// Copies the output of `child` until the recipe ends, to the terminal and to its `log` (then
+/// records its end there). Returns its exit status. Its standard output and error are `merged`
+/// into one pipe, or are pipes of their own.
+pub(crate) fn record(
+    log: Option<&RecipeLog>,
+    child: &mut Child,
+    merged: Option<PipeReader>,
+) -> io::Result<ExitStatus> {
+    let prefix = log.and_then(|log| log.prefix.as_deref());
+    let (stdout, stderr) = match merged {
+        Some(both) => (Some(OwnedFd::from(both)), None),
+        None => (
+            child.stdout.take().map(OwnedFd::from),
+            child.stderr.take().map(OwnedFd::from),
+        ),
+    };
+    let mut streams = [
+        Stream::new(stdout, Terminal::Stdout, prefix),
+        Stream::new(stderr, Terminal::Stderr, prefix),
+    ];
+    let mut writer = LogWriter { log, failed: false };
+    let mut buffer = vec![0; 64 * 1024];
+    let mut exited = None;
+    let mut last_output = Instant::now();
+    while streams.iter().any(|stream| stream.pipe.is_some()) {
+        let timeout = match exited {
+            None => CHECK_EXIT,
+            Some(_) => match LINGER.checked_sub(last_output.elapsed()) {
+                Some(left) if !left.is_zero() => left,
+                _ => break,
+            },
         };
-        let mut streams = [
-            Stream::new(stdout, Terminal::Stdout, prefix),
-            Stream::new(stderr, Terminal::Stderr, prefix),
-        ];
-        let mut log = LogWriter {
-            log: self,
-            failed: false,
-        };
-        let mut buffer = vec![0; 64 * 1024];
-        let mut exited = None;
-        let mut last_output = Instant::now();
-        while streams.iter().any(|stream| stream.pipe.is_some()) {
-            let timeout = match exited {
-                None => CHECK_EXIT,
-                Some(_) => match LINGER.checked_sub(last_output.elapsed()) {
-                    Some(left) if !left.is_zero() => left,
-                    _ => break,
-                },
-            };
-            let ready = readable(&streams, timeout)?;
-            for (stream, ready) in streams.iter_mut().zip(ready) {
-                if ready && stream.copy(&mut buffer, &mut log) {
-                    last_output = Instant::now();
-                }
-            }
-            if exited.is_none() {
-                exited = child.try_wait()?;
-                if exited.is_some() {
-                    // What the shell wrote just before it exited may still be in the pipes.
-                    last_output = Instant::now();
-                }
+        let ready = readable(&streams, timeout)?;
+        for (stream, ready) in streams.iter_mut().zip(ready) {
+            if ready && stream.copy(&mut buffer, &mut writer) {
+                last_output = Instant::now();
             }
         }
-        for stream in &mut streams {
-            stream.close(&mut log);
+        if exited.is_none() {
+            exited = child.try_wait()?;
+            if exited.is_some() {
+                // What the shell wrote just before it exited may still be in the pipes.
+                last_output = Instant::now();
+            }
         }
-        let status = match exited {
-            Some(status) => status,
-            None => child.wait()?,
-        };
-        self.end(status);
-        Ok(status)
     }
+    for stream in &mut streams {
+        stream.close(&mut writer);
+    }
+    let status = match exited {
+        Some(status) => status,
+        None => child.wait()?,
+    };
+    if let Some(log) = log {
+        log.end(status);
+    }
+    Ok(status)
 }
 
 /// Which of the open streams can be read without blocking, waiting at most `timeout`.
@@ -252,18 +249,19 @@ impl<'p> Stream<'p> {
 }
 
 struct LogWriter<'a> {
-    log: &'a RecipeLog,
+    log: Option<&'a RecipeLog>,
     /// A log that could not be written is given up: the recipe goes on without it.
     failed: bool,
 }
 
 impl LogWriter<'_> {
     fn write(&mut self, bytes: &[u8]) {
+        let Some(log) = self.log else { return };
         if self.failed || bytes.is_empty() {
             return;
         }
-        if let Err(error) = self.log.file().and_then(|mut file| file.write_all(bytes)) {
-            tracing::warn!("cannot write the log {}: {error}", self.log.path.display());
+        if let Err(error) = log.file().and_then(|mut file| file.write_all(bytes)) {
+            tracing::warn!("cannot write the log {}: {error}", log.path.display());
             self.failed = true;
         }
     }

@@ -84,6 +84,35 @@ goal fetch {
     );
 }
 
+#[test]
+fn without_logs_a_recipes_output_still_reaches_the_terminal_unbroken() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal fetch {
+    run "printf 'fetching 10%%'; sleep 0.5; printf '\\rfetching 100%%\\n'"
+}
+"#,
+        )
+        .file(".goal/logs", "a file where the logs' directory should be");
+    let (status, terminal) = on_a_terminal(&project, &["fetch"]);
+    assert_eq!(status, Some(0), "{terminal:?}");
+    let scrollback = common::normalize(&scrollback(&terminal));
+    let warning = scrollback.lines().nth(1).unwrap_or_default();
+    // The warning names the reason the system gives, which may differ from one system to another.
+    assert!(
+        warning.contains("not keeping logs of this run's recipes"),
+        "{scrollback}"
+    );
+    assert_eq!(
+        scrollback.replace(&format!("{warning}\n"), ""),
+        "goal: start fetch\n\
+         fetching 10%\rfetching 100%\n\
+         goal: done  fetch (<duration>)\n\
+         goal: summary: 1 ran, 0 already reached (<duration>)\n",
+    );
+}
+
 /// What stays on a terminal that was written `bytes`: every drawing of the progress line is
 /// taken away by the `\r` and clearing of the line that follow it (and with it, whatever else
 /// was on that line), and the terminal's `\r\n` line breaks are `\n`.
