@@ -332,7 +332,7 @@ fn nested_groups_side_by_side_use_as_many_threads_as_jobs() {
             .count(),
         513
     );
-    // The branches' threads (the main one and at most `-j` more), and a few of `goal`'s own that
+    // The branches' threads (`-j` of them, the main one included), and a few of `goal`'s own that
     // do not grow with the Goalfile (the Ctrl-C watcher, the Memory's socket); a thread for
     // each group would be hundreds.
     assert!(most <= 8 + 4, "{most} threads at once");
