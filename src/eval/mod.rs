@@ -183,6 +183,7 @@ impl<'g> Evaluator<'g> {
             stopped: AtomicBool::new(false),
             commands_run: AtomicU64::new(0),
             next_branch: AtomicUsize::new(1),
+            spare_threads: AtomicUsize::new(options.jobs.saturating_sub(1)),
             variables_set: AtomicBool::new(false),
             environment: Vec::new(),
             jobs,
@@ -296,27 +297,25 @@ impl<'g> Evaluator<'g> {
         Ok(Instance { goal, values })
     }
 
-    /// Reaches every instance, in order. With keep-going, every failure is collected and
-    /// returned at the end.
+    /// Reaches every instance, as independent requirements: side by side with `-j`, else in
+    /// order. With keep-going, every failure is collected and returned at the end.
     pub fn reach_all(&mut self, instances: Vec<Instance>) -> std::result::Result<(), Vec<Problem>> {
-        let mut stopped_by = None;
-        for instance in instances {
-            let text = self.describe(&instance);
-            let grouping = self.goalfile.goals[instance.goal].is_grouping();
-            match self.reach(instance, None) {
-                Ok(Outcome::Reached) if !grouping => self.report().reached(&text, true),
-                Ok(_) => {}
-                Err(problem) => {
-                    stopped_by = Some(*problem);
-                    break;
-                }
-            }
-        }
+        let reached = if instances.len() > 1 && self.parallel() {
+            self.in_branches(instances.len(), |branch, i| {
+                branch.reach_requested(instances[i].clone())
+            })
+            .map(drop)
+        } else {
+            instances
+                .into_iter()
+                .try_for_each(|instance| self.reach_requested(instance))
+        };
+        let stopped_by = reached.err();
         // Counted however the run ended: the summary says what was found reached before.
         let reached = std::mem::take(&mut self.reached_unshown);
         self.report().count_reached(reached);
         if let Some(problem) = stopped_by {
-            return Err(vec![problem]);
+            return Err(vec![*problem]);
         }
         let failures = std::mem::take(&mut *lock(&self.shared.failures));
         if failures.is_empty() {
@@ -324,6 +323,18 @@ impl<'g> Evaluator<'g> {
         } else {
             Err(failures)
         }
+    }
+
+    /// Reaches an instance named on the command line, saying so when it was already reached.
+    fn reach_requested(&mut self, instance: Instance) -> Result<()> {
+        let text = self.describe(&instance);
+        let grouping = self.goalfile.goals[instance.goal].is_grouping();
+        if let Outcome::Reached = self.reach(instance, None)? {
+            if !grouping {
+                self.report().reached(&text, true);
+            }
+        }
+        Ok(())
     }
 
     fn describe(&self, instance: &Instance) -> String {
@@ -842,7 +853,7 @@ impl<'g> Evaluator<'g> {
             Statement::Run(recipe) => {
                 let script = self.render(&recipe.script, scope, Context::Shell)?;
                 if self.act(body) {
-                    self.recipe(&script, scope, recipe.span, recipe.retry)?;
+                    self.recipe(&script, scope, recipe.span, recipe.retry, "its recipe")?;
                 }
             }
             Statement::MemorySet { key, value, span } => {

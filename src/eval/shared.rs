@@ -36,6 +36,10 @@ pub(super) struct Shared<'g> {
     /// times is good only while this is unchanged.
     pub(super) commands_run: AtomicU64,
     pub(super) next_branch: AtomicUsize,
+    /// How many more threads branches may start: with the main one, `-j` threads reach
+    /// instances, whatever the nesting of groups reached side by side, as at most that many
+    /// recipes run at once anyway.
+    pub(super) spare_threads: AtomicUsize,
     /// A `set` statement changed a persistent variable: `when` jobs must look again.
     pub(super) variables_set: AtomicBool,
     /// Added to every command's environment: a job's name and serial.

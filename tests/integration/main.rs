@@ -21,5 +21,6 @@ mod plan;
 mod restart;
 mod run_errors;
 mod spec_examples;
+mod terminal;
 mod transcripts;
 mod url_targets;

@@ -480,8 +480,91 @@ fn a_failing_step_fails_the_goal_and_leaves_no_intermediate_files() {
         .goal(&["stepped", "command=exit 3", "limit=2"])
         .status(1)
         .stderr_has("goal::recipe-failed")
-        .stderr_has("its recipe exited with status 3");
+        .stderr_has("failed: step 2 of its plan, `step`, exited with");
     assert_eq!(fs::read_dir(project.path().join("out")).unwrap().count(), 0);
+}
+
+/// One step that writes part of the plan's output, then fails unless `whole` exists.
+const PARTIAL_OUTPUT: &str = r#"
+transition write cost="1" {
+    when { lacks "written"; }
+    effects { add "written"; }
+    run "printf partial > {output}; test -e whole"
+}
+goal converted {
+    target { file-newer "out/file" than="in" }
+    plan from="in" to="out/file" { want { has "written"; } }
+}
+"#;
+
+#[test]
+fn a_failing_last_step_leaves_no_partial_output_and_the_error_names_it() {
+    let project = Project::new().goalfile(PARTIAL_OUTPUT).file("in", "x");
+    fs::create_dir(project.path().join("out")).unwrap();
+    project.goal(&["converted"]).expect(
+        1,
+        "",
+        r#"goal: plan  converted: write (1), total cost 1
+goal: start converted
+goal: FAILED converted (0.01s)
+goal: summary: 0 ran, 0 already reached, 1 failed (0.01s)
+goal: failed: converted
+goal::recipe-failed
+
+  × `converted` failed: step 1 of its plan, `write`, exited with status 1
+   ╭─[Goalfile:5:5]
+ 4 │     effects { add "written"; }
+ 5 │     run "printf partial > {output}; test -e whole"
+   ·     ───────────────────────┬──────────────────────
+   ·                            ╰── this recipe
+ 6 │ }
+   ╰────
+"#,
+    );
+    assert!(!project.exists("out/file"));
+    // The next run takes nothing for done: it runs the step again.
+    project.write("whole", "");
+    project.goal(&["converted"]).expect(
+        0,
+        "",
+        "goal: plan  converted: write (1), total cost 1
+goal: start converted
+goal: done  converted (0.01s)
+goal: summary: 1 ran, 0 already reached (0.01s)
+",
+    );
+    assert_eq!(project.read("out/file"), "partial");
+}
+
+#[test]
+fn a_failing_last_step_leaves_an_output_it_did_not_touch() {
+    let project = Project::new()
+        .goalfile(TWO_STEPS)
+        .file("out/file", "from an earlier run");
+    project
+        .goal(&["stepped", "command=exit 3", "limit=2"])
+        .expect(
+            1,
+            "",
+            r#"goal: plan  stepped command='exit 3' limit=2 start=true: prepare (0) → step (1), total cost 1
+goal: start stepped command='exit 3' limit=2 start=true
+goal: FAILED stepped command='exit 3' limit=2 start=true (0.03s)
+goal: summary: 0 ran, 0 already reached, 1 failed (0.03s)
+goal: failed: stepped command='exit 3' limit=2 start=true
+goal::recipe-failed
+
+  × `stepped command='exit 3' limit=2 start=true` failed: step 2 of its plan, `step`, exited with
+  │ status 3
+    ╭─[Goalfile:10:5]
+  9 │     effects { set "n" "{limit}"; }
+ 10 │     run "{command|raw}"
+    ·     ─────────┬─────────
+    ·              ╰── this recipe
+ 11 │ }
+    ╰────
+"#,
+        );
+    assert_eq!(project.read("out/file"), "from an earlier run");
 }
 
 #[test]
