@@ -390,8 +390,8 @@ impl<'g> Evaluator<'g> {
             Claim::Settled(outcome) => return outcome,
         };
         self.stack.push(id);
-        let result = self.reach_new(&instance);
-        self.settle(id, &instance, result)
+        let (result, blocked) = self.reach_new(&instance);
+        self.settle(id, &instance, result, blocked)
     }
 
     /// The instance's id if it is new (now owned by this branch), else its outcome: at once
@@ -433,15 +433,17 @@ impl<'g> Evaluator<'g> {
     }
 
     /// After the body of the instance `id` (on top of the stack): its hooks, its failure
-    /// recorded, and its outcome published to the branches waiting for it.
+    /// recorded, and its outcome published to the branches waiting for it. `blocked`: a
+    /// requirement's failure stopped its body.
     #[inline(never)]
     fn settle(
         &mut self,
         id: usize,
         instance: &Instance,
         result: Result<Outcome>,
+        blocked: bool,
     ) -> Result<Outcome> {
-        self.run_hooks(id, instance, &result);
+        self.run_hooks(id, instance, &result, blocked);
         self.stack.pop();
         let settled = match result {
             Ok(outcome) => Ok(outcome),
@@ -471,11 +473,19 @@ impl<'g> Evaluator<'g> {
     }
 
     /// The goal's own hook, then the Goalfile-wide one: `on-success` after its body ran and its
-    /// promise held, `on-failure` after it failed. A hook's failure is a note: the goal's
-    /// outcome is already decided.
-    fn run_hooks(&mut self, id: usize, instance: &Instance, result: &Result<Outcome>) {
+    /// promise held, `on-failure` after it failed itself (not only blocked by a requirement:
+    /// without keep-going the requirement's problem comes up through every goal that required
+    /// it, and only the goal that failed runs the hooks). A hook's failure is a note: the
+    /// goal's outcome is already decided.
+    fn run_hooks(
+        &mut self,
+        id: usize,
+        instance: &Instance,
+        result: &Result<Outcome>,
+        blocked: bool,
+    ) {
         let failure = match result {
-            _ if self.options.dry_run => return,
+            _ if self.options.dry_run || blocked => return,
             Ok(Outcome::Ran) => None,
             Err(problem) if problem.code != STOPPED && problem.kind != Kind::Interrupted => {
                 Some(problem)
@@ -555,7 +565,8 @@ impl<'g> Evaluator<'g> {
         }
     }
 
-    fn reach_new(&mut self, instance: &Instance) -> Result<Outcome> {
+    /// The instance's outcome, and whether a requirement's failure blocked its body.
+    fn reach_new(&mut self, instance: &Instance) -> (Result<Outcome>, bool) {
         let goal = &self.goalfile.goals[instance.goal];
         let mut scope = Scope::new();
         for (param, value) in goal.params.iter().zip(instance.values.iter()) {
@@ -570,7 +581,7 @@ impl<'g> Evaluator<'g> {
         if let Err(problem) = &result {
             self.account_unfinished(goal, problem, &body);
         }
-        result
+        (result, body.blocked.is_some())
     }
 
     /// Reports and counts an instance that did not finish, by what stopped it: its own failure,

@@ -962,6 +962,60 @@ goal fine {
 }
 
 #[test]
+fn only_the_goal_that_failed_runs_on_failure_not_the_goals_it_blocked() {
+    // Without -k the failure comes up through every goal that required it; with -k each of
+    // them settles as failed: neither may run their hooks.
+    for args in [&["all"][..], &["-k", "all"]] {
+        let project = Project::new().goalfile(
+            r#"
+goal a {
+    run "exit 3"
+    on-failure { run "echo a $GOAL_STATUS >> hooks.log" }
+}
+goal b {
+    require a
+    run "echo b ran >> hooks.log"
+    on-failure { run "echo b $GOAL_STATUS >> hooks.log" }
+}
+goal all {
+    require b
+    on-failure { run "echo all $GOAL_STATUS >> hooks.log" }
+}
+on-failure { run "echo \"wide $GOAL_STATUS $GOAL_INSTANCE\" >> hooks.log" }
+"#,
+        );
+        project.goal(args).expect(
+            1,
+            "",
+            r#"
+            goal: start a
+            goal: FAILED a (<duration>)
+            goal: blocked b (requires a, which failed)
+            goal: summary: 0 ran, 0 already reached, 1 failed, 1 blocked (<duration>)
+            goal: failed: a
+            goal: blocked: b
+            goal::recipe-failed
+
+              × `a` failed: its recipe exited with status 3
+               ╭─[Goalfile:3:5]
+             2 │ goal a {
+             3 │     run "exit 3"
+               ·     ──────┬─────
+               ·           ╰── this recipe
+             4 │     on-failure { run "echo a $GOAL_STATUS >> hooks.log" }
+               ╰────
+              help: required by b ← all
+            "#,
+        );
+        assert_eq!(
+            project.read("hooks.log"),
+            "a failed\nwide failed a\n",
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
 fn a_plain_command_runs_without_a_shell_and_anything_else_with_one() {
     let project = Project::new()
         .goalfile(
