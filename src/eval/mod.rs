@@ -13,6 +13,7 @@
 mod branches;
 mod commands;
 mod files;
+mod force;
 mod instance;
 mod jobs;
 mod listings;
@@ -40,6 +41,7 @@ use crate::progress;
 use crate::report::{Reporter, Stats};
 use crate::run;
 use crate::template::Context;
+pub use force::Force;
 pub use listings::Listings;
 
 use branches::{only_requires, stopped, STOPPED};
@@ -59,6 +61,8 @@ pub struct Options {
     /// How many recipes may run at once; above 1, consecutive requirements of a body and the
     /// iterations of a `for` over requirements are reached side by side.
     pub jobs: usize,
+    /// Which goals fire even when their target holds.
+    pub force: Force,
 }
 
 /// A goal asked for on the command line, with its `name=value` arguments.
@@ -188,6 +192,7 @@ impl<'g> Evaluator<'g> {
             jobs,
             logs: Mutex::new(None),
             listings: Mutex::new(None),
+            forced: Mutex::default(),
         };
         Ok(Evaluator {
             goalfile,
@@ -299,6 +304,7 @@ impl<'g> Evaluator<'g> {
     /// Reaches every instance, in order. With keep-going, every failure is collected and
     /// returned at the end.
     pub fn reach_all(&mut self, instances: Vec<Instance>) -> std::result::Result<(), Vec<Problem>> {
+        self.force_requested(&instances);
         for instance in instances {
             let text = self.describe(&instance);
             let grouping = self.goalfile.goals[instance.goal].is_grouping();
@@ -904,7 +910,14 @@ impl<'g> Evaluator<'g> {
         scope: &mut Scope<'g>,
         body: &mut Body<'g>,
     ) -> Result<Flow> {
-        let verdict = self.holds(&target.predicate, scope)?;
+        let forced = self.forced();
+        let verdict = match forced {
+            Some(why) => Verdict {
+                holds: false,
+                reason: Some(why.to_string()),
+            },
+            None => self.holds(&target.predicate, scope)?,
+        };
         if verdict.holds && body.pending.is_none() {
             let nested = body.started.is_none() && self.stack.len() > 1;
             // Building the instance's text for each of ten thousand reached goals would be
@@ -934,7 +947,8 @@ impl<'g> Evaluator<'g> {
                 let text = self.current();
                 self.report().explain(&text, &format!("fires: {why}"));
             }
-            if body.pending.is_none() {
+            // Forced, it fires whatever its requirements do.
+            if body.pending.is_none() || forced.is_some() {
                 body.why_fires = Some(why);
             }
         }

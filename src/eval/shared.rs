@@ -45,6 +45,8 @@ pub(super) struct Shared<'g> {
     pub(super) logs: Mutex<Option<Logs>>,
     /// Directory listings kept between runs, when the run keeps them.
     pub(super) listings: Mutex<Option<Listings>>,
+    /// Under `--force`, the instances named on the command line.
+    pub(super) forced: Mutex<Vec<Instance>>,
 }
 
 /// Every instance met in this invocation, by id: each is stored once, and stacks and outcomes
