@@ -88,7 +88,7 @@ impl<'g> Evaluator<'g> {
                 missing.get_or_insert(why);
             }
         }
-        let every_source = gather == Gather::All || missing.is_some() || oldest.is_none();
+        let every_source = gather == Gather::All || missing.is_some();
         let mut why_false = missing;
         let mut changed = Vec::new();
         let mut seen = HashSet::default();

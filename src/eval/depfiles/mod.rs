@@ -97,7 +97,10 @@ impl Depfiles {
         let meta = match fs::metadata(depfile) {
             Ok(meta) if meta.is_file() => meta,
             Ok(_) => return Err(Unreadable("it is not a file".to_string())),
-            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(error) if error.kind() == ErrorKind::NotFound => {
+                self.forget(depfile);
+                return Ok(None);
+            }
             Err(error) => return Err(Unreadable(error.to_string())),
         };
         let stamp = Stamp::from(&meta);
@@ -139,7 +142,19 @@ impl Depfiles {
         Ok(Some(prerequisites))
     }
 
-    /// Writes the depfiles back if this run changed them. Failing is not an error: the next run
+    /// Drops what a depfile that is gone said, so the cache does not keep it forever.
+    fn forget(&mut self, depfile: &str) {
+        let file = &self.file;
+        let kept = self
+            .kept
+            .get_or_insert_with(|| file.as_deref().map(read).unwrap_or_default());
+        if kept.entries.remove(depfile).is_some() {
+            self.changed = true;
+        }
+    }
+
+    /// Writes the depfiles back if this run changed them, keeping only the paths some depfile
+    /// still names. Failing is not an error: the next run
     /// reads the depfiles again.
     pub fn save(&self) {
         let (Some(file), Some(kept)) = (&self.file, &self.kept) else {
@@ -148,7 +163,22 @@ impl Depfiles {
         if !self.changed {
             return;
         }
-        let written = postcard::to_stdvec(&(FORMAT, kept))
+        let mut compact = Kept::default();
+        for (depfile, entry) in &kept.entries {
+            let prerequisites = entry
+                .prerequisites
+                .iter()
+                .map(|&i| compact.intern(&kept.paths[i as usize]))
+                .collect();
+            compact.entries.insert(
+                depfile.clone(),
+                Entry {
+                    stamp: entry.stamp,
+                    prerequisites,
+                },
+            );
+        }
+        let written = postcard::to_stdvec(&(FORMAT, &compact))
             .map_err(std::io::Error::other)
             .and_then(|bytes| cache::replace(file, &bytes));
         if let Err(error) = written {
@@ -229,6 +259,30 @@ mod tests {
             .prerequisites(dir.path().to_str().unwrap())
             .unwrap_err();
         assert_eq!(why, "it is not a file");
+    }
+
+    #[test]
+    fn a_depfile_gone_is_forgotten_with_the_paths_only_it_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.d"), dir.path().join("b.d"));
+        fs::write(&a, "a.o: a.c shared.h\n").unwrap();
+        fs::write(&b, "b.o: b.c shared.h\n").unwrap();
+        std::thread::sleep(crate::cache::RACY + Duration::from_millis(1100));
+        let mut depfiles = Depfiles::new(dir.path());
+        for depfile in [&a, &b] {
+            depfiles.prerequisites(depfile.to_str().unwrap()).unwrap();
+        }
+        depfiles.save();
+        fs::remove_file(&a).unwrap();
+        let mut depfiles = Depfiles::new(dir.path());
+        assert!(depfiles
+            .prerequisites(a.to_str().unwrap())
+            .unwrap()
+            .is_none());
+        depfiles.save();
+        let kept = read(&dir.path().join("cache").join("depfiles"));
+        assert_eq!(kept.entries.len(), 1);
+        assert_eq!(kept.paths, ["b.c", "shared.h"]);
     }
 
     #[test]
