@@ -72,6 +72,15 @@ fn always_fires_every_goal_once_and_force_only_the_named_ones() {
         ",
     );
     assert_eq!(project.read("log"), "dep\nmade\ndep\nmade\nmade\n");
+
+    // Named too, `dep` is forced where `made` requires it, and reached once.
+    project
+        .goal(&["-q", "--force", "made", "dep"])
+        .expect(0, "", "");
+    assert_eq!(
+        project.read("log"),
+        "dep\nmade\ndep\nmade\nmade\ndep\nmade\n"
+    );
 }
 
 #[test]
