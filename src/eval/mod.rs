@@ -240,10 +240,10 @@ impl<'g> Evaluator<'g> {
         *lock(&self.shared.depfiles) = depfiles;
     }
 
-    /// Writes the listings and depfiles this run read (see [`Evaluator::remember_listings`]), and lets go of
-    /// what the run met without freeing it: the process ends soon after (a `goal tick` runs one
-    /// run per job), and freeing every instance, outcome, mtime and listed path one allocation
-    /// at a time was 9 % of a no-op's instructions over 1,000 sources.
+    /// Writes the listings and depfiles this run read (see [`Evaluator::remember_listings`]),
+    /// and lets go of what the run met without freeing it: the process ends soon after (a
+    /// `goal tick` runs one run per job), and freeing every instance, outcome, mtime and listed
+    /// path one allocation at a time was 9 % of a no-op's instructions over 1,000 sources.
     pub fn end(mut self) {
         if let Some(listings) = lock(&self.shared.listings).take() {
             listings.save();
