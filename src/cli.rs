@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::diagnostic::{self, Error, Problem, Result};
-use crate::eval::{describe, Evaluator, Options, Request};
+use crate::eval::{describe, Evaluator, Force, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::jobs::commands::{self, Listing, Project, SetMode};
 use crate::logs;
@@ -45,6 +45,12 @@ pub struct Cli {
     /// After a failure, go on with everything that does not depend on it
     #[arg(short = 'k', long, global = true)]
     pub keep_going: bool,
+    /// Fire every goal, even those whose target holds (make's -B); the target is still checked after
+    #[arg(short = 'B', long)]
+    pub always: bool,
+    /// Fire the goals named on the command line even if their targets hold (not what they require)
+    #[arg(long, conflicts_with = "always")]
+    pub force: bool,
     /// Run up to N recipes at once, reaching independent requirements side by side
     #[arg(short = 'j', long, value_name = "N", env = "GOAL_JOBS", default_value_t = 1, global = true,
           value_parser = clap::value_parser!(u16).range(1..))]
@@ -405,6 +411,7 @@ fn instance_text(path: &Path, words: &[String], location: Location) -> Result<Op
         explain: false,
         keep_going: false,
         jobs: 1,
+        force: Force::Nothing,
     };
     let mut evaluator = Evaluator::new(
         &goalfile,
@@ -467,6 +474,13 @@ fn settings(cli: &Cli) -> Settings {
             explain: cli.explain,
             keep_going: cli.keep_going,
             jobs: cli.jobs.into(),
+            force: if cli.always {
+                Force::Everything
+            } else if cli.force {
+                Force::Requested
+            } else {
+                Force::Nothing
+            },
         },
         verbosity: match (cli.quiet, cli.verbose) {
             (true, _) => Verbosity::Quiet,

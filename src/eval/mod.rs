@@ -12,10 +12,13 @@
 
 mod branches;
 mod commands;
+mod depfiles;
 mod files;
+mod force;
 mod instance;
 mod jobs;
 mod listings;
+mod newer;
 mod plan;
 mod predicate;
 mod scope;
@@ -40,6 +43,8 @@ use crate::progress;
 use crate::report::{Reporter, Stats};
 use crate::run;
 use crate::template::Context;
+pub use depfiles::Depfiles;
+pub use force::Force;
 pub use listings::Listings;
 
 use branches::{only_requires, stopped, STOPPED};
@@ -59,6 +64,8 @@ pub struct Options {
     /// How many recipes may run at once; above 1, consecutive requirements of a body and the
     /// iterations of a `for` over requirements are reached side by side.
     pub jobs: usize,
+    /// Which goals fire even when their target holds.
+    pub force: Force,
 }
 
 /// A goal asked for on the command line, with its `name=value` arguments.
@@ -189,6 +196,8 @@ impl<'g> Evaluator<'g> {
             jobs,
             logs: Mutex::new(None),
             listings: Mutex::new(None),
+            forced: Mutex::default(),
+            depfiles: Mutex::new(Depfiles::unkept()),
         };
         Ok(Evaluator {
             goalfile,
@@ -226,15 +235,24 @@ impl<'g> Evaluator<'g> {
         *lock(&self.shared.listings) = Some(listings);
     }
 
-    /// Writes the listings this run made (see [`Evaluator::remember_listings`]), and lets go of
-    /// what the run met without freeing it: the process ends soon after (a `goal tick` runs one
-    /// run per job), and freeing every instance, outcome, mtime and listed path one allocation
-    /// at a time was 9 % of a no-op's instructions over 1,000 sources.
+    /// Reuses what the depfiles kept in `depfiles` said; [`Evaluator::end`] keeps those this run
+    /// read.
+    pub fn remember_depfiles(&mut self, depfiles: Depfiles) {
+        *lock(&self.shared.depfiles) = depfiles;
+    }
+
+    /// Writes the listings and depfiles this run read (see [`Evaluator::remember_listings`]),
+    /// and lets go of what the run met without freeing it: the process ends soon after (a
+    /// `goal tick` runs one run per job), and freeing every instance, outcome, mtime and listed
+    /// path one allocation at a time was 9 % of a no-op's instructions over 1,000 sources.
     pub fn end(mut self) {
         if let Some(listings) = lock(&self.shared.listings).take() {
             listings.save();
             std::mem::forget(listings);
         }
+        let depfiles = std::mem::replace(&mut *lock(&self.shared.depfiles), Depfiles::unkept());
+        depfiles.save();
+        std::mem::forget(depfiles);
         std::mem::forget(std::mem::take(&mut *lock(&self.shared.table)));
         std::mem::forget(std::mem::take(&mut self.mtimes));
     }
@@ -300,6 +318,7 @@ impl<'g> Evaluator<'g> {
     /// Reaches every instance, as independent requirements: side by side with `-j`, else in
     /// order. With keep-going, every failure is collected and returned at the end.
     pub fn reach_all(&mut self, instances: Vec<Instance>) -> std::result::Result<(), Vec<Problem>> {
+        self.force_requested(&instances);
         let reached = if instances.len() > 1 && self.parallel() {
             self.in_branches(instances.len(), |branch, i| {
                 branch.reach_requested(instances[i].clone())
@@ -993,7 +1012,14 @@ impl<'g> Evaluator<'g> {
         scope: &mut Scope<'g>,
         body: &mut Body<'g>,
     ) -> Result<Flow> {
-        let verdict = self.holds(&target.predicate, scope)?;
+        let forced = self.forced();
+        let verdict = match forced {
+            Some(why) => Verdict {
+                holds: false,
+                reason: Some(why.to_string()),
+            },
+            None => self.holds(&target.predicate, scope)?,
+        };
         if verdict.holds && body.pending.is_none() {
             let nested = body.started.is_none() && self.stack.len() > 1;
             // Building the instance's text for each of ten thousand reached goals would be
@@ -1023,10 +1049,13 @@ impl<'g> Evaluator<'g> {
                 let text = self.current();
                 self.report().explain(&text, &format!("fires: {why}"));
             }
-            if body.pending.is_none() {
+            // Forced, it fires whatever its requirements do.
+            if body.pending.is_none() || forced.is_some() {
                 body.why_fires = Some(why);
             }
         }
+        let newer = self.newer_sources(&target.predicate, scope, forced.is_some())?;
+        scope.push(crate::goalfile::NEWER, newer);
         body.promise = Some(target);
         Ok(Flow::Continue)
     }

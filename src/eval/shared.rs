@@ -7,7 +7,7 @@ use regex::Regex;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::scope::Globals;
-use super::{Instance, Listings, Outcome};
+use super::{Depfiles, Instance, Listings, Outcome};
 use crate::diagnostic::Problem;
 use crate::logs::Logs;
 use crate::report::Reporter;
@@ -49,6 +49,10 @@ pub(super) struct Shared<'g> {
     pub(super) logs: Mutex<Option<Logs>>,
     /// Directory listings kept between runs, when the run keeps them.
     pub(super) listings: Mutex<Option<Listings>>,
+    /// Under `--force`, the instances named on the command line.
+    pub(super) forced: Mutex<Vec<Instance>>,
+    /// What depfiles said, kept between runs when the run keeps them.
+    pub(super) depfiles: Mutex<Depfiles>,
 }
 
 /// Every instance met in this invocation, by id: each is stored once, and stacks and outcomes

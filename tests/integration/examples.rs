@@ -102,6 +102,36 @@ fn c_project_compiles_links_and_then_does_nothing() {
 }
 
 #[test]
+fn c_project_recompiles_only_the_objects_that_include_a_touched_header() {
+    let project = example("c-project");
+    project.goal(&["-q"]).expect(0, "", "");
+    // The compiles and the link before it take far longer than the clock's granularity, so the
+    // header is newer than every object.
+    let header = project.path().join("src/count.h");
+    fs::File::options()
+        .append(true)
+        .open(header)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start compiled c_file=src/main.c
+        goal: done  compiled c_file=src/main.c (0.00s)
+        goal: start compiled c_file=src/count.c
+        goal: done  compiled c_file=src/count.c (0.00s)
+        goal: start archived
+        goal: done  archived (0.00s)
+        goal: start linked
+        goal: done  linked (0.00s)
+        goal: summary: 4 ran, 1 already reached (0.00s)
+        ",
+    );
+}
+
+#[test]
 fn mass_rebuild_builds_each_package_once_after_its_dependencies() {
     let project = example("mass-rebuild");
     project.goal(&[]).success();

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod c_builds;
 mod cache;
 mod daemon;
 mod evaluate;
