@@ -1,9 +1,15 @@
 //! The embedded Memory: a sled database, by default in the project's `.goal/memory`.
 
+use std::ffi::CString;
 use std::fmt::Display;
 use std::fs::{self, File, TryLockError};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use super::{lock, Store, IO};
 use crate::diagnostic::Problem;
@@ -12,9 +18,21 @@ use crate::diagnostic::Problem;
 /// share the open one.
 static OPEN: Mutex<Vec<(PathBuf, Weak<SledStore>)>> = Mutex::new(Vec::new());
 
+/// sled waits for ever on a write the disk refused (a full disk): a write is done on a thread of
+/// its own, and waited for only so long. After this long, a disk without room is taken to be why.
+const WRITE_PATIENCE: Duration = Duration::from_secs(1);
+/// On a disk with room, this is far longer than any healthy write takes.
+const WRITE_LIMIT: Duration = Duration::from_secs(60);
+/// How often a write that takes long is looked at.
+const WRITE_POLL: Duration = Duration::from_millis(50);
+/// sled writes its log in segments of 512 KiB: a disk with less room than two cannot take it.
+const ROOM_NEEDED: u64 = 1 << 20;
+
 pub(super) struct SledStore {
     db: sled::Db,
     dir: PathBuf,
+    /// A write never ended: sled would make every later one wait behind it.
+    stuck: AtomicBool,
 }
 
 pub(super) enum OpenError {
@@ -49,6 +67,7 @@ impl SledStore {
                 let store = Arc::new(SledStore {
                     db,
                     dir: dir.to_owned(),
+                    stuck: AtomicBool::new(false),
                 });
                 open.push((canonical, Arc::downgrade(&store)));
                 Ok(store)
@@ -71,11 +90,52 @@ impl SledStore {
         })
     }
 
-    fn durable(&self, action: &str) -> Result<(), Problem> {
-        self.db
-            .flush()
-            .map(drop)
-            .map_err(|error| self.problem(action, &error))
+    /// Runs `write`, then makes it durable, on a thread of its own; the result, or a problem
+    /// when the write does not end (a full disk), after which every write fails at once.
+    fn write<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&sled::Db) -> sled::Result<T> + Send + 'static,
+    ) -> Result<T, Problem> {
+        if self.stuck.load(Ordering::SeqCst) {
+            return Err(self.stuck_problem("an earlier write never ended"));
+        }
+        let db = self.db.clone();
+        let (sender, done) = mpsc::channel();
+        thread::Builder::new()
+            .name("goal-memory-write".to_owned())
+            .spawn(move || {
+                let _ = sender.send(write(&db).and_then(|value| db.flush().map(|_| value)));
+            })
+            .map_err(|error| self.problem("write", &error))?;
+        let started = Instant::now();
+        loop {
+            match done.recv_timeout(WRITE_POLL) {
+                Ok(result) => return result.map_err(|error| self.problem("write", &error)),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(self.problem("write", &"the write ended without an answer"))
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            let waited = started.elapsed();
+            let full = waited >= WRITE_PATIENCE && !has_room(&self.dir);
+            if full || waited >= WRITE_LIMIT {
+                self.stuck.store(true, Ordering::SeqCst);
+                // Dropping the database flushes it, which would wait for ever as well.
+                std::mem::forget(self.db.clone());
+                return Err(self.stuck_problem(if full {
+                    "the disk is full"
+                } else {
+                    "the write did not end in a minute"
+                }));
+            }
+        }
+    }
+
+    fn stuck_problem(&self, cause: &str) -> Problem {
+        self.problem("write", &cause).with_help(format!(
+            "make room on the disk holding `{}` and run again: what was written before is kept",
+            self.dir.display()
+        ))
     }
 }
 
@@ -89,10 +149,8 @@ impl Store for SledStore {
     }
 
     fn set(&self, key: &str, value: &str) -> Result<(), Problem> {
-        self.db
-            .insert(key, value.as_bytes())
-            .map_err(|error| self.problem("write", &error))?;
-        self.durable("write")
+        let (key, value) = (key.to_owned(), value.to_owned());
+        self.write(move |db| db.insert(key, value.as_bytes()).map(drop))
     }
 
     fn set_all(&self, entries: &[(String, String)]) -> Result<(), Problem> {
@@ -100,20 +158,12 @@ impl Store for SledStore {
         for (key, value) in entries {
             batch.insert(key.as_bytes(), value.as_bytes());
         }
-        self.db
-            .apply_batch(batch)
-            .map_err(|error| self.problem("write", &error))?;
-        self.durable("write")
+        self.write(move |db| db.apply_batch(batch))
     }
 
     fn delete(&self, key: &str) -> Result<bool, Problem> {
-        let existed = self
-            .db
-            .remove(key)
-            .map_err(|error| self.problem("write", &error))?
-            .is_some();
-        self.durable("write")?;
-        Ok(existed)
+        let key = key.to_owned();
+        self.write(move |db| db.remove(key).map(|old| old.is_some()))
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, Problem> {
@@ -130,8 +180,28 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<(), Problem> {
-        self.durable("flush")
+        if self.stuck.load(Ordering::SeqCst) {
+            // Said already, by the write that got stuck.
+            return Ok(());
+        }
+        self.write(|_| Ok(()))
     }
+}
+
+/// Whether the file system holding `dir` has the room sled needs to go on; when that cannot be
+/// told, it is taken to have it.
+fn has_room(dir: &Path) -> bool {
+    let Ok(path) = CString::new(dir.as_os_str().as_bytes()) else {
+        return true;
+    };
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `path` is a NUL-terminated string and `stats` has room for the answer.
+    if unsafe { libc::statvfs(path.as_ptr(), stats.as_mut_ptr()) } != 0 {
+        return true;
+    }
+    // SAFETY: statvfs filled it in, as it returned 0.
+    let stats = unsafe { stats.assume_init() };
+    u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)) >= ROOM_NEEDED
 }
 
 fn problem(dir: &Path, action: &str, cause: &dyn Display) -> Problem {

@@ -416,3 +416,95 @@ fn an_unfinished_snapshot_of_a_killed_process_does_not_lose_the_memory() {
         .stdout_has("yes");
     assert!(!project.exists(".goal/memory/snap.00000000FFFFFFFF.generating"));
 }
+
+/// A small tmpfs, unmounted when dropped; `None` where this process may not mount one.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        mounted.then_some(SmallDisk { dir })
+    }
+
+    fn grow(&self, size: &str) {
+        let grown = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(self.dir.path())
+            .status()
+            .unwrap();
+        assert!(grown.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_run_and_keeps_what_was_written() {
+    let Some(disk) = SmallDisk::mount("3m") else {
+        eprintln!("skipped: a full disk needs a small tmpfs, which only root may mount");
+        return;
+    };
+    // Goals whose recipes write more through the socket than the disk holds.
+    const GOALS: usize = 200;
+    let goal = env!("CARGO_BIN_EXE_goal");
+    let mut goalfile = String::new();
+    for i in 0..GOALS {
+        goalfile.push_str(&format!(
+            "goal g{i} {{\n    target {{ memory-exists \"k{i}\" }}\n    \
+             run \"{goal} memory set k{i} $(head -c 20000 /dev/zero | tr '\\\\0' x)\"\n}}\n"
+        ));
+    }
+    goalfile.push_str("goal all {\n");
+    for i in 0..GOALS {
+        goalfile.push_str(&format!("    require g{i}\n"));
+    }
+    goalfile.push_str("}\n");
+    let project = Project::new().goalfile(&goalfile);
+    let mut child = project
+        .command(&["-q"])
+        .env("GOAL_MEMORY", disk.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a run on a full disk did not end");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    // Which goal meets the full disk, and whether its write or a read finds it, varies with
+    // sled's own layout: only the code and the status are known.
+    Run::from(child.wait_with_output().unwrap())
+        .status(1)
+        .stderr_has("goal::memory-io")
+        .stderr_has(&format!("the Memory at `{}`", disk.dir.path().display()));
+    disk.grow("20m");
+    let listing = project
+        .command(&["memory", "list"])
+        .env("GOAL_MEMORY", disk.dir.path())
+        .output()
+        .unwrap();
+    let mut kept: Vec<usize> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(|line| line.split('\t').next().unwrap()[1..].parse().unwrap())
+        .collect();
+    kept.sort_unstable();
+    // The goals ran in order: what was written before the disk filled is all there.
+    assert!(!kept.is_empty() && kept.len() < GOALS, "{kept:?}");
+    assert_eq!(kept, (0..kept.len()).collect::<Vec<_>>());
+}
