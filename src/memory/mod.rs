@@ -36,6 +36,7 @@ const KEY: &str = "goal::memory-key";
 const READ_ONLY: &str = "goal::memory-read-only";
 const LOCKED: &str = "goal::memory-locked";
 const IO: &str = "goal::memory-io";
+const DAMAGED: &str = "goal::memory-damaged";
 const SOCKET: &str = "goal::memory-socket";
 const NO_GOALFILE: &str = "goal::no-goalfile";
 const RUN_LOCKED: &str = "goal::run-locked";
@@ -44,11 +45,12 @@ const DAEMON_RUNNING: &str = "goal::daemon-running";
 
 /// Every code a Memory problem can carry, so one that crossed the socket as text gets its
 /// `&'static` code back.
-const CODES: [&str; 9] = [
+const CODES: [&str; 10] = [
     KEY,
     READ_ONLY,
     LOCKED,
     IO,
+    DAMAGED,
     SOCKET,
     NO_GOALFILE,
     RUN_LOCKED,

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{lock, Store, IO};
+use super::{lock, Store, DAMAGED, IO};
 use crate::diagnostic::Problem;
 
 /// sled refuses to open a database twice, even in one process: handles on the same directory
@@ -55,6 +55,9 @@ impl SledStore {
         if let Some(store) = shared {
             return Ok(store);
         }
+        if let Some(problem) = emptied(dir) {
+            return Err(OpenError::Failed(problem));
+        }
         let mut opened = sled::Config::new().path(dir).open();
         if matches!(opened, Err(sled::Error::Corruption { .. }))
             && !held_by_another(dir)
@@ -73,6 +76,15 @@ impl SledStore {
                 Ok(store)
             }
             Err(_) if held_by_another(dir) => Err(OpenError::Locked),
+            Err(error @ (sled::Error::Corruption { .. } | sled::Error::Unsupported(_))) => {
+                // sled's own words name its internals (file offsets, its versions), not what
+                // happened to the user's Memory or what to do about it.
+                tracing::debug!("sled cannot open {}: {error}", dir.display());
+                Err(OpenError::Failed(damaged(
+                    dir,
+                    "what its files hold cannot be read",
+                )))
+            }
             Err(error) => Err(failed(&error)),
         }
     }
@@ -209,6 +221,26 @@ fn problem(dir: &Path, action: &str, cause: &dyn Display) -> Problem {
         IO,
         format!("cannot {action} the Memory at `{}`: {cause}", dir.display()),
     )
+}
+
+/// A Memory whose log was cut to nothing (a disk fault, a bad copy) opens in sled as an empty
+/// one: every key would be silently gone, and every goal reached through the Memory would run
+/// again. sled never leaves its log empty once it has made it.
+fn emptied(dir: &Path) -> Option<Problem> {
+    let log = fs::metadata(dir.join("db")).ok()?;
+    (log.is_file() && log.len() == 0).then(|| damaged(dir, "its file `db` is empty"))
+}
+
+fn damaged(dir: &Path, why: &str) -> Problem {
+    Problem::failure(
+        DAMAGED,
+        format!("the Memory at `{}` is damaged: {why}", dir.display()),
+    )
+    .with_help(format!(
+        "restore `{}` from a backup; or move it away to start with an empty Memory, \
+         in which every goal whose target is in the Memory runs again",
+        dir.display()
+    ))
 }
 
 /// Removes the snapshots a killed process left unfinished (`snap.<lsn>.generating`); whether

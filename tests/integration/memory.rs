@@ -508,3 +508,58 @@ fn a_full_disk_fails_the_run_and_keeps_what_was_written() {
     assert!(!kept.is_empty() && kept.len() < GOALS, "{kept:?}");
     assert_eq!(kept, (0..kept.len()).collect::<Vec<_>>());
 }
+
+const DAMAGED_HELP: &str = "  help: restore `.goal/memory` from a backup; or move it away to start with an empty Memory, in\n        which every goal whose target is in the Memory runs again\n";
+
+#[test]
+fn a_memory_cut_to_nothing_is_refused_not_taken_for_an_empty_one() {
+    let project = Project::new().goalfile(
+        r#"goal deployed { target { memory-exists "deployed" }; run "echo deploying >> ran.txt"; memory-set "deployed" "yes" }"#,
+    );
+    project.goal(&["deployed"]).success();
+    // A disk fault, or a bad copy: the files are there, with nothing in them.
+    for file in ["db", "conf"] {
+        fs::File::create(project.path().join(".goal/memory").join(file)).unwrap();
+    }
+    project.goal(&["memory", "get", "deployed"]).expect(
+        2,
+        "",
+        &format!(
+            "goal::memory-damaged\n\n  × the Memory at `.goal/memory` is damaged: its file `db` is empty\n{DAMAGED_HELP}"
+        ),
+    );
+    project.goal(&["-q", "deployed"]).expect(
+        1,
+        "",
+        &format!(
+            r#"goal::memory-damaged
+
+  × the Memory at `.goal/memory` is damaged: its file `db` is empty
+   ╭─[Goalfile:1:26]
+ 1 │ goal deployed {{ target {{ memory-exists "deployed" }}; run "echo deploying >> ran.txt"; memory-set "deployed" "yes" }}
+   ·                          ────────────┬────────────
+   ·                                      ╰── reading the Memory here
+   ╰────
+{DAMAGED_HELP}"#
+        ),
+    );
+    // The goal did not run again as though it had never been reached.
+    assert_eq!(project.lines("ran.txt"), ["deploying"]);
+}
+
+#[test]
+fn a_memory_holding_garbage_is_named_damaged_with_the_way_out() {
+    let project = Project::new().goalfile("");
+    project.goal(&["memory", "set", "k", "v"]).success();
+    project.write(
+        ".goal/memory/conf",
+        "this is no configuration of a database\n",
+    );
+    project.goal(&["memory", "get", "k"]).expect(
+        2,
+        "",
+        &format!(
+            "goal::memory-damaged\n\n  × the Memory at `.goal/memory` is damaged: what its files hold cannot be read\n{DAMAGED_HELP}"
+        ),
+    );
+}
