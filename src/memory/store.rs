@@ -213,7 +213,7 @@ fn has_room(dir: &Path) -> bool {
     }
     // SAFETY: statvfs filled it in, as it returned 0.
     let stats = unsafe { stats.assume_init() };
-    u64::from(stats.f_bavail).saturating_mul(u64::from(stats.f_frsize)) >= ROOM_NEEDED
+    stats.f_bavail.saturating_mul(stats.f_frsize) >= ROOM_NEEDED
 }
 
 fn problem(dir: &Path, action: &str, cause: &dyn Display) -> Problem {
