@@ -76,16 +76,7 @@ impl SledStore {
                 Ok(store)
             }
             Err(_) if held_by_another(dir) => Err(OpenError::Locked),
-            Err(error @ (sled::Error::Corruption { .. } | sled::Error::Unsupported(_))) => {
-                // sled's own words name its internals (file offsets, its versions), not what
-                // happened to the user's Memory or what to do about it.
-                tracing::debug!("sled cannot open {}: {error}", dir.display());
-                Err(OpenError::Failed(damaged(
-                    dir,
-                    "what its files hold cannot be read",
-                )))
-            }
-            Err(error) => Err(failed(&error)),
+            Err(error) => Err(OpenError::Failed(sled_problem(dir, "open", &error))),
         }
     }
 
@@ -122,7 +113,9 @@ impl SledStore {
         let started = Instant::now();
         loop {
             match done.recv_timeout(WRITE_POLL) {
-                Ok(result) => return result.map_err(|error| self.problem("write", &error)),
+                Ok(result) => {
+                    return result.map_err(|error| sled_problem(&self.dir, "write", &error))
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(self.problem("write", &"the write ended without an answer"))
                 }
@@ -156,7 +149,7 @@ impl Store for SledStore {
         match self.db.get(key) {
             Ok(Some(value)) => self.text(key, &value).map(Some),
             Ok(None) => Ok(None),
-            Err(error) => Err(self.problem("read", &error)),
+            Err(error) => Err(sled_problem(&self.dir, "read", &error)),
         }
     }
 
@@ -183,7 +176,8 @@ impl Store for SledStore {
         self.db
             .scan_prefix(prefix)
             .map(|entry| {
-                let (key, value) = entry.map_err(|error| self.problem("read", &error))?;
+                let (key, value) =
+                    entry.map_err(|error| sled_problem(&self.dir, "read", &error))?;
                 let key = self.text(&String::from_utf8_lossy(&key), &key)?;
                 let value = self.text(&key, &value)?;
                 Ok((key, value))
@@ -216,6 +210,19 @@ fn has_room(dir: &Path) -> bool {
     stats.f_bavail.saturating_mul(stats.f_frsize) >= ROOM_NEEDED
 }
 
+/// What a failure of sled means for the Memory at `dir`.
+fn sled_problem(dir: &Path, action: &str, error: &sled::Error) -> Problem {
+    match error {
+        sled::Error::Corruption { .. } | sled::Error::Unsupported(_) => {
+            // sled's own words name its internals (file offsets, its versions), not what
+            // happened to the user's Memory or what to do about it.
+            tracing::debug!("sled cannot {action} {}: {error}", dir.display());
+            damaged(dir, "what its files hold cannot be read")
+        }
+        error => problem(dir, action, error),
+    }
+}
+
 fn problem(dir: &Path, action: &str, cause: &dyn Display) -> Problem {
     Problem::failure(
         IO,
@@ -225,10 +232,12 @@ fn problem(dir: &Path, action: &str, cause: &dyn Display) -> Problem {
 
 /// A Memory whose log was cut to nothing (a disk fault, a bad copy) opens in sled as an empty
 /// one: every key would be silently gone, and every goal reached through the Memory would run
-/// again. sled never leaves its log empty once it has made it.
+/// again. sled never leaves its log empty once it has made it; a process holding it may be
+/// making it now.
 fn emptied(dir: &Path) -> Option<Problem> {
     let log = fs::metadata(dir.join("db")).ok()?;
-    (log.is_file() && log.len() == 0).then(|| damaged(dir, "its file `db` is empty"))
+    (log.is_file() && log.len() == 0 && !held_by_another(dir))
+        .then(|| damaged(dir, "its file `db` is empty"))
 }
 
 fn damaged(dir: &Path, why: &str) -> Problem {
