@@ -501,6 +501,7 @@ fn a_full_disk_fails_the_run_and_keeps_what_was_written() {
     let listing = project
         .command(&["memory", "list"])
         .env("GOAL_MEMORY", disk.dir.path())
+        .stdout(std::process::Stdio::piped())
         .output()
         .unwrap();
     let mut kept: Vec<usize> = String::from_utf8_lossy(&listing.stdout)
