@@ -34,9 +34,11 @@ fn through(project: &Project, socket: &Path, args: &[&str]) -> Run {
 #[test]
 fn values_persist_across_runs() {
     let project = Project::new().goalfile("");
-    project.goal(&["memory", "set", "a", "1"]).success();
-    project.goal(&["memory", "set", "b", "2"]).success();
-    project.goal(&["memory", "set", "a", "one"]).success();
+    project.goal(&["memory", "set", "a", "1"]).expect(0, "", "");
+    project.goal(&["memory", "set", "b", "2"]).expect(0, "", "");
+    project
+        .goal(&["memory", "set", "a", "one"])
+        .expect(0, "", "");
     assert!(project.exists(".goal/memory"));
 
     let get = project.goal(&["memory", "get", "a"]);
@@ -44,11 +46,11 @@ fn values_persist_across_runs() {
     assert_eq!(get.stdout, "one\n");
     assert_eq!(project.goal(&["memory", "list"]).stdout, "a\tone\nb\t2\n");
 
-    project.goal(&["memory", "delete", "a"]).success();
+    project.goal(&["memory", "delete", "a"]).expect(0, "", "");
     let get = project.goal(&["memory", "get", "a"]);
     get.status(1);
     assert_eq!(get.stdout, "");
-    project.goal(&["memory", "delete", "a"]).status(1);
+    project.goal(&["memory", "delete", "a"]).expect(1, "", "");
     assert_eq!(project.goal(&["memory", "list"]).stdout, "b\t2\n");
 }
 
@@ -60,7 +62,9 @@ fn list_takes_a_prefix_sorts_and_escapes() {
         ("built-x", "x"),
         ("tested-a", "line 1\nline 2\ttab \\ backslash"),
     ] {
-        project.goal(&["memory", "set", key, value]).success();
+        project
+            .goal(&["memory", "set", key, value])
+            .expect(0, "", "");
     }
     let list = project.goal(&["memory", "list", "tested-"]);
     list.success();
@@ -81,7 +85,9 @@ fn list_takes_a_prefix_sorts_and_escapes() {
 #[test]
 fn a_value_may_start_with_a_dash() {
     let project = Project::new().goalfile("");
-    project.goal(&["memory", "set", "k", "-v"]).success();
+    project
+        .goal(&["memory", "set", "k", "-v"])
+        .expect(0, "", "");
     assert_eq!(project.goal(&["memory", "get", "k"]).stdout, "-v\n");
 }
 
@@ -93,11 +99,16 @@ fn an_empty_key_is_an_error() {
         &["memory", "set", "", "v"],
         &["memory", "delete", ""],
     ] {
-        project
-            .goal(args)
-            .status(2)
-            .stderr_has("goal::memory-key")
-            .stderr_has("a Memory key cannot be empty");
+        project.goal(args).expect(
+            2,
+            "",
+            "
+                goal::memory-key
+
+                  × a Memory key cannot be empty
+                  help: keys are non-empty strings; check what produced this one
+                ",
+        );
     }
 }
 
@@ -105,10 +116,13 @@ fn an_empty_key_is_an_error() {
 fn without_a_goalfile_there_is_no_memory() {
     let project = Project::new();
     project
-        .goal(&["memory", "get", "k"])
-        .status(2)
-        .stderr_has("no Goalfile found here or above; the Memory lives beside it")
-        .stderr_has("--memory");
+        .goal(&["memory", "get", "k"]).expect(2, "", "
+            goal::no-goalfile
+
+              × no Goalfile found here or above; the Memory lives beside it
+              help: run this in the project, name it with -C DIR or -f FILE, or name the Memory's directory
+                    with --memory DIR
+            ");
     assert!(!project.exists(".goal"));
 }
 
@@ -118,13 +132,15 @@ fn the_memory_lives_beside_the_goalfile_found_from_here_c_or_f() {
         .goalfile("")
         .file("sub/deeper/notes", "")
         .file("other/Goalfile", "");
-    project.goal(&["-C", "sub/deeper", "memory", "set", "k", "top"]);
+    project
+        .goal(&["-C", "sub/deeper", "memory", "set", "k", "top"])
+        .expect(0, "", "");
     assert!(!project.exists("sub/deeper/.goal"));
     assert_eq!(project.goal(&["memory", "get", "k"]).stdout, "top\n");
 
     project
         .goal(&["-f", "other/Goalfile", "memory", "set", "k", "other"])
-        .success();
+        .expect(0, "", "");
     assert!(project.exists("other/.goal/memory"));
     assert_eq!(
         project.goal(&["-C", "other", "memory", "get", "k"]).stdout,
@@ -134,8 +150,15 @@ fn the_memory_lives_beside_the_goalfile_found_from_here_c_or_f() {
 
     project
         .goal(&["-f", "missing/Goalfile", "memory", "get", "k"])
-        .status(2)
-        .stderr_has("there is no Goalfile `missing/Goalfile`");
+        .expect(
+            2,
+            "",
+            "
+            goal::no-goalfile
+
+              × there is no Goalfile `missing/Goalfile`
+            ",
+        );
 }
 
 #[test]
@@ -147,9 +170,9 @@ fn memory_option_and_environment_choose_another_place() {
 
     project
         .goal(&["--memory", elsewhere_memory, "memory", "set", "k", "v"])
-        .success();
+        .expect(0, "", "");
     assert!(!project.exists(".goal/memory"));
-    project.goal(&["memory", "get", "k"]).status(1);
+    project.goal(&["memory", "get", "k"]).expect(1, "", "");
 
     let from_env = Run::from(
         project
@@ -175,10 +198,15 @@ fn a_memory_that_cannot_be_opened_says_where_and_why() {
     let project = Project::new().goalfile("").file("not-a-directory", "");
     project
         .goal(&["--memory", "not-a-directory", "memory", "get", "k"])
-        .status(2)
-        .stderr_has("goal::memory-io")
-        .stderr_has("cannot open the Memory at `")
-        .stderr_has("not-a-directory`: ");
+        .expect(
+            2,
+            "",
+            "
+            goal::memory-io
+
+              × cannot open the Memory at `/tmp/project/not-a-directory`: File exists (os error 17)
+            ",
+        );
 }
 
 #[test]
@@ -283,7 +311,9 @@ fn another_terminal_reaches_the_running_goal_through_the_run_lock() {
     let get = project.goal(&["memory", "get", "held"]);
     get.success();
     assert_eq!(get.stdout, "yes\n");
-    project.goal(&["memory", "set", "new", "1"]).success();
+    project
+        .goal(&["memory", "set", "new", "1"])
+        .expect(0, "", "");
     assert_eq!(memory.get("new").unwrap().as_deref(), Some("1"));
 }
 
@@ -412,12 +442,12 @@ fn group_has_live_process(pgid: i32) -> bool {
 #[test]
 fn an_unfinished_snapshot_of_a_killed_process_does_not_lose_the_memory() {
     let project = Project::new().goalfile("");
-    project.goal(&["memory", "set", "kept", "yes"]).success();
+    project
+        .goal(&["memory", "set", "kept", "yes"])
+        .expect(0, "", "");
     project.write(".goal/memory/snap.00000000FFFFFFFF.generating", "");
     project
-        .goal(&["memory", "get", "kept"])
-        .success()
-        .stdout_has("yes");
+        .goal(&["memory", "get", "kept"]).expect(0, "yes\n", " WARN goal::memory::store: removing the unfinished snapshot snap.00000000FFFFFFFF.generating of a killed goal\n");
     assert!(!project.exists(".goal/memory/snap.00000000FFFFFFFF.generating"));
 }
 
@@ -521,7 +551,15 @@ fn a_memory_cut_to_nothing_is_refused_not_taken_for_an_empty_one() {
     let project = Project::new().goalfile(
         r#"goal deployed { target { memory-exists "deployed" }; run "echo deploying >> ran.txt"; memory-set "deployed" "yes" }"#,
     );
-    project.goal(&["deployed"]).success();
+    project.goal(&["deployed"]).expect(
+        0,
+        "",
+        "
+        goal: start deployed
+        goal: done  deployed (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     // A disk fault, or a bad copy: the files are there, with nothing in them.
     for file in ["db", "conf"] {
         fs::File::create(project.path().join(".goal/memory").join(file)).unwrap();
@@ -555,7 +593,7 @@ fn a_memory_cut_to_nothing_is_refused_not_taken_for_an_empty_one() {
 #[test]
 fn a_memory_holding_garbage_is_named_damaged_with_the_way_out() {
     let project = Project::new().goalfile("");
-    project.goal(&["memory", "set", "k", "v"]).success();
+    project.goal(&["memory", "set", "k", "v"]).expect(0, "", "");
     project.write(
         ".goal/memory/conf",
         "this is no configuration of a database\n",
