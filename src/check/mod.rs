@@ -7,6 +7,7 @@
 
 mod cycles;
 mod plan;
+mod quoting;
 
 use std::collections::HashMap;
 
@@ -378,7 +379,8 @@ impl<'g> Checker<'g> {
                         }
                     }
                     ForSource::Glob(pattern) => self.glob(pattern, scope),
-                    ForSource::Output(value) | ForSource::Words(value) => self.refs(value, scope),
+                    ForSource::Output(command) => self.command(command, scope),
+                    ForSource::Words(value) => self.refs(value, scope),
                 }
                 let outer = (scope.locals.len(), scope.place);
                 self.define_local(&for_.var, scope);
@@ -389,7 +391,7 @@ impl<'g> Checker<'g> {
                 scope.locals.truncate(outer.0);
                 scope.place = outer.1;
             }
-            Statement::Run(run) => self.refs(&run.script, scope),
+            Statement::Run(run) => self.command(&run.script, scope),
             Statement::MemorySet { key, value, .. } => {
                 self.refs(key, scope);
                 self.refs(value, scope);
@@ -412,7 +414,8 @@ impl<'g> Checker<'g> {
 
     fn let_value(&mut self, value: &LetValue, scope: &mut Scope<'g>) {
         match value {
-            LetValue::Template(template) | LetValue::Output(template) => self.refs(template, scope),
+            LetValue::Template(template) => self.refs(template, scope),
+            LetValue::Output(command) => self.command(command, scope),
             // A `var`'s default is checked where the `var` stands, like a global's value.
             LetValue::Variable(index) => {
                 if let Some(default) = &self.goalfile.variables[*index].default {
@@ -473,13 +476,14 @@ impl<'g> Checker<'g> {
                 self.refs(url, scope);
                 self.refs(text, scope);
             }
-            PredicateKind::MemoryExists(key) | PredicateKind::Sh(key) => self.refs(key, scope),
+            PredicateKind::MemoryExists(key) => self.refs(key, scope),
+            PredicateKind::Sh(command) => self.command(command, scope),
             PredicateKind::MemoryEquals { key, value } => {
                 self.refs(key, scope);
                 self.refs(value, scope);
             }
             PredicateKind::Output { command, test } => {
-                self.refs(command, scope);
+                self.command(command, scope);
                 match test {
                     OutputTest::Equals(expected) => self.refs(expected, scope),
                     OutputTest::Matches(pattern) => {

@@ -20,5 +20,6 @@ mod parse_no_panic;
 mod plan;
 mod restart;
 mod run_errors;
+mod shell_quoting;
 mod spec_examples;
 mod url_targets;
