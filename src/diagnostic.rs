@@ -70,10 +70,28 @@ pub struct Location {
     pub label: String,
 }
 
+/// How far along its line a span may start or end and still be shown with its line: miette
+/// pads to a column with a formatting width, which panics past 65,535, and a tab or a wide
+/// character takes several columns. Lines this long are generated, not read, anyway.
+const MAX_SHOWN_COLUMN: usize = 4096;
+
 impl Location {
     /// "Goalfile:3:7": where the problem is, as editors count lines and columns.
     pub fn place(&self) -> String {
         place(self.source.name(), self.source.inner(), self.span.offset())
+    }
+
+    /// Whether the span can be shown in its line: it starts and ends near enough to the
+    /// start of its line.
+    fn showable(&self) -> bool {
+        let text = self.source.inner().as_str();
+        let column = |offset: usize| {
+            let before = text.get(..offset).unwrap_or(text);
+            let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+            before[line_start..].chars().count()
+        };
+        let start = self.span.offset();
+        column(start) <= MAX_SHOWN_COLUMN && column(start + self.span.len()) <= MAX_SHOWN_COLUMN
     }
 }
 
@@ -145,6 +163,13 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// The location, when it can be shown with its line.
+    fn shown_location(&self) -> Option<&Location> {
+        self.location.as_ref().filter(|location| location.showable())
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -158,20 +183,30 @@ impl Diagnostic for Problem {
         Some(Box::new(self.code))
     }
 
+    /// The help, and where the problem is when its line cannot be shown.
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+        let hidden = match (&self.location, self.shown_location()) {
+            (Some(location), None) => Some(format!(
+                "at {}: too far along its line to show",
+                location.place()
+            )),
+            _ => None,
+        };
+        match (&self.help, hidden) {
+            (Some(help), Some(hidden)) => Some(Box::new(format!("{help}\n{hidden}"))),
+            (Some(help), None) => Some(Box::new(help)),
+            (None, Some(hidden)) => Some(Box::new(hidden)),
+            (None, None) => None,
+        }
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.location
-            .as_ref()
+        self.shown_location()
             .map(|location| location.source.as_ref() as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let location = self.location.as_ref()?;
+        let location = self.shown_location()?;
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
             Some(location.label.clone()),
             location.span,
@@ -214,6 +249,10 @@ impl From<Vec<Problem>> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How many problems are shown: a generated or mangled file can have one per node, and each
+/// shows its lines, so showing them all would take time and output beyond the file's size.
+const MAX_SHOWN_PROBLEMS: usize = 50;
+
 /// Renders problems for stderr: colour only on a terminal and without `NO_COLOR`; a fixed width
 /// when `GOAL_DIAGNOSTIC_WIDTH` is set so tests get stable text.
 pub fn render(problems: &[Problem]) -> String {
@@ -231,10 +270,13 @@ pub fn render(problems: &[Problem]) -> String {
         handler = handler.with_width(width);
     }
     let mut out = String::new();
-    for problem in problems {
+    for problem in problems.iter().take(MAX_SHOWN_PROBLEMS) {
         if handler.render_report(&mut out, problem).is_err() {
             out.push_str(&format!("error: {}\n", problem.message));
         }
+    }
+    if let Some(hidden) = problems.len().checked_sub(MAX_SHOWN_PROBLEMS).filter(|&n| n > 0) {
+        out.push_str(&format!("{hidden} more not shown\n"));
     }
     if problems.len() > 1 {
         out.push_str(&format!("{} errors\n", problems.len()));
