@@ -166,7 +166,9 @@ impl Problem {
 impl Problem {
     /// The location, when it can be shown with its line.
     fn shown_location(&self) -> Option<&Location> {
-        self.location.as_ref().filter(|location| location.showable())
+        self.location
+            .as_ref()
+            .filter(|location| location.showable())
     }
 }
 
@@ -275,7 +277,11 @@ pub fn render(problems: &[Problem]) -> String {
             out.push_str(&format!("error: {}\n", problem.message));
         }
     }
-    if let Some(hidden) = problems.len().checked_sub(MAX_SHOWN_PROBLEMS).filter(|&n| n > 0) {
+    if let Some(hidden) = problems
+        .len()
+        .checked_sub(MAX_SHOWN_PROBLEMS)
+        .filter(|&n| n > 0)
+    {
         out.push_str(&format!("{hidden} more not shown\n"));
     }
     if problems.len() > 1 {

@@ -39,7 +39,9 @@ impl Trap {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Frame {
     /// Outside quotes; `(`s opened inside it, so that a `$(…)` frame knows its `)`.
-    Bare { parens: usize },
+    Bare {
+        parens: usize,
+    },
     Single,
     Double,
     Ansi,

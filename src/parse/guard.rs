@@ -13,6 +13,13 @@
 /// a debug test thread (measured: 60 levels on 2 MiB).
 pub const MAX_DEPTH: usize = 32;
 
+/// Nesting of braces counted in strings as well. kdl, recovering from a string it rejects (a
+/// bad escape, a multi-line string's indentation), reads the rest of it as nodes, so braces in
+/// strings can nest blocks too; strings of a real Goalfile hold balanced `{x}`, so the limit
+/// is far above [`MAX_DEPTH`] and far below what kdl survives on the parser's big stack
+/// (measured: about 30,000 levels in 64 MiB).
+pub const MAX_DEPTH_WITH_STRINGS: usize = 1024;
+
 /// Deeper nesting of `/* */` comments than anyone writes; kdl recurses per level as for blocks.
 pub const MAX_COMMENT_DEPTH: usize = 32;
 
@@ -27,6 +34,8 @@ pub const MAX_PROPERTIES: usize = 256;
 pub enum Excess {
     /// A `{` that opens a block deeper than [`MAX_DEPTH`].
     Blocks(usize),
+    /// A `{` deeper than [`MAX_DEPTH_WITH_STRINGS`], counting braces in strings.
+    BracesWithStrings(usize),
     /// A `/*` that opens a comment nested deeper than [`MAX_COMMENT_DEPTH`].
     Comments(usize),
     /// The `/-` that makes a chain longer than [`MAX_SLASHDASH_CHAIN`].
@@ -39,6 +48,7 @@ pub enum Excess {
 pub fn excess(text: &str) -> Option<Excess> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
+    let mut depth_with_strings = 0usize;
     let mut chain = 0usize;
     // The `-` of a `/-` is part of it, not an end of the chain.
     let mut slashdash_dash = None;
@@ -48,6 +58,15 @@ pub fn excess(text: &str) -> Option<Excess> {
     scan(text, |i, token| {
         let byte = match token {
             Token::CommentTooDeep => return Some(Excess::Comments(i)),
+            Token::String(end) => {
+                for (at, &byte) in bytes[i..end].iter().enumerate() {
+                    if brace(byte, &mut depth_with_strings, MAX_DEPTH_WITH_STRINGS) {
+                        return Some(Excess::BracesWithStrings(i + at));
+                    }
+                }
+                // A string is a value: it ends a chain of `/-` and a line continuation.
+                b'"'
+            }
             // A line comment ends its line, and is whitespace for the rest.
             Token::LineComment => b'\n',
             Token::Byte(byte) => byte,
@@ -65,15 +84,13 @@ pub fn excess(text: &str) -> Option<Excess> {
             b'\n' => {}
             _ => chain = 0,
         }
-        match byte {
-            b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(Excess::Blocks(i));
-                }
+        if byte != b'"' {
+            if brace(byte, &mut depth, MAX_DEPTH) {
+                return Some(Excess::Blocks(i));
             }
-            b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+            if brace(byte, &mut depth_with_strings, MAX_DEPTH_WITH_STRINGS) {
+                return Some(Excess::BracesWithStrings(i));
+            }
         }
         match byte {
             b'=' => {
@@ -90,6 +107,16 @@ pub fn excess(text: &str) -> Option<Excess> {
         }
         None
     })
+}
+
+/// Counts `byte` into `depth` when it is a brace; whether that took it past `limit`.
+fn brace(byte: u8, depth: &mut usize, limit: usize) -> bool {
+    match byte {
+        b'{' => *depth += 1,
+        b'}' => *depth = depth.saturating_sub(1),
+        _ => {}
+    }
+    *depth > limit
 }
 
 /// Where a bare `scheme://…` starts: KDL reads `scheme:` and takes the rest for a comment.
@@ -120,6 +147,8 @@ enum Token {
     LineComment,
     /// The first `/*` of a comment that nests deeper than [`MAX_COMMENT_DEPTH`].
     CommentTooDeep,
+    /// A string (quoted, multi-line or raw) that ends before this index.
+    String(usize),
 }
 
 /// Calls `visit` with each byte outside strings and comments, and with each line comment and
@@ -129,8 +158,17 @@ fn scan<T>(text: &str, mut visit: impl FnMut(usize, Token) -> Option<T>) -> Opti
     let mut i = 0;
     while i < bytes.len() {
         i = match bytes[i] {
-            b'"' => skip_quoted(bytes, i),
-            b'#' => skip_raw(bytes, i),
+            byte @ (b'"' | b'#') => {
+                let end = if byte == b'"' {
+                    skip_quoted(bytes, i)
+                } else {
+                    skip_raw(bytes, i)
+                };
+                if let Some(found) = visit(i, Token::String(end)) {
+                    return Some(found);
+                }
+                end
+            }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 if let Some(found) = visit(i, Token::LineComment) {
                     return Some(found);
@@ -275,6 +313,19 @@ mod tests {
         assert!(excess(&text).is_some());
     }
 
+    /// kdl reads the rest of a string it rejects as nodes, where its braces open blocks.
+    #[test]
+    fn counts_braces_in_strings_past_a_wider_limit() {
+        let strings = |count: usize| format!("a {{\n{}}}", "  run \"\\q{\"\n".repeat(count));
+        assert_eq!(excess(&strings(MAX_DEPTH_WITH_STRINGS - 1)), None);
+        assert!(matches!(
+            excess(&strings(MAX_DEPTH_WITH_STRINGS)),
+            Some(Excess::BracesWithStrings(_))
+        ));
+        let balanced = "  run \"{x} {{y}}\"\n".repeat(2 * MAX_DEPTH_WITH_STRINGS);
+        assert_eq!(excess(&format!("a {{\n{balanced}}}")), None);
+    }
+
     #[test]
     fn counts_comment_nesting() {
         let comments = |depth: usize| "/*".repeat(depth) + &"*/".repeat(depth) + " a";
@@ -307,7 +358,10 @@ mod tests {
         };
         assert_eq!(excess(&node(MAX_PROPERTIES)), None);
         let text = node(MAX_PROPERTIES + 1);
-        assert_eq!(excess(&text), Some(Excess::Properties(text.rfind('=').unwrap())));
+        assert_eq!(
+            excess(&text),
+            Some(Excess::Properties(text.rfind('=').unwrap()))
+        );
         let lines = format!("{}\n", node(MAX_PROPERTIES)).repeat(3);
         assert_eq!(excess(&lines), None);
         let continued = format!("{} \\ // c\n{}", node(MAX_PROPERTIES), node(1));

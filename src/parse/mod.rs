@@ -110,7 +110,13 @@ impl Loader {
         };
         if let Some(excess) = guard::excess(text) {
             let (code, message, offset, len, label, help) = excess_problem(excess);
-            cx.report(code, message, (offset, len).into(), label, Some(help.into()));
+            cx.report(
+                code,
+                message,
+                (offset, len).into(),
+                label,
+                Some(help.into()),
+            );
             return None;
         }
         match parse_on_big_stack(text) {
@@ -239,7 +245,14 @@ fn add_variable(goalfile: &mut Goalfile, variable: Variable) {
 /// The problem for what the guard found: code, message, offset, length, label and help.
 fn excess_problem(
     excess: guard::Excess,
-) -> (&'static str, String, usize, usize, &'static str, &'static str) {
+) -> (
+    &'static str,
+    String,
+    usize,
+    usize,
+    &'static str,
+    &'static str,
+) {
     match excess {
         guard::Excess::Blocks(offset) => (
             "goal::too-deep",
@@ -248,6 +261,18 @@ fn excess_problem(
             1,
             "this block is too deep",
             "a Goalfile never needs this much nesting; split it into goals",
+        ),
+        guard::Excess::BracesWithStrings(offset) => (
+            "goal::too-deep",
+            format!(
+                "braces are nested more than {} deep, counting those in strings",
+                guard::MAX_DEPTH_WITH_STRINGS
+            ),
+            offset,
+            1,
+            "this brace is too deep",
+            "close the `{`s in the strings: the KDL parser reads the rest of a string it \
+             rejects as nodes, where braces open blocks",
         ),
         guard::Excess::Comments(offset) => (
             "goal::too-deep",
@@ -262,10 +287,7 @@ fn excess_problem(
         ),
         guard::Excess::Slashdashes(offset) => (
             "goal::slashdash-chain",
-            format!(
-                "more than {} `/-` in a row",
-                guard::MAX_SLASHDASH_CHAIN
-            ),
+            format!("more than {} `/-` in a row", guard::MAX_SLASHDASH_CHAIN),
             offset,
             2,
             "one too many",
@@ -273,10 +295,7 @@ fn excess_problem(
         ),
         guard::Excess::Properties(offset) => (
             "goal::too-many-properties",
-            format!(
-                "a node has more than {} properties",
-                guard::MAX_PROPERTIES
-            ),
+            format!("a node has more than {} properties", guard::MAX_PROPERTIES),
             offset,
             1,
             "one too many",
