@@ -494,10 +494,10 @@ fn thousands_of_problems_show_the_first_fifty() {
             };
             format!(
                 "goal::unknown-node\n\n  × unknown top-level node `bogus`\n{gutter} ╭─[Goalfile:{line}:1]\n\
-                 {before} {line:>width$} │ bogus\n{gutter} · ──┬──\n{gutter} ·   ╰── not a top-level node\n\
-                 {} │ bogus\n{gutter} ╰────\n  help: expected one of: let, include, goal, predicate, every, \
-                 when, var, transition, on-failure,\n        on-success\n",
-                format!(" {:>width$}", line + 1)
+                 {before} {line:>width$} │ bogus\n{gutter} · ──┬──\n{gutter} ·   ╰── not a top-level \
+                 node\n {after:>width$} │ bogus\n{gutter} ╰────\n  help: expected one of: let, include, \
+                 goal, predicate, every, when, var, transition, on-failure,\n        on-success\n",
+                after = line + 1
             )
         })
         .collect::<String>();
