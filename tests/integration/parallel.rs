@@ -14,7 +14,7 @@ goal side name {
         touch {name}.here
         i=0
         while [ ! -e {other}.here ]; do
-            i=$((i + 1)); [ $i -lt 200 ] || {{ echo "{other} never came"; exit 1; }}
+            i=$((i + 1)); [ $i -lt 200 ] || {{ echo {other} never came; exit 1; }}
             sleep 0.01
         done
         touch {name}.done
