@@ -12,11 +12,19 @@ docs/performance.md).
                                       (stdout without FILE)
     gen.py report DIR                 the table of the results run.sh left in DIR (markdown)
 
+With RECIPES=shell in the environment, graph and chain recipes end in ` && :`, so that every
+tool runs each of them through /bin/sh; by default they are plain commands, which goal and make
+start directly and ninja always starts through /bin/sh.
+
 Only the standard library, so the benchmark runs wherever python3 does.
 """
 
 import os
 import sys
+
+# Appended to every recipe of graph and chain: nothing, or shell syntax that makes goal and make
+# start a shell as ninja always does.
+SHELL_TAIL = " && :" if os.environ.get("RECIPES") == "shell" else ""
 
 # The link step is `touch app` rather than `cat obj/*.o > app` for every tool: with 100,000
 # objects the glob exceeds ARG_MAX, and the same trivial recipes keep the comparison about the
@@ -25,15 +33,15 @@ GOALFILE = """\
 goal compiled src {
     let obj "obj/{src|stem}.o"
     target { file-newer "{obj}" than="{src}" }
-    run "cp {src} {obj}"
+    run "cp {src} {obj}TAIL"
 }
 
 goal all {
     for src glob="src/*.c" { require compiled src="{src}" }
     target { file-newer "app" than-glob="obj/*.o" }
-    run "touch app"
+    run "touch appTAIL"
 }
-"""
+""".replace("TAIL", SHELL_TAIL)
 
 # The wildcard mirrors the Goalfile's glob, so both tools list the directory on every run.
 MAKEFILE = """\
@@ -43,11 +51,11 @@ OBJS := $(patsubst src/%.c,obj/%.o,$(SRCS))
 all: app
 
 app: $(OBJS)
-\ttouch app
+\ttouch appTAIL
 
 obj/%.o: src/%.c
-\tcp $< $@
-"""
+\tcp $< $@TAIL
+""".replace("TAIL", SHELL_TAIL)
 
 
 def name(i):
@@ -66,8 +74,8 @@ def graph(directory, n):
     with open(os.path.join(directory, "Makefile"), "w") as f:
         f.write(MAKEFILE)
     with open(os.path.join(directory, "build.ninja"), "w") as f:
-        f.write("rule cp\n  command = cp $in $out\n\n")
-        f.write("rule link\n  command = touch $out\n\n")
+        f.write(f"rule cp\n  command = cp $in $out{SHELL_TAIL}\n\n")
+        f.write(f"rule link\n  command = touch $out{SHELL_TAIL}\n\n")
         for i in range(n):
             f.write(f"build obj/{name(i)}.o: cp src/{name(i)}.c\n")
         f.write("\nbuild app: link")
@@ -87,15 +95,15 @@ def chain(directory, n):
     write(directory, "chain/s0000", "0\n")
     goalfile = ['goal s0000 {\n    target { file-exists "chain/s0000" }\n}\n']
     makefile = [f"all: chain/s{n:04d}\n"]
-    ninja = ["rule cp\n  command = cp $in $out\n"]
+    ninja = [f"rule cp\n  command = cp $in $out{SHELL_TAIL}\n"]
     for i in range(1, n + 1):
         prev, this = f"chain/s{i - 1:04d}", f"chain/s{i:04d}"
         goalfile.append(
             f"goal s{i:04d} {{\n    require s{i - 1:04d}\n"
             f'    target {{ file-newer "{this}" than="{prev}" }}\n'
-            f'    run "cp {prev} {this}"\n}}\n'
+            f'    run "cp {prev} {this}{SHELL_TAIL}"\n}}\n'
         )
-        makefile.append(f"{this}: {prev}\n\tcp {prev} {this}\n")
+        makefile.append(f"{this}: {prev}\n\tcp {prev} {this}{SHELL_TAIL}\n")
         ninja.append(f"build {this}: cp {prev}\n")
     goalfile.append(f"goal all {{\n    require s{n:04d}\n}}\n")
     ninja.append(f"default chain/s{n:04d}\n")

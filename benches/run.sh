@@ -8,7 +8,8 @@
 # Environment: GOAL (the binary; default target/release/goal), FULL_MAX (largest N whose full
 # builds are timed; default 10000), CHAIN (chain depth; default 1000), MEMORY_N (Memory checks;
 # default 100000), PARSE_N (goals in the parse benchmark; default 10000), ONLY (a space-separated
-# subset of: graph chain memory startup parse), KEEP=1 (keep the temporary directory).
+# subset of: graph chain memory startup parse), KEEP=1 (keep the temporary directory),
+# RECIPES=shell (every recipe through /bin/sh for every tool; see gen.py).
 set -euo pipefail
 
 if (($#)); then sizes=("$@"); else sizes=(1000 10000 100000); fi
@@ -61,7 +62,7 @@ fi
 [[ -x $goal ]] || fail "no goal binary at $goal; build it with cargo build --release or set GOAL"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$(make --version | head -1); ninja $(ninja --version); $(hyperfine --version)${just:+; $("$just" --version)}"
-echo "goal: $goal, $("$goal" --version)"
+echo "goal: $goal, $("$goal" --version); recipes: ${RECIPES:-plain}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/goal-bench.XXXXXX")
 results=$work/results

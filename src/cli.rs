@@ -20,13 +20,7 @@ use crate::runner::{self, Run, Settings};
 pub const GOALFILE: &str = "Goalfile";
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "goal",
-    version,
-    about = "make, with any condition as a target",
-    after_help = "A goal named like a subcommand (memory, log, status, daemon, tick, set, get, vars, jobs, job) \
-                  is reached with `goal -- NAME`."
-)]
+#[command(name = "goal", version, about = "make, with any condition as a target")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -43,16 +37,16 @@ pub struct Cli {
     #[arg(long, env = "GOAL_MEMORY", global = true, value_name = "DIR")]
     pub memory: Option<PathBuf>,
     /// Show which goals would fire and why, without running anything (exit 1 if any would)
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, global = true)]
     pub dry_run: bool,
     /// Say why each goal fires or is skipped
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub explain: bool,
     /// After a failure, go on with everything that does not depend on it
-    #[arg(short = 'k', long)]
+    #[arg(short = 'k', long, global = true)]
     pub keep_going: bool,
     /// Run up to N recipes at once, reaching independent requirements side by side
-    #[arg(short = 'j', long, value_name = "N", env = "GOAL_JOBS", default_value_t = 1,
+    #[arg(short = 'j', long, value_name = "N", env = "GOAL_JOBS", default_value_t = 1, global = true,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
     /// List the goals with their parameters and docs
@@ -62,13 +56,13 @@ pub struct Cli {
     #[arg(long)]
     pub check: bool,
     /// Wait for another run in this project to end instead of stopping
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub wait: bool,
     /// Say only what goes wrong
-    #[arg(short, long, conflicts_with = "verbose")]
+    #[arg(short, long, conflicts_with = "verbose", global = true)]
     pub quiet: bool,
     /// Also show goals already reached and each command before it runs (-vv: debug traces)
-    #[arg(short, long, action = clap::ArgAction::Count)]
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 }
 
@@ -93,7 +87,7 @@ pub enum Command {
     /// List the latest recipe runs, newest last: start, duration, result, instance
     Status {
         /// How many runs to list
-        #[arg(short = 'n', default_value_t = 10, value_name = "N")]
+        #[arg(short = 'c', long, default_value_t = 10, value_name = "N")]
         count: usize,
     },
     /// Run the jobs (`every` and `when` blocks) until stopped; or ask the running daemon
@@ -424,7 +418,7 @@ fn instance_text(path: &Path, words: &[String], location: Location) -> Result<Op
         .map(|instance| describe(&goalfile.goals[instance.goal], &instance.values)))
 }
 
-/// `goal status [-n N]`.
+/// `goal status [--count N]`.
 fn status_command(cli: &Cli, count: usize) -> Result<u8> {
     let path = find_goalfile(cli.file.as_deref())?;
     let location = Location::beside(&project_dir(&path), None);
@@ -669,4 +663,23 @@ fn section(title: &str, entries: Vec<(String, Option<String>)>) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+    use crate::check::RESERVED_NAMES;
+
+    #[test]
+    fn every_subcommand_name_is_reserved_for_goals() {
+        for subcommand in Cli::command().get_subcommands() {
+            let name = subcommand.get_name();
+            assert!(
+                RESERVED_NAMES.contains(&name),
+                "`{name}` is a subcommand, but a goal may still be named so: add it to RESERVED_NAMES"
+            );
+        }
+    }
 }

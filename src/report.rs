@@ -23,18 +23,28 @@ pub struct Reporter {
     verbosity: Verbosity,
     colour: bool,
     stats: Stats,
-    /// Every instance that failed, for the closing summary.
+    /// The instances that failed, were interrupted or were blocked, named by the summary.
     failed: Vec<String>,
+    interrupted: Vec<String>,
+    blocked: Vec<String>,
 }
 
-/// Counts for the closing summary.
+/// Counts for the closing summary. Grouping goals are not counted.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
     pub ran: usize,
     pub reached: usize,
     pub would_fire: usize,
     pub may_fire: usize,
+    /// Its recipe failed, its promise was broken, or another statement of its own failed.
     pub failed: usize,
+    /// It was stopped part-way: its recipe by an interruption, or, with another goal failed,
+    /// before its next statement.
+    pub interrupted: usize,
+    /// It did not run because something it requires failed.
+    pub blocked: usize,
+    /// The run stopped before it began anything of its own.
+    pub not_started: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -53,6 +63,8 @@ impl Reporter {
             colour: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             stats: Stats::default(),
             failed: Vec::new(),
+            interrupted: Vec::new(),
+            blocked: Vec::new(),
         }
     }
 
@@ -122,32 +134,49 @@ impl Reporter {
         self.stats.reached += count;
     }
 
-    pub fn failed(&mut self, instance: &str, elapsed: Duration) {
-        if self.verbosity >= Verbosity::Normal {
+    /// A goal that failed of its own; shown when it had begun running (`elapsed` since then),
+    /// else only named by the summary and the error.
+    pub fn failed(&mut self, instance: &str, elapsed: Option<Duration>) {
+        if let (Some(elapsed), true) = (elapsed, self.verbosity >= Verbosity::Normal) {
             self.line(
                 Style::Failed,
                 "FAILED",
                 &format!("{instance} ({})", seconds(elapsed)),
             );
         }
-    }
-
-    /// Counts a failed instance for the summary (its own line, if any, is printed as it fails).
-    pub fn record_failure(&mut self, instance: String) {
         self.stats.failed += 1;
-        self.failed.push(instance);
+        self.failed.push(instance.to_string());
     }
 
-    /// Keep-going: a goal that cannot run because something it requires failed.
+    /// A goal stopped part-way by an interruption (or by another goal's failure).
+    pub fn interrupted(&mut self, instance: &str, elapsed: Duration) {
+        if self.verbosity >= Verbosity::Normal {
+            self.line(
+                Style::Failed,
+                "interrupted",
+                &format!("{instance} ({})", seconds(elapsed)),
+            );
+        }
+        self.stats.interrupted += 1;
+        self.interrupted.push(instance.to_string());
+    }
+
+    /// A goal that does not run because something it requires failed.
     pub fn blocked(&mut self, instance: &str, requirement: &str) {
         if self.verbosity >= Verbosity::Normal {
             self.line(
                 Style::Failed,
-                "FAILED",
+                "blocked",
                 &format!("{instance} (requires {requirement}, which failed)"),
             );
         }
-        self.record_failure(instance.to_string());
+        self.stats.blocked += 1;
+        self.blocked.push(instance.to_string());
+    }
+
+    /// A goal the run stopped at before it began anything of its own: counted, not shown.
+    pub fn not_started(&mut self) {
+        self.stats.not_started += 1;
     }
 
     /// A failed recipe about to be tried again.
@@ -243,14 +272,24 @@ impl Reporter {
             would_fire,
             may_fire,
             failed,
+            interrupted,
+            blocked,
+            not_started,
         } = self.stats;
         let mut text = if dry_run {
             format!("{would_fire} would fire, {may_fire} may fire, {reached} already reached")
         } else {
             format!("{ran} ran, {reached} already reached")
         };
-        if failed > 0 {
-            text.push_str(&format!(", {failed} failed"));
+        for (count, what) in [
+            (failed, "failed"),
+            (interrupted, "interrupted"),
+            (blocked, "blocked"),
+            (not_started, "not started"),
+        ] {
+            if count > 0 {
+                let _ = write!(text, ", {count} {what}");
+            }
         }
         self.line(
             Style::Note,
@@ -259,6 +298,13 @@ impl Reporter {
         );
         for instance in &self.failed {
             self.line(Style::Failed, "failed:", instance);
+        }
+        for instance in &self.interrupted {
+            self.line(Style::Failed, "interrupted:", instance);
+        }
+        // Each was shown as it was found blocked; one line is enough to recall them.
+        if !self.blocked.is_empty() {
+            self.line(Style::Failed, "blocked:", &self.blocked.join(", "));
         }
     }
 }

@@ -21,10 +21,36 @@ use crate::goalfile::{
 use crate::template::Template;
 use cycles::Call;
 
+/// Names a goal may not have: `goal NAME` runs the command of that name, so a goal named so
+/// could never be reached from the command line. Every subcommand of the CLI (a test holds the
+/// CLI to it), and the names of commands planned next, reserved now so that adding them later
+/// breaks no Goalfile silently.
+pub const RESERVED_NAMES: &[&str] = &[
+    // The subcommands.
+    "memory",
+    "log",
+    "status",
+    "daemon",
+    "tick",
+    "set",
+    "get",
+    "vars",
+    "jobs",
+    "job",
+    // Planned.
+    "init",
+    "fmt",
+    "graph",
+    "completions",
+    "man",
+    "help",
+];
+
 /// Reports every static problem of the Goalfile at once.
 pub fn check(goalfile: &Goalfile) -> Result<()> {
     let mut checker = Checker::new(goalfile);
     checker.duplicates();
+    checker.reserved_names();
     checker.globals();
     checker.goals();
     checker.predicate_defs();
@@ -176,6 +202,25 @@ impl<'g> Checker<'g> {
                         first.insert(&name.text, name.span);
                     }
                 }
+            }
+        }
+    }
+
+    fn reserved_names(&mut self) {
+        for goal in &self.goalfile.goals {
+            let name = goal.name.text.as_str();
+            if RESERVED_NAMES.contains(&name) {
+                self.report(
+                    "goal::reserved-name",
+                    format!(
+                        "a goal cannot be named `{name}`: the name is reserved for `goal {name}`"
+                    ),
+                    goal.name.span,
+                    "reserved name",
+                    Some(format!(
+                        "`goal {name}` is goal's own command; rename the goal (say, `{name}-task`)"
+                    )),
+                );
             }
         }
     }

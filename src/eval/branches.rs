@@ -53,10 +53,14 @@ impl<'g> Evaluator<'g> {
                 wanted.push((self.required_instance(require, scope)?, require.span));
             }
         }
-        let outcomes = self.in_branches(wanted.len(), |branch, i| {
-            let (instance, span) = &wanted[i];
-            branch.reach(instance.clone(), Some(*span))
-        })?;
+        let outcomes = self
+            .in_branches(wanted.len(), |branch, i| {
+                let (instance, span) = &wanted[i];
+                branch.reach(instance.clone(), Some(*span))
+            })
+            .inspect_err(|_| {
+                self.note_failed_requirements(wanted.iter().map(|(instance, _)| instance), body)
+            })?;
         for ((instance, _), outcome) in wanted.iter().zip(outcomes) {
             self.note_requirement(instance, outcome, body);
         }

@@ -25,7 +25,6 @@ impl<'g> Evaluator<'g> {
         span: Span,
         retry: Retry,
     ) -> Result<()> {
-        self.report().command(script);
         let mut wait = retry.delay;
         let mut attempt = 1;
         loop {
@@ -127,7 +126,9 @@ impl<'g> Evaluator<'g> {
         self.spawn(script, env, stdout, span)
     }
 
-    /// Runs a shell command with `env` and the Memory socket in its environment.
+    /// Runs a shell command with `env` and the Memory socket in its environment: every command
+    /// of a run (recipes, `sh` and `output` predicates, `let output=`, `for output=`) comes
+    /// here, and `-v` shows each as it starts.
     pub(super) fn spawn(
         &mut self,
         script: &str,
@@ -158,6 +159,7 @@ impl<'g> Evaluator<'g> {
         if matches!(stdout, Stdout::Show(_)) {
             env.extend(self.shared.jobs.env());
         }
+        self.report().command(script);
         let finished = run::shell(script, &env, stdout);
         // What the command changed must be seen, by this branch and the others alike.
         self.shared.commands_run.fetch_add(1, Ordering::SeqCst);

@@ -299,17 +299,25 @@ impl<'g> Evaluator<'g> {
     /// Reaches every instance, in order. With keep-going, every failure is collected and
     /// returned at the end.
     pub fn reach_all(&mut self, instances: Vec<Instance>) -> std::result::Result<(), Vec<Problem>> {
+        let mut stopped_by = None;
         for instance in instances {
             let text = self.describe(&instance);
             let grouping = self.goalfile.goals[instance.goal].is_grouping();
             match self.reach(instance, None) {
                 Ok(Outcome::Reached) if !grouping => self.report().reached(&text, true),
                 Ok(_) => {}
-                Err(problem) => return Err(vec![*problem]),
+                Err(problem) => {
+                    stopped_by = Some(*problem);
+                    break;
+                }
             }
         }
+        // Counted however the run ended: the summary says what was found reached before.
         let reached = std::mem::take(&mut self.reached_unshown);
         self.report().count_reached(reached);
+        if let Some(problem) = stopped_by {
+            return Err(vec![problem]);
+        }
         let failures = std::mem::take(&mut *lock(&self.shared.failures));
         if failures.is_empty() {
             Ok(())
@@ -424,10 +432,6 @@ impl<'g> Evaluator<'g> {
     ) -> Result<Outcome> {
         self.run_hooks(id, instance, &result);
         self.stack.pop();
-        if matches!(&result, Err(problem) if problem.code != STOPPED) {
-            let text = self.describe_id(id);
-            self.report().record_failure(text);
-        }
         let settled = match result {
             Ok(outcome) => Ok(outcome),
             Err(problem)
@@ -551,7 +555,34 @@ impl<'g> Evaluator<'g> {
         }
         let mut body = Body::default();
         let flow = self.statements(&goal.body, &mut scope, &mut body);
-        self.conclude(goal, flow, &scope, &body)
+        let result = self.conclude(goal, flow, &scope, &body);
+        if let Err(problem) = &result {
+            self.account_unfinished(goal, problem, &body);
+        }
+        result
+    }
+
+    /// Reports and counts an instance that did not finish, by what stopped it: its own failure,
+    /// a requirement's failure, or the run stopping (interrupted, or another goal failed). A
+    /// grouping goal is counted only when it fails itself (a value it binds, a command of its
+    /// own): that failure is the run's.
+    #[inline(never)]
+    fn account_unfinished(&mut self, goal: &Goal, problem: &Problem, body: &Body) {
+        let text = self.current();
+        let elapsed = body.started.map(|started| started.elapsed());
+        let mut report = self.report();
+        // An interruption stops every branch, some with `STOPPED`; a failure elsewhere stops
+        // only the branches it does not block.
+        let stopping = problem.kind == Kind::Interrupted
+            || interrupt::interrupted()
+            || (problem.code == STOPPED && body.blocked.is_none());
+        match (&body.blocked, elapsed) {
+            _ if goal.is_grouping() && (stopping || body.blocked.is_some()) => {}
+            (_, Some(elapsed)) if stopping => report.interrupted(&text, elapsed),
+            (_, None) if stopping => report.not_started(),
+            (Some(requirement), _) => report.blocked(&text, requirement),
+            (None, elapsed) => report.failed(&text, elapsed),
+        }
     }
 
     /// `--explain` of a goal without a target, before its body runs.
@@ -575,14 +606,12 @@ impl<'g> Evaluator<'g> {
         scope: &Scope<'g>,
         body: &Body<'g>,
     ) -> Result<Outcome> {
-        if let (Err(_), Some(started)) = (&flow, body.started) {
-            let text = self.current();
-            self.report().failed(&text, started.elapsed());
-        }
         let flow = flow?;
         if let Some(requirement) = &body.blocked {
-            let text = self.current();
-            self.report().blocked(&text, requirement);
+            if !goal.is_grouping() {
+                let text = self.current();
+                self.report().blocked(&text, requirement);
+            }
             return Ok(Outcome::Failed);
         }
         if let Flow::Reached = flow {
@@ -606,7 +635,7 @@ impl<'g> Evaluator<'g> {
         if let Some(target) = body.promise {
             let verdict = self.holds(&target.predicate, scope)?;
             if !verdict.holds {
-                return Err(self.broken_promise(target, verdict.reason, body).into());
+                return Err(self.broken_promise(target, verdict.reason).into());
             }
         }
         self.finish(body);
@@ -639,11 +668,8 @@ impl<'g> Evaluator<'g> {
         }
     }
 
-    fn broken_promise(&mut self, target: &Target, reason: Option<String>, body: &Body) -> Problem {
+    fn broken_promise(&mut self, target: &Target, reason: Option<String>) -> Problem {
         let text = self.current();
-        if let Some(started) = body.started {
-            self.report().failed(&text, started.elapsed());
-        }
         let reason = reason.unwrap_or_else(|| "its predicate is false".to_string());
         let sources = self.sources().clone();
         Problem::failure(
@@ -700,9 +726,41 @@ impl<'g> Evaluator<'g> {
     /// Reaches the instance a `require` names, and notes its outcome in the body.
     fn require(&mut self, require: &'g Require, scope: &Scope<'g>, body: &mut Body) -> Result<()> {
         let required = self.required_instance(require, scope)?;
-        let outcome = self.reach(required.clone(), Some(require.span))?;
-        self.note_requirement(&required, outcome, body);
-        Ok(())
+        match self.reach(required.clone(), Some(require.span)) {
+            Ok(outcome) => {
+                self.note_requirement(&required, outcome, body);
+                Ok(())
+            }
+            Err(problem) => {
+                self.note_failed_requirements([&required], body);
+                Err(problem)
+            }
+        }
+    }
+
+    /// After a requirement's problem stopped the body: the first of `required` that settled as
+    /// failed blocks it. None did when the problem is this body's own (a cycle it closes) or the
+    /// run is stopping while it waited for another branch.
+    #[inline(never)]
+    fn note_failed_requirements<'i>(
+        &self,
+        required: impl IntoIterator<Item = &'i Instance>,
+        body: &mut Body,
+    ) {
+        let table = lock(&self.shared.table);
+        let failed = required.into_iter().find(|instance| {
+            table
+                .ids
+                .get(*instance)
+                .is_some_and(|&id| table.outcomes[id] == Some(Outcome::Failed))
+        });
+        if let Some(instance) = failed {
+            drop(table);
+            body.blocked = body
+                .blocked
+                .take()
+                .or_else(|| Some(self.describe(instance)));
+        }
     }
 
     /// One statement. `statements` calls [`Evaluator::require`] itself for a `require`, so
@@ -749,12 +807,21 @@ impl<'g> Evaluator<'g> {
             Statement::For(each) => {
                 let items = self.for_items(&each.source, scope, each.span)?;
                 if items.len() > 1 && self.side_by_side(body) && only_requires(&each.body) {
+                    // An iteration stopped by a requirement's failure blocks the body too.
+                    let blocked = Mutex::new(None);
                     let bodies = self.in_branches(items.len(), |branch, i| {
                         let mut scope = scope.clone();
                         scope.push(&each.var.text, items[i].clone());
                         let mut iteration = Body::default();
-                        branch.statements(&each.body, &mut scope, &mut iteration)?;
+                        let flow = branch.statements(&each.body, &mut scope, &mut iteration);
+                        if flow.is_err() && iteration.blocked.is_some() {
+                            lock(&blocked).get_or_insert(iteration.blocked.take());
+                        }
+                        flow?;
                         Ok(iteration)
+                    });
+                    let bodies = bodies.inspect_err(|_| {
+                        body.blocked = body.blocked.take().or(lock(&blocked).take().flatten());
                     })?;
                     for iteration in bodies {
                         body.pending = body.pending.take().or(iteration.pending);

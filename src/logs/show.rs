@@ -40,12 +40,17 @@ pub fn show(state_dir: &Path, instance: Option<&str>, follow: bool) -> Result<u8
             }
             Err(error) => return Err(missing_log(run, &error)),
         };
+        // Only a file that exists is named: a recipe that printed nothing has none.
+        let output = match (&file, run.outcome()) {
+            (Some(_), _) => format!("log {}", run.log.display()),
+            (None, Outcome::Running) => "no output yet".to_string(),
+            (None, _) => "no output".to_string(),
+        };
         eprintln!(
-            "goal: {}: started {}, {}, log {}",
+            "goal: {}: started {}, {}, {output}",
             run.instance,
             humantime::format_rfc3339_seconds(run.started),
             duration_and_outcome(run),
-            run.log.display()
         );
         if let Some(file) = &mut file {
             if !print(file, &run.log)? {

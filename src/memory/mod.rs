@@ -370,9 +370,11 @@ pub enum MemoryCommand {
     Get { key: String },
     /// Set KEY to VALUE
     Set {
-        key: String,
-        #[arg(allow_hyphen_values = true)]
-        value: String,
+        // One argument of two words: only so is the word after the key read as the value
+        // when it is also one of goal's flags, which subcommands accept too (`goal memory set
+        // k -v` sets `-v`).
+        #[arg(num_args = 2, value_names = ["KEY", "VALUE"], allow_hyphen_values = true, required = true)]
+        key_value: Vec<String>,
     },
     /// Delete KEY (exit status 1 when it was not set)
     Delete { key: String },
@@ -394,8 +396,11 @@ pub fn command(command: &MemoryCommand, location: Option<Location>) -> Result<u8
             }
             None => 1,
         },
-        MemoryCommand::Set { key, value } => {
-            memory.set(key, value)?;
+        MemoryCommand::Set { key_value } => {
+            // clap gives exactly two words.
+            if let [key, value] = key_value.as_slice() {
+                memory.set(key, value)?;
+            }
             0
         }
         MemoryCommand::Delete { key } => {

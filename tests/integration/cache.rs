@@ -1,5 +1,9 @@
 //! The cache of the checked Goalfile, seen from outside: which runs use it, which do not, and
 //! that a cache that cannot be used or written never changes what a run does.
+//!
+//! What the cache did is seen in `-vv`'s debug traces, which name the cache file by a hash of
+//! the project's temporary path: those runs look for the trace's words (`cache hit`) instead of
+//! comparing the whole of standard error.
 
 use crate::common;
 
@@ -59,7 +63,15 @@ fn the_second_run_reads_the_cache() {
 #[test]
 fn a_touched_file_with_the_same_content_is_hashed_and_still_a_hit() {
     let project = project();
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "hello\n",
+        "
+        goal: start all
+        goal: done  all (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     set_mtime(&project, "lib.kdl", 1_000_000_000);
     set_mtime(&project, "Goalfile", 1_000_000_000);
     project
@@ -100,7 +112,15 @@ fn a_cached_goalfile_still_quotes_its_files_in_diagnostics() {
 #[test]
 fn editing_the_goalfile_or_an_include_invalidates_the_cache() {
     let project = project();
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "hello\n",
+        "
+        goal: start all
+        goal: done  all (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     // Same size, same (settled) mtime: only the content tells.
     project.write("lib.kdl", "let greeting \"howdy\"\n");
     set_mtime(&project, "lib.kdl", 1_000_000_000);
@@ -122,7 +142,20 @@ fn editing_the_goalfile_or_an_include_invalidates_the_cache() {
 #[test]
 fn a_goalfile_with_problems_is_not_cached() {
     let project = Project::new().goalfile("goal all { require nothing-here }\n");
-    project.goal(&[]).status(2);
+    project.goal(&[]).expect(
+        2,
+        "",
+        "
+        goal::unknown-goal
+
+          × unknown goal `nothing-here`
+           ╭─[Goalfile:1:20]
+         1 │ goal all { require nothing-here }
+           ·                    ──────┬─────
+           ·                          ╰── no such goal
+           ╰────
+        ",
+    );
     assert!(
         !project.exists(".goal/cache")
             || fs::read_dir(project.path().join(".goal/cache"))
@@ -135,7 +168,15 @@ fn a_goalfile_with_problems_is_not_cached() {
 #[test]
 fn a_corrupt_cache_is_ignored_and_replaced() {
     let project = project();
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "hello\n",
+        "
+        goal: start all
+        goal: done  all (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     let file = cache_file(&project);
     let good = fs::read(&file).unwrap();
     for bad in [
@@ -157,7 +198,15 @@ fn a_corrupt_cache_is_ignored_and_replaced() {
 #[test]
 fn a_cache_from_another_version_is_ignored() {
     let project = project();
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "hello\n",
+        "
+        goal: start all
+        goal: done  all (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     let file = cache_file(&project);
     let mut bytes = fs::read(&file).unwrap();
     // The file starts with the version string (a length byte, then the text).
@@ -185,12 +234,24 @@ fn a_read_only_cache_directory_does_not_break_the_run() {
     let read_only = fs::Permissions::from_mode(0o555);
     fs::set_permissions(project.path().join(".goal/cache"), read_only).unwrap();
     // Root writes there anyway; anyone else gets the failed write, which must stay silent.
-    project
-        .goal(&[])
-        .success()
-        .stdout_has("hello")
-        .stderr_lacks("cache");
-    project.goal(&[]).success().stdout_has("hello");
+    project.goal(&[]).expect(
+        0,
+        "hello\n",
+        "
+            goal: start all
+            goal: done  all (<duration>)
+            goal: summary: 1 ran, 0 already reached (<duration>)
+            ",
+    );
+    project.goal(&[]).expect(
+        0,
+        "hello\n",
+        "
+        goal: start all
+        goal: done  all (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
 }
 
 #[test]
@@ -203,7 +264,7 @@ fn a_cache_that_cannot_be_written_does_not_break_the_run() {
         .success()
         .stderr_has("cache not written")
         .stdout_has("hello");
-    project.goal(&["-q"]).success().stdout_has("hello");
+    project.goal(&["-q"]).expect(0, "hello\n", "");
 }
 
 #[test]
@@ -211,11 +272,9 @@ fn check_never_trusts_the_cache_but_fills_it() {
     let project = project();
     project
         .goal(&["--check", "-vv"])
-        .success()
-        .stderr_lacks("cache hit");
+        .expect(0, "", "DEBUG goal::cli: reading goalfile=Goalfile\n");
     project
         .goal(&["--check", "-vv"])
-        .success()
-        .stderr_lacks("cache hit");
+        .expect(0, "", "DEBUG goal::cli: reading goalfile=Goalfile\n");
     project.goal(&["-vv"]).success().stderr_has("cache hit");
 }

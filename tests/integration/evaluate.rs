@@ -400,6 +400,8 @@ fn the_goalfile_is_found_above_and_commands_run_beside_it() {
     let out = project
         .command(&[])
         .current_dir(project.path().join("deep/er"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -507,6 +509,41 @@ goal all { require made; run "echo recipe-output" }
 }
 
 #[test]
+fn verbose_shows_every_command_before_it_runs() {
+    let project = Project::new().goalfile(
+        r#"
+let version output="echo 1.2"
+goal listed {
+    target { sh "test -e listed" }
+    let files output="echo a b"
+    for f output="echo x" {
+        run "echo {f} {files} {version}"
+    }
+    run "touch listed"
+}
+"#,
+    );
+    // The commands of `let output=`, `for output=` and `sh` are shown like recipes; the
+    // target's command twice, as it is checked again after the body (the promise).
+    project.goal(&["-v", "listed"]).expect(
+        0,
+        "x a b 1.2\n",
+        "
+        goal: run echo 1.2
+        goal: run test -e listed
+        goal: run echo a b
+        goal: run echo x
+        goal: start listed
+        goal: run echo 'x' 'a b' '1.2'
+        goal: run touch listed
+        goal: run test -e listed
+        goal: done  listed (0.00s)
+        goal: summary: 1 ran, 0 already reached (0.01s)
+        ",
+    );
+}
+
+#[test]
 fn memory_statements_and_predicates() {
     let project = Project::new().goalfile(
         r#"
@@ -577,6 +614,8 @@ goal stored {
     let out = project
         .command(&["stored"])
         .env("GOAL", env!("CARGO_BIN_EXE_goal"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert!(
@@ -642,6 +681,8 @@ goal all {
     let out = project
         .command(&[])
         .env("GOAL", env!("CARGO_BIN_EXE_goal"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert!(
@@ -760,13 +801,52 @@ fn without_keep_going_the_first_failure_stops_the_run() {
 #[test]
 fn keep_going_finishes_independent_work_and_reports_every_failure() {
     let project = Project::new().goalfile(KEEP_GOING);
-    let out = project.goal(&["-k"]);
-    out.status(1)
-        .stderr_has("`part name=bad1` failed: its recipe exited with status 1")
-        .stderr_has("`part name=bad2` failed: its recipe exited with status 1")
-        .stderr_has("FAILED group-a (requires part name=bad1, which failed)")
-        .stderr_has("3 ran, 0 already reached, 5 failed")
-        .stderr_has("goal: failed: part name=bad2");
+    // The failures are counted apart from group-a, blocked by one; the grouping goals group-b
+    // and all are neither shown nor counted.
+    project.goal(&["-k"]).expect(
+        1,
+        "",
+        r#"
+        goal: start part name=bad1
+        goal: FAILED part name=bad1 (0.00s)
+        goal: start part name=a-ok
+        goal: done  part name=a-ok (0.00s)
+        goal: blocked group-a (requires part name=bad1, which failed)
+        goal: start part name=b-ok
+        goal: done  part name=b-ok (0.01s)
+        goal: start part name=bad2
+        goal: FAILED part name=bad2 (0.00s)
+        goal: start part name=last
+        goal: done  part name=last (0.00s)
+        goal: summary: 3 ran, 0 already reached, 2 failed, 1 blocked (0.01s)
+        goal: failed: part name=bad1
+        goal: failed: part name=bad2
+        goal: blocked: group-a
+        goal::recipe-failed
+
+          × `part name=bad1` failed: its recipe exited with status 1
+           ╭─[Goalfile:4:5]
+         3 │     target { file-exists "{name}.done" }
+         4 │     run "echo {name} >> log; case {name} in bad*) exit 1;; esac; touch {name}.done"
+           ·     ───────────────────────────────────────┬───────────────────────────────────────
+           ·                                            ╰── this recipe
+         5 │ }
+           ╰────
+          help: required by group-a ← all
+        goal::recipe-failed
+
+          × `part name=bad2` failed: its recipe exited with status 1
+           ╭─[Goalfile:4:5]
+         3 │     target { file-exists "{name}.done" }
+         4 │     run "echo {name} >> log; case {name} in bad*) exit 1;; esac; touch {name}.done"
+           ·     ───────────────────────────────────────┬───────────────────────────────────────
+           ·                                            ╰── this recipe
+         5 │ }
+           ╰────
+          help: required by group-b ← all
+        2 errors
+        "#,
+    );
     // Everything independent of the failures ran; group-a's own recipe did not.
     assert_eq!(project.read("log"), "bad1\na-ok\nb-ok\nbad2\nlast\n");
     // The next run redoes only what failed.

@@ -20,7 +20,10 @@ fn example_goalfiles_check_clean() {
     ] {
         let dir = repo_root().join("examples").join(example);
         let mut command = Project::new().command(&["--check"]);
-        command.current_dir(&dir);
+        command
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         let run = common::Run::from(command.output().unwrap());
         run.success();
     }

@@ -156,3 +156,49 @@ goal stubborn {
     assert!(gone_soon(&project.read("shell")));
     assert!(!project.exists("finished"));
 }
+
+/// The goal whose recipe was running is interrupted, not failed; a goal the run came to but
+/// did not start is counted as not started; the grouping `all` is neither shown nor counted.
+#[test]
+fn the_summary_tells_interrupted_from_not_started() {
+    let project = Project::new().goalfile(
+        r#"
+goal slow {
+    run "echo $$ > shell; sleep 30"
+}
+goal after-slow {
+    require slow
+    run "touch after-slow"
+}
+goal all {
+    require slow
+    require after-slow
+}
+"#,
+    );
+    // With two jobs, the branch that reaches `after-slow` waits for `slow`, started by the
+    // other: one recipe runs, so the output is known whole.
+    let child = project
+        .command(&["-j2"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_file(&project, "shell");
+    signal(&child, "INT");
+    Run::from(child.wait_with_output().unwrap()).expect(
+        130,
+        "",
+        "
+        goal: start slow
+        goal: interrupted: stopping (interrupt again to stop at once)
+        goal: interrupted slow (0.52s)
+        goal: summary: 0 ran, 0 already reached, 1 interrupted, 1 not started (0.52s)
+        goal: interrupted: slow
+        goal::interrupted
+
+          × interrupted
+          help: run goal again to continue: whatever finished is found reached
+        ",
+    );
+    assert!(!project.exists("after-slow"));
+}

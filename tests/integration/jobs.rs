@@ -357,7 +357,12 @@ fn job_tail_gives_a_runs_output_byte_for_byte() {
     // Latin-1 and a stray byte: a job's commands may print anything.
     let output = b"caf\xe9 \xff\nnext line\n";
     recorded_run(&project, 3, Some(output));
-    let run = project.command(&["job", "tail", "3"]).output().unwrap();
+    let run = project
+        .command(&["job", "tail", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
     assert!(run.status.success(), "{run:?}");
     assert_eq!(
         run.stdout,

@@ -218,6 +218,34 @@ goal other { run "echo other" }
 }
 
 #[test]
+fn goal_log_names_no_file_for_a_recipe_that_printed_nothing() {
+    let project = Project::new().goalfile(
+        r#"
+goal silent {
+    run "true"
+    run "echo said"
+}
+"#,
+    );
+    project.goal(&["silent"]).success();
+    let said = log_files(&project);
+    assert_eq!(said.len(), 1, "only the recipe that printed has a file");
+    let said = said[0]
+        .strip_prefix(project.path())
+        .unwrap()
+        .display()
+        .to_string();
+    project.goal(&["log", "silent"]).expect(
+        0,
+        "said\n",
+        &format!(
+            "goal: silent: started 2026-12-04T13:37:17Z, 0.00s, ok, no output\n\
+             goal: silent: started 2026-12-04T13:37:17Z, 0.00s, ok, log {said}\n"
+        ),
+    );
+}
+
+#[test]
 fn goal_status_lists_ok_failed_running_and_interrupted_runs_newest_last() {
     let project = Project::new().goalfile(
         r#"
@@ -253,7 +281,7 @@ goal slow {
         "{last}"
     );
     // -n chooses how many, still newest last.
-    let two = project.goal(&["status", "-n", "2"]);
+    let two = project.goal(&["status", "--count", "2"]);
     let lines: Vec<&str> = two.success().stdout.lines().collect();
     assert_eq!(lines.len(), 2);
     assert!(lines[0].ends_with("  broken") && lines[1].ends_with("  slow"));
@@ -395,7 +423,7 @@ goal reached {
     assert!(project.exists(".goal/logs/notes/kept.txt"));
     assert_eq!(
         project
-            .goal(&["status", "-n", "1000"])
+            .goal(&["status", "-c", "1000"])
             .stdout
             .lines()
             .count(),
@@ -564,7 +592,14 @@ fn a_log_that_cannot_be_printed_is_a_clear_problem() {
     let project = Project::new().goalfile(r#"goal talked { run "echo hi" }"#);
     project.goal(&["talked"]).success();
     let full = fs::File::create("/dev/full").unwrap();
-    let out = Run::from(project.command(&["log"]).stdout(full).output().unwrap());
+    let out = Run::from(
+        project
+            .command(&["log"])
+            .stdout(full)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap(),
+    );
     out.status(1)
         .stderr_has("goal::log-io")
         .stderr_has("cannot write to standard output");
@@ -589,18 +624,71 @@ fn goal_log_names_one_goal_as_goal_does() {
 }
 
 #[test]
-fn goals_named_like_the_log_subcommands_are_reached_after_double_dash() {
+fn a_goal_named_like_a_subcommand_is_refused_by_check_and_by_a_run() {
     let project = Project::new().goalfile(
         r#"
-goal log { run "echo the goal log" }
 goal status { run "echo the goal status" }
+goal status-report { run "echo a name that only begins like one is free" }
 "#,
     );
+    let refused = "
+        goal::reserved-name
+
+          × a goal cannot be named `status`: the name is reserved for `goal status`
+           ╭─[Goalfile:2:6]
+         1 │ 
+         2 │ goal status { run \"echo the goal status\" }
+           ·      ───┬──
+           ·         ╰── reserved name
+         3 │ goal status-report { run \"echo a name that only begins like one is free\" }
+           ╰────
+          help: `goal status` is goal's own command; rename the goal (say, `status-task`)
+        ";
+    project.goal(&["--check"]).expect(2, "", refused);
+    project.goal(&["status-report"]).expect(2, "", refused);
+    // The word still runs the command, whatever the Goalfile says.
     project
-        .goal(&["--", "log", "status"])
-        .success()
-        .stdout_has("the goal log")
-        .stdout_has("the goal status");
+        .goal(&["status"])
+        .expect(0, "", "goal: no recipe run is recorded in .goal/logs\n");
+}
+
+#[test]
+fn names_kept_for_commands_to_come_are_refused_too() {
+    let project = Project::new().goalfile("goal help\n");
+    project.goal(&["--check"]).expect(
+        2,
+        "",
+        "
+        goal::reserved-name
+
+          × a goal cannot be named `help`: the name is reserved for `goal help`
+           ╭─[Goalfile:1:6]
+         1 │ goal help
+           ·      ──┬─
+           ·        ╰── reserved name
+           ╰────
+          help: `goal help` is goal's own command; rename the goal (say, `help-task`)
+        ",
+    );
+}
+
+#[test]
+fn run_flags_are_read_after_a_subcommand_and_status_counts_with_count() {
+    let project = Project::new().goalfile(
+        r#"
+goal one { run "true" }
+goal two { run "true" }
+"#,
+    );
+    project.goal(&["one", "two"]).success();
+    project.goal(&["status", "-c", "1", "-q"]).expect(
+        0,
+        "2026-12-04T13:37:17Z  0.00s  ok  two\n",
+        "",
+    );
+    project
+        .goal(&["status", "--count", "1", "-v"])
+        .stdout_is("2026-12-04T13:37:17Z  0.00s  ok  two\n");
 }
 
 /// A tmpfs of `size` mounted on `dir` until dropped; `None` where mounting is not permitted.

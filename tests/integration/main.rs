@@ -22,4 +22,5 @@ mod restart;
 mod run_errors;
 mod shell_quoting;
 mod spec_examples;
+mod transcripts;
 mod url_targets;

@@ -24,6 +24,8 @@ fn through(project: &Project, socket: &Path, args: &[&str]) -> Run {
         project
             .command(args)
             .env(SOCKET_ENV, socket)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .output()
             .expect("running goal"),
     )
@@ -153,6 +155,8 @@ fn memory_option_and_environment_choose_another_place() {
         project
             .command(&["memory", "get", "k"])
             .env("GOAL_MEMORY", elsewhere_memory)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .output()
             .unwrap(),
     );

@@ -218,3 +218,48 @@ fn off_a_terminal_there_is_no_progress() {
         .stderr_lacks(" running · ")
         .stdout_lacks(" running · ");
 }
+
+/// A `for` over requirements reached side by side: a failing iteration blocks the goal that
+/// loops, counted apart from the failure.
+#[test]
+fn a_failed_iteration_blocks_the_goal_that_loops() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal compiled name {
+    target { file-exists "{name}.o" }
+    run "exit 1"
+}
+goal linked {
+    for name "ready" "broken" {
+        require compiled name="{name}"
+    }
+    run "touch linked"
+}
+"#,
+        )
+        .file("ready.o", "");
+    project.goal(&["-j2", "linked"]).expect(
+        1,
+        "",
+        r#"
+        goal: start compiled name=broken
+        goal: FAILED compiled name=broken (0.00s)
+        goal: blocked linked (requires compiled name=broken, which failed)
+        goal: summary: 0 ran, 1 already reached, 1 failed, 1 blocked (0.00s)
+        goal: failed: compiled name=broken
+        goal: blocked: linked
+        goal::recipe-failed
+
+          × `compiled name=broken` failed: its recipe exited with status 1
+           ╭─[Goalfile:4:5]
+         3 │     target { file-exists "{name}.o" }
+         4 │     run "exit 1"
+           ·     ──────┬─────
+           ·           ╰── this recipe
+         5 │ }
+           ╰────
+          help: required by linked
+        "#,
+    );
+}

@@ -122,8 +122,90 @@ fn an_unwritable_standard_output_is_an_error_for_list() {
     let out = project
         .command(&["--list"])
         .stdout(std::fs::File::create("/dev/full").unwrap())
+        .stderr(std::process::Stdio::piped())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("goal::output"));
+}
+
+/// Without -k the run stops at the first failure: the goal that failed is counted apart from
+/// the goal it blocks, and the grouping `all` is neither shown nor counted.
+#[test]
+fn the_summary_tells_a_failure_from_the_goals_it_blocks() {
+    let project = Project::new().goalfile(
+        r#"
+goal compiled {
+    run "exit 2"
+}
+goal linked {
+    require compiled
+    run "touch linked"
+}
+goal all {
+    require linked
+}
+"#,
+    );
+    project.goal(&[]).expect(
+        1,
+        "",
+        r#"
+        goal: start compiled
+        goal: FAILED compiled (0.00s)
+        goal: blocked linked (requires compiled, which failed)
+        goal: summary: 0 ran, 0 already reached, 1 failed, 1 blocked (0.00s)
+        goal: failed: compiled
+        goal: blocked: linked
+        goal::recipe-failed
+
+          × `compiled` failed: its recipe exited with status 2
+           ╭─[Goalfile:3:5]
+         2 │ goal compiled {
+         3 │     run "exit 2"
+           ·     ──────┬─────
+           ·           ╰── this recipe
+         4 │ }
+           ╰────
+          help: required by linked ← all
+        "#,
+    );
+}
+
+/// A grouping goal is not counted while it only groups, but a failure of its own (a value it
+/// binds) is the run's failure, and the summary counts and names it.
+#[test]
+fn a_grouping_goal_that_fails_itself_is_counted() {
+    let project = Project::new().goalfile(
+        r##"
+goal built pkg {
+    param pkg pattern=#"[a-z]+"#
+    run "true"
+}
+goal all {
+    for pkg words="fmt OCaml" { require built pkg="{pkg}" }
+}
+"##,
+    );
+    project.goal(&[]).expect(
+        1,
+        "",
+        r##"
+        goal: start built pkg=fmt
+        goal: done  built pkg=fmt (0.00s)
+        goal: summary: 1 ran, 0 already reached, 1 failed (0.00s)
+        goal: failed: all
+        goal::pattern-mismatch
+
+          × the value "OCaml" of `built`'s parameter `pkg` does not match its pattern
+           ╭─[Goalfile:3:23]
+         2 │ goal built pkg {
+         3 │     param pkg pattern=#"[a-z]+"#
+           ·                       ─────┬────
+           ·                            ╰── the pattern it must match
+         4 │     run "true"
+           ╰────
+          help: required by all
+        "##,
+    );
 }

@@ -5,62 +5,15 @@
 
 use crate::common;
 
-use std::fs;
-
-use common::{repo_root, Project};
-
-struct Example {
-    file: String,
-    line: usize,
-    fence: String,
-    text: String,
-}
-
-fn examples() -> Vec<Example> {
-    let mut examples = Vec::new();
-    let mut files: Vec<_> = ["spec", "docs"]
-        .iter()
-        .flat_map(|dir| fs::read_dir(repo_root().join(dir)).into_iter().flatten())
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
-        .collect();
-    files.push(repo_root().join("README.md"));
-    files.sort();
-    for path in files {
-        let Ok(text) = fs::read_to_string(&path) else {
-            continue;
-        };
-        let mut open: Option<Example> = None;
-        for (index, line) in text.lines().enumerate() {
-            let trimmed = line.trim_start();
-            match (&mut open, trimmed.strip_prefix("```")) {
-                (None, Some(fence)) if fence.starts_with("kdl") => {
-                    open = Some(Example {
-                        file: path
-                            .strip_prefix(repo_root())
-                            .unwrap()
-                            .display()
-                            .to_string(),
-                        line: index + 1,
-                        fence: fence.trim().to_string(),
-                        text: String::new(),
-                    })
-                }
-                (Some(_), Some("")) => examples.push(open.take().unwrap()),
-                (Some(example), _) => {
-                    example.text.push_str(line);
-                    example.text.push('\n');
-                }
-                (None, _) => {}
-            }
-        }
-    }
-    examples
-}
+use common::documents::all_blocks;
+use common::Project;
 
 #[test]
 fn every_example_in_the_reference_checks_as_it_says() {
-    let examples = examples();
+    let examples: Vec<_> = all_blocks()
+        .into_iter()
+        .filter(|block| block.fence.starts_with("kdl"))
+        .collect();
     assert!(
         examples.len() >= 30,
         "only {} examples found",
@@ -68,7 +21,7 @@ fn every_example_in_the_reference_checks_as_it_says() {
     );
     let mut failures = Vec::new();
     for example in &examples {
-        let place = format!("{}:{}", example.file, example.line);
+        let place = example.place();
         let project = Project::new().goalfile(&example.text);
         let first = example.text.lines().next().unwrap_or_default().trim();
         if example.fence == "kdl-error" {

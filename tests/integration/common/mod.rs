@@ -13,7 +13,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 pub struct Project {
     dir: tempfile::TempDir,
@@ -92,24 +92,64 @@ impl Project {
         self.dir.path().join(relative).exists()
     }
 
-    /// A `goal` command in the project directory with a stable, colourless environment.
+    /// A `goal` command in the project directory with a stable, colourless environment. Its
+    /// standard streams go nowhere unless the test asks for them, so that a `goal` a test
+    /// starts never writes into the test runner's own output.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_goal"));
         command
             .args(args)
             .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("GOAL_DIAGNOSTIC_WIDTH", "100")
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env_remove("GOAL_MEMORY_SOCKET")
-            .env_remove("GOAL_MEMORY")
-            .env_remove("RUST_LOG");
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        stable_environment(&mut command);
         command
     }
 
+    #[track_caller]
     pub fn goal(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().expect("running goal"))
+        let output = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("running goal");
+        let run = Run::from(output);
+        if let Some(path) = std::env::var_os("GOAL_TEST_RECORD") {
+            let at = std::panic::Location::caller();
+            let record = format!(
+                "{}\t{}\t{}\t{:?}\t{:?}\t{:?}\n",
+                at.file(),
+                at.line(),
+                at.column(),
+                run.status,
+                normalize(&run.stdout),
+                normalize(&run.stderr)
+            );
+            use std::io::Write;
+            let mut file = fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .unwrap();
+            file.write_all(record.as_bytes()).unwrap();
+        }
+        run
     }
+}
+
+/// The environment every test runs `goal` in: no colour, diagnostics of one width, nothing
+/// inherited that would change what `goal` does.
+pub fn stable_environment(command: &mut Command) {
+    command
+        .env("NO_COLOR", "1")
+        .env("GOAL_DIAGNOSTIC_WIDTH", "100")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env_remove("GOAL_MEMORY_SOCKET")
+        .env_remove("GOAL_MEMORY")
+        .env_remove("GOAL_JOBS")
+        .env_remove("RUST_LOG");
 }
 
 /// What one run of `goal` did.
@@ -155,7 +195,7 @@ impl Run {
             normalize(&self.stdout),
             normalize(&self.stderr),
         );
-        let expected = (Some(status), normalize(stdout), normalize(stderr));
+        let expected = (Some(status), expected(stdout), expected(stderr));
         assert!(
             actual == expected,
             "the run differs from what was expected\n--- expected status {:?}\n--- expected stdout\n{}--- expected stderr\n{}\n{}",
@@ -172,7 +212,7 @@ impl Run {
     pub fn stdout_is(&self, expected: &str) -> &Run {
         assert_eq!(
             normalize(&self.stdout),
-            normalize(expected),
+            self::expected(expected),
             "stdout differs\n{}",
             self.describe()
         );
@@ -184,7 +224,7 @@ impl Run {
     pub fn stderr_is(&self, expected: &str) -> &Run {
         assert_eq!(
             normalize(&self.stderr),
-            normalize(expected),
+            self::expected(expected),
             "stderr differs\n{}",
             self.describe()
         );
@@ -228,23 +268,71 @@ impl Run {
     }
 }
 
+/// What a test expects, as it compares: [`unindent`]ed, then [`normalize`]d.
+fn expected(text: &str) -> String {
+    normalize(&unindent(text))
+}
+
+/// Lets a test write expected output of several lines as an indented block, as just's tests do:
+/// a text that starts with a line break loses it, the common indentation of its lines, and its
+/// last line when that holds only the indentation of the closing quote.
+///
+/// ```ignore
+/// .expect(0, "", "
+///     goal: start all
+///     goal: done  all (0.00s)
+///     ")
+/// ```
+pub fn unindent(text: &str) -> String {
+    let Some(body) = text.strip_prefix('\n') else {
+        return text.to_string();
+    };
+    let mut lines: Vec<&str> = body.split('\n').collect();
+    if lines.last().is_some_and(|last| last.trim().is_empty()) {
+        lines.pop();
+    }
+    let indent = lines
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for line in lines {
+        out.push_str(line.get(indent..).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}
+
 /// Output with what changes from run to run made the same, applied alike to what a test
 /// expects and what `goal` printed, so an expected text may show realistic values:
 /// - a duration (`0.03s`, `12ms`, `1.5s`, `2m 3s` as `goal status` writes them) becomes `<duration>`;
-/// - a local date and time (`2026-12-04 13:37:17`, with or without seconds) becomes `<date>`;
-/// - the path of a test's temporary directory (`/tmp/goal-testXXXXXX`) becomes `/tmp/project`.
+/// - a date and time (`2026-12-04 13:37:17`, `2026-11-23T10:31:51Z`) becomes `<date>`;
+/// - a run's name in a log's path (`20261123T103151.123Z-4242`) becomes `<run>`;
+/// - the path of a test's temporary directory (`/tmp/goal-testXXXXXX`) becomes `/tmp/project`;
+/// - spaces at the end of a line are dropped (diagnostics draw some; documents cannot keep them).
 pub fn normalize(text: &str) -> String {
     use std::sync::LazyLock;
     static DURATION: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(r"\b(\d+h )?(\d+m )?\d+(\.\d+)?(ms|s|m|h)\b").unwrap());
     static DATE: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?\b").unwrap()
+        regex::Regex::new(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z?").unwrap()
     });
+    static RUN: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r"\b\d{8}T\d{6}\.\d{3}Z-\d+\b").unwrap());
     static TEMPORARY: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(r"(/private)?/tmp/\.?goal-test[A-Za-z0-9]+").unwrap());
     let text = TEMPORARY.replace_all(text, "/tmp/project");
+    let text = RUN.replace_all(&text, "<run>");
     let text = DATE.replace_all(&text, "<date>");
-    DURATION.replace_all(&text, "<duration>").into_owned()
+    let text = DURATION.replace_all(&text, "<duration>");
+    let mut lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
+    if text.ends_with('\n') {
+        lines.pop();
+        lines.push("");
+    }
+    lines.join("\n")
 }
 
 /// Whether a process is still running (a zombie waiting for its parent counts as gone).
@@ -264,4 +352,5 @@ pub fn alive(pid: &str) -> bool {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+pub mod documents;
 pub mod http_server;
