@@ -903,12 +903,13 @@ impl<'g> Checker<'g> {
         cycle: &[usize],
     ) {
         let Some(&first) = cycle.first() else { return };
-        let chain: Vec<&str> = cycle
-            .iter()
-            .map(|&call| names[calls[call].from])
-            .chain([names[calls[first].from]])
-            .collect();
-        let steps: Vec<String> = cycle
+        let shown = &cycle[..cycle.len().min(MAX_CYCLE_STEPS_SHOWN)];
+        let mut chain: Vec<&str> = shown.iter().map(|&call| names[calls[call].from]).collect();
+        if shown.len() < cycle.len() {
+            chain.push("…");
+        }
+        chain.push(names[calls[first].from]);
+        let mut steps: Vec<String> = shown
             .iter()
             .map(|&call| {
                 let call = &calls[call];
@@ -920,6 +921,9 @@ impl<'g> Checker<'g> {
                 )
             })
             .collect();
+        if shown.len() < cycle.len() {
+            steps.push(format!("{} more steps", cycle.len() - shown.len()));
+        }
         self.report(
             code,
             format!("{what}: {}", chain.join(" → ")),
@@ -932,6 +936,10 @@ impl<'g> Checker<'g> {
         );
     }
 }
+
+/// The steps of a cycle named in its problem: a generated Goalfile can have a cycle through
+/// thousands of goals, and finding where each step is written costs a scan of the file.
+const MAX_CYCLE_STEPS_SHOWN: usize = 12;
 
 fn first_by_name<'g>(names: impl Iterator<Item = &'g Name>) -> HashMap<&'g str, usize> {
     let mut index = HashMap::new();

@@ -459,6 +459,37 @@ fn braces_in_a_rejected_string_are_refused_not_an_abort() {
     );
 }
 
+/// A cycle through thousands of goals was reported with every step and where it is written,
+/// each found by a scan of the file: time grew with the square of the file.
+#[test]
+fn a_cycle_through_thousands_of_goals_shows_its_first_steps() {
+    let goals = 3_000;
+    let text: String = (0..goals)
+        .map(|i| format!("goal g{i} {{ require g{}; }}\n", (i + 1) % goals))
+        .collect();
+    check(&text).expect(
+        2,
+        "",
+        "goal::requirement-cycle
+
+  × requirement cycle: g2998 → g2999 → g0 → g1 → g2 → g3 → g4 → g5 → g6 → g7 → g8 → g9 → … → g2998
+      ╭─[Goalfile:2999:14]
+ 2998 │ goal g2997 { require g2998; }
+ 2999 │ goal g2998 { require g2999; }
+      ·              ──────┬──────
+      ·                    ╰── requires `g2999`
+ 3000 │ goal g2999 { require g0; }
+      ╰────
+  help: `g2998` requires `g2999` at Goalfile:2999:14; `g2999` requires `g0` at Goalfile:3000:14;
+        `g0` requires `g1` at Goalfile:1:11; `g1` requires `g2` at Goalfile:2:11; `g2` requires
+        `g3` at Goalfile:3:11; `g3` requires `g4` at Goalfile:4:11; `g4` requires `g5` at
+        Goalfile:5:11; `g5` requires `g6` at Goalfile:6:11; `g6` requires `g7` at Goalfile:7:11;
+        `g7` requires `g8` at Goalfile:8:11; `g8` requires `g9` at Goalfile:9:11; `g9` requires
+        `g10` at Goalfile:10:11; 2988 more steps; this repeats forever whatever the parameters
+",
+    );
+}
+
 /// A problem at a column past 65,535 made miette panic ("Formatting argument out of range"):
 /// such a problem is shown without its line, and says where it is.
 #[test]
