@@ -97,16 +97,31 @@ impl Location {
 
 /// "NAME:LINE:COLUMN" of a byte offset into `text`, lines and characters counted from 1.
 pub fn place(name: &str, text: &str, offset: usize) -> String {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .count()
-        + 1;
-    format!("{name}:{line}:{column}")
+    LineStarts::of(text).place(name, text, offset)
+}
+
+/// Where the lines of a text start, so that many offsets are placed without a scan of the text
+/// each: problems about a generated file can be as many as its lines.
+#[derive(Debug, Clone, Default)]
+pub struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    pub fn of(text: &str) -> LineStarts {
+        let after_newlines = text.match_indices('\n').map(|(at, _)| at + 1);
+        LineStarts(std::iter::once(0).chain(after_newlines).collect())
+    }
+
+    /// "NAME:LINE:COLUMN" of `offset` in `text`, the text these line starts are of.
+    pub fn place(&self, name: &str, text: &str, offset: usize) -> String {
+        let offset = offset.min(text.len());
+        let line = self.0.partition_point(|&start| start <= offset).max(1);
+        let start = self.0[line - 1];
+        let column = text
+            .get(start..offset)
+            .map_or(0, |before| before.chars().count())
+            + 1;
+        format!("{name}:{line}:{column}")
+    }
 }
 
 impl Problem {
@@ -297,4 +312,24 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -
         .filter(|(distance, candidate)| *distance <= (name.len().max(candidate.len()) / 3).max(1))
         .min()
         .map(|(_, candidate)| format!("did you mean `{candidate}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_count_lines_and_characters_from_one() {
+        let text = "ab\néé x\n\nlast";
+        let starts = LineStarts::of(text);
+        let at = |needle: &str| text.find(needle).unwrap();
+        assert_eq!(starts.place("G", text, 0), "G:1:1");
+        assert_eq!(starts.place("G", text, 2), "G:1:3");
+        assert_eq!(starts.place("G", text, at("x")), "G:2:4");
+        assert_eq!(starts.place("G", text, at("\n\n") + 1), "G:3:1");
+        assert_eq!(starts.place("G", text, at("last")), "G:4:1");
+        assert_eq!(starts.place("G", text, text.len()), "G:4:5");
+        assert_eq!(starts.place("G", text, text.len() + 10), "G:4:5");
+        assert_eq!(place("G", text, at("x")), "G:2:4");
+    }
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
-use crate::diagnostic::{did_you_mean, Problem, Result, Sources};
+use crate::diagnostic::{did_you_mean, LineStarts, Problem, Result, Sources};
 use crate::goalfile::{
     Arg, ForSource, Goalfile, Hooks, LetValue, Name, OutputTest, Param, Pattern, Predicate,
     PredicateKind, Span, Statement, Variable, BUILTIN_PREDICATES,
@@ -70,6 +70,8 @@ pub fn check(goalfile: &Goalfile) -> Result<()> {
 struct Checker<'g> {
     goalfile: &'g Goalfile,
     sources: Sources,
+    /// Where the lines of each file start, for [`Checker::position`].
+    line_starts: Vec<LineStarts>,
     problems: Vec<Problem>,
     goals: HashMap<&'g str, usize>,
     predicates: HashMap<&'g str, usize>,
@@ -116,16 +118,20 @@ impl<'g> Scope<'g> {
     }
 }
 
-/// "file:line:column" of a span, for help that points at a second place.
-fn position(goalfile: &Goalfile, span: Span) -> String {
-    let Some(file) = goalfile.files.get(span.file as usize) else {
-        return String::new();
-    };
-    let name = file.path.display().to_string();
-    crate::diagnostic::place(&name, file.text.get(), span.offset as usize)
-}
-
 impl<'g> Checker<'g> {
+    /// "file:line:column" of a span, for help that points at a second place.
+    fn position(&self, span: Span) -> String {
+        let file = span.file as usize;
+        match (self.goalfile.files.get(file), self.line_starts.get(file)) {
+            (Some(source), Some(line_starts)) => line_starts.place(
+                &source.path.display().to_string(),
+                source.text.get(),
+                span.offset as usize,
+            ),
+            _ => String::new(),
+        }
+    }
+
     fn new(goalfile: &'g Goalfile) -> Checker<'g> {
         let mut globals = HashMap::new();
         for (index, global) in goalfile.globals.iter().enumerate() {
@@ -134,6 +140,11 @@ impl<'g> Checker<'g> {
         Checker {
             goalfile,
             sources: Sources::of(goalfile),
+            line_starts: goalfile
+                .files
+                .iter()
+                .map(|file| LineStarts::of(file.text.get()))
+                .collect(),
             problems: Vec::new(),
             goals: first_by_name(goalfile.goals.iter().map(|goal| &goal.name)),
             predicates: first_by_name(goalfile.predicates.iter().map(|def| &def.name)),
@@ -159,7 +170,7 @@ impl<'g> Checker<'g> {
 
     /// A second definition of a name, pointing at the second with help naming the first.
     fn defined_twice(&mut self, code: &'static str, what: &str, first: Span, second: &Name) {
-        let help = format!("the first is at {}", position(self.goalfile, first));
+        let help = format!("the first is at {}", self.position(first));
         self.report(
             code,
             format!("{what} `{}` is defined twice", second.text),
@@ -303,7 +314,7 @@ impl<'g> Checker<'g> {
             };
             let mut help = format!(
                 "the first is at {}; `every` and `when` jobs share one set of names",
-                position(goalfile, earlier)
+                self.position(earlier)
             );
             if defaulted || earlier_defaulted {
                 help.push_str(
@@ -488,7 +499,7 @@ impl<'g> Checker<'g> {
         } else if let Some(&first) = scope.targets.first() {
             let help = format!(
                 "the first is at {}; put all predicates in one `target {{ … }}`",
-                position(self.goalfile, first)
+                self.position(first)
             );
             self.report(
                 "goal::target",
@@ -697,10 +708,7 @@ impl<'g> Checker<'g> {
                 format!("`{literal}` does not match the pattern of `{}`", name.text),
                 value.span,
                 format!("must match `{}`", pattern.source),
-                Some(format!(
-                    "the pattern is at {}",
-                    position(self.goalfile, pattern.span)
-                )),
+                Some(format!("the pattern is at {}", self.position(pattern.span))),
             );
         }
     }
@@ -785,7 +793,7 @@ impl<'g> Checker<'g> {
         if let Some((earlier, what)) = earlier {
             let help = format!(
                 "it is defined at {}; choose another name",
-                position(self.goalfile, earlier.span)
+                self.position(earlier.span)
             );
             self.report(
                 "goal::redefined",
@@ -917,7 +925,7 @@ impl<'g> Checker<'g> {
                     "`{}` {verb} `{}` at {}",
                     names[call.from],
                     names[call.to],
-                    position(self.goalfile, call.span)
+                    self.position(call.span)
                 )
             })
             .collect();
