@@ -130,9 +130,9 @@ const HAZARDS: &[&str] = &[
     "é",
 ];
 
-/// A mutant much larger than its source: a slice of it, or a hazard, repeated in place, from a
-/// few dozen to tens of thousands of times; half of the time at the start of a line, where a
-/// hazard is read as KDL rather than inside a string.
+/// A mutant much larger than its source: a hazard, a slice of it or a few of its lines,
+/// repeated in place from a few dozen to tens of thousands of times; half of the time at the
+/// start of a line, where a hazard is read as KDL rather than inside a string.
 fn blow_up(text: &[char], rng: &mut Rng) -> String {
     let mut at = rng.below(text.len() + 1);
     if rng.below(2) == 0 {
@@ -141,11 +141,24 @@ fn blow_up(text: &[char], rng: &mut Rng) -> String {
             .rposition(|&c| c == '\n')
             .map_or(0, |i| i + 1);
     }
-    let piece: Vec<char> = if rng.below(2) == 0 || at == text.len() {
-        HAZARDS[rng.below(HAZARDS.len())].chars().collect()
-    } else {
-        let len = 1 + rng.below(16).min(text.len() - at - 1);
-        text[at..at + len].to_vec()
+    let piece: Vec<char> = match rng.below(3) {
+        _ if at == text.len() => HAZARDS[rng.below(HAZARDS.len())].chars().collect(),
+        0 => HAZARDS[rng.below(HAZARDS.len())].chars().collect(),
+        1 => {
+            let len = 1 + rng.below(16).min(text.len() - at - 1);
+            text[at..at + len].to_vec()
+        }
+        _ => {
+            // Whole lines repeated: many goals, duplicates, long cycles.
+            let lines = 1 + rng.below(5);
+            let end = text[at..]
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c == '\n')
+                .nth(lines - 1)
+                .map_or(text.len(), |(i, _)| at + i + 1);
+            text[at..end].to_vec()
+        }
     };
     let times = 1 << (5 + rng.below(11));
     let mut chars = text[..at].to_vec();
