@@ -238,7 +238,9 @@ impl Reader {
             }
             i += 1;
         }
-        if !delimiter.is_empty() {
+        // `$((x << 2))` and `((x <<= 1))` shift: no delimiter starts with a digit or `=`.
+        let shift = delimiter.starts_with(|c: char| c.is_ascii_digit() || c == '=');
+        if !delimiter.is_empty() && !shift {
             self.pending.push((delimiter, strip_tabs));
         }
         i
@@ -348,6 +350,8 @@ mod tests {
             "cat <<-'END'\n\thello\n\tEND\necho {name}",
             "echo $'a\\'b' {name}",
             "test $((1 + (2))) -eq 3 && echo {name}",
+            "echo $((1 << 2))\necho {name}",
+            "((x <<= 1))\necho {name}",
             "echo {name|raw} '{flags|raw}'",
         ] {
             assert_eq!(traps(command), [], "{command}");
