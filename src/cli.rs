@@ -8,11 +8,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::diagnostic::{self, Error, Problem, Result};
-use crate::eval::{describe, Evaluator, Options, Request};
+use crate::eval::{describe, Evaluator, Force, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::jobs::commands::{self, Listing, Project, SetMode};
 use crate::logs;
-use crate::memory::{self, Location, Memory, MemoryCommand, RunLock};
+use crate::memory::{self, Access, Location, Memory, MemoryCommand, RunLock};
 use crate::report::{Reporter, Verbosity};
 use crate::runner::{self, Run, Settings};
 
@@ -45,6 +45,12 @@ pub struct Cli {
     /// After a failure, go on with everything that does not depend on it
     #[arg(short = 'k', long, global = true)]
     pub keep_going: bool,
+    /// Fire every goal, even those whose target holds (make's -B); the target is still checked after
+    #[arg(short = 'B', long)]
+    pub always: bool,
+    /// Fire the goals named on the command line even if their targets hold (not what they require)
+    #[arg(long, conflicts_with = "always")]
+    pub force: bool,
     /// Run up to N recipes at once, reaching independent requirements side by side
     #[arg(short = 'j', long, value_name = "N", env = "GOAL_JOBS", default_value_t = 1, global = true,
           value_parser = clap::value_parser!(u16).range(1..))]
@@ -209,6 +215,11 @@ fn run(cli: Cli) -> Result<u8> {
             )
         })?;
     }
+    if cli.dry_run {
+        if let Some(problem) = no_dry_run(cli.command.as_ref()) {
+            return Err(problem.into());
+        }
+    }
     // Absolute, so that recipes, which run in the project's directory, name the same Memory.
     let memory_dir = cli.memory.as_ref().map(|dir| absolute(dir)).transpose()?;
     match &cli.command {
@@ -244,7 +255,7 @@ fn run(cli: Cli) -> Result<u8> {
             test,
             assignments,
         }) => {
-            let mode = match (whisper, test) {
+            let mode = match (whisper, *test || cli.dry_run) {
                 (_, true) => SetMode::Test,
                 (true, false) => SetMode::Whisper,
                 (false, false) => SetMode::Evaluate,
@@ -298,8 +309,59 @@ fn run(cli: Cli) -> Result<u8> {
     // Every command runs in the root Goalfile's directory and every path in it is relative to
     // it: moving there once makes both true for the whole run.
     enter(&project)?;
-    let location = Location::beside(Path::new("."), memory_dir);
+    let location = Location::beside(Path::new("."), memory_dir).with_access(access(&cli));
     reach(&cli, &goalfile, &requests, location)
+}
+
+/// What every Memory handle of this command may do: the one place `--dry-run` is made to
+/// write nothing.
+fn access(cli: &Cli) -> Access {
+    if cli.dry_run {
+        Access::ReadOnly
+    } else {
+        Access::ReadWrite
+    }
+}
+
+/// Why `command` refuses `--dry-run`: it exists to change something, and saying what it would
+/// change is saying what it is asked to do.
+fn no_dry_run(command: Option<&Command>) -> Option<Problem> {
+    let (name, help) = match command? {
+        Command::Daemon { order: None, .. } => (
+            "goal daemon",
+            "`goal -n tick` says which jobs would fire now, without running them",
+        ),
+        Command::Daemon {
+            order: Some(DaemonOrder::Stop | DaemonOrder::Reload),
+            ..
+        } => (
+            "goal daemon stop|reload",
+            "`goal daemon status` says what the daemon is doing",
+        ),
+        Command::Job {
+            order: JobOrder::Start { .. },
+        } => (
+            "goal job start",
+            "`goal -n tick` says which jobs would fire now",
+        ),
+        Command::Job {
+            order: JobOrder::Cancel { .. },
+        } => ("goal job cancel", "`goal jobs` lists the running jobs"),
+        Command::Memory {
+            command: MemoryCommand::Set { .. } | MemoryCommand::Delete { .. },
+        } => (
+            "goal memory set|delete",
+            "`goal memory get` and `goal memory list` only read",
+        ),
+        _ => return None,
+    };
+    Some(
+        Problem::input(
+            "goal::no-dry-run",
+            format!("`{name}` changes things: it has no dry run (-n, --dry-run)"),
+        )
+        .with_help(format!("run it without -n; {help}")),
+    )
 }
 
 /// Runs `command` on the project, from the project's directory, as runs do. For the commands
@@ -314,7 +376,7 @@ fn with_project(
     enter(&project_dir(&path))?;
     command(&Project::new(
         goalfile_path,
-        Location::beside(Path::new("."), memory_dir),
+        Location::beside(Path::new("."), memory_dir).with_access(access(cli)),
         settings(cli),
         cli.wait,
     ))
@@ -361,7 +423,7 @@ fn memory_command(cli: &Cli, command: &MemoryCommand, memory_dir: Option<PathBuf
         (Err(_), None) => None,
     };
     let location = project.map(|project| Location::beside(&project, memory_dir));
-    memory::command(command, location).map_err(|error| Error {
+    memory::command(command, location, access(cli)).map_err(|error| Error {
         problems: error
             .problems
             .into_iter()
@@ -405,6 +467,7 @@ fn instance_text(path: &Path, words: &[String], location: Location) -> Result<Op
         explain: false,
         keep_going: false,
         jobs: 1,
+        force: Force::Nothing,
     };
     let mut evaluator = Evaluator::new(
         &goalfile,
@@ -444,11 +507,7 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
     } else {
         Some(RunLock::acquire(&location.state_dir, cli.wait)?)
     };
-    let memory = if cli.dry_run {
-        Memory::read_only(location.clone())
-    } else {
-        Memory::new(location.clone())
-    };
+    let memory = Memory::new(location.clone());
     let run = Run {
         goalfile,
         location: &location,
@@ -467,6 +526,13 @@ fn settings(cli: &Cli) -> Settings {
             explain: cli.explain,
             keep_going: cli.keep_going,
             jobs: cli.jobs.into(),
+            force: if cli.always {
+                Force::Everything
+            } else if cli.force {
+                Force::Requested
+            } else {
+                Force::Nothing
+            },
         },
         verbosity: match (cli.quiet, cli.verbose) {
             (true, _) => Verbosity::Quiet,

@@ -430,10 +430,12 @@ pub struct Predicate {
 pub enum PredicateKind {
     FileExists(Vec<Template>),
     /// make's rule: every target exists and no source is newer than the oldest target.
+    /// Targets are [`Paths::One`] or [`Paths::Words`]; sources are kept in the order of
+    /// [`Paths`]' kinds, so the first newer source named in a reason is the same whatever order
+    /// they were written in.
     FileNewer {
-        targets: Vec<Template>,
-        sources: Vec<Template>,
-        source_globs: Vec<Template>,
+        targets: Vec<Paths>,
+        sources: Vec<Paths>,
     },
     UrlExists {
         url: Template,
@@ -483,6 +485,30 @@ pub enum PredicateKind {
         name: Name,
         args: Vec<Arg>,
     },
+}
+
+/// Where `file-newer` finds paths, each a template rendered literally.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Paths {
+    /// One path: a target argument, `than=`, `than "…"`.
+    One(Template),
+    /// `words=`, `than-words=`: the value split on whitespace, as `for words=` splits it.
+    Words(Template),
+    /// `than-glob=`: the paths matching a pattern.
+    Glob(Template),
+    /// `depfile=`: the prerequisites a make-format dependency file names.
+    Depfile(Template),
+}
+
+impl Paths {
+    pub fn template(&self) -> &Template {
+        match self {
+            Paths::One(template)
+            | Paths::Words(template)
+            | Paths::Glob(template)
+            | Paths::Depfile(template) => template,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -582,6 +608,9 @@ pub const STATEMENTS: &[&str] = &[
     "plan",
     "set",
 ];
+
+/// The name under which the statements after a goal's `target` see its changed sources.
+pub const NEWER: &str = "newer";
 
 /// `transition NAME PARAM… cost="…" { when { … }; effects { … }; run "…" }`: a step a `plan`
 /// may take. Its parameters are bound by name from where the `plan` stands.

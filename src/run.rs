@@ -4,12 +4,13 @@
 //! command (a plain command with no shell syntax at all is run directly, as make does: the same
 //! result, one process fewer), in the root Goalfile's directory (the process's working directory, set once at
 //! start), with standard input from /dev/null: a recipe that waits for a keyboard would hang a
-//! run nobody is watching, as ninja decided too. A recipe given a log writes to pipes that
-//! [`RecipeLog::record`] reads, copying to `goal`'s own output and to the log.
+//! run nobody is watching, as ninja decided too. A recipe writes to pipes that
+//! [`crate::logs::record`] reads, copying to `goal`'s own output and to its log: one pipe for
+//! both its outputs when `goal`'s own go to one file, so that they keep their order.
 
 use std::ffi::OsStr;
-use std::io;
-use std::os::fd::RawFd;
+use std::io::{self, PipeReader};
+use std::os::fd::{AsFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 
@@ -23,8 +24,8 @@ pub type Env<'a> = [(&'a str, &'a str)];
 /// What to do with a command's standard output.
 #[derive(Debug, Clone, Copy)]
 pub enum Stdout<'a> {
-    /// Stream to the user (recipes), and, with a log, keep standard output and standard error
-    /// in it too.
+    /// Stream to the user through `goal` (recipes), and, with a log, keep standard output and
+    /// standard error in it too.
     Show(Option<&'a RecipeLog>),
     /// Discard (`sh` predicates: their exit status is the answer).
     Discard,
@@ -46,12 +47,19 @@ pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
         command.args(&words[1..]);
         command
     });
-    let child = match direct.as_mut().map(|command| start(command, env, stdout)) {
-        Some(Ok(child)) => child,
+    let started = match direct.as_mut().map(|command| start(command, env, stdout)) {
+        Some(Ok(started)) => started,
         // Not found, not executable: the shell says so, with its usual status (127, 126).
         _ => start(Command::new("/bin/sh").arg("-ec").arg(script), env, stdout)?,
     };
-    finish(child, stdout)
+    finish(started, stdout)
+}
+
+/// A command started: the process, and the pipe its standard output and error share, when
+/// they do.
+struct Started {
+    child: Child,
+    merged: Option<PipeReader>,
 }
 
 /// Shell words that are builtins, keywords or assignments (`sh` gives them meaning a program
@@ -83,29 +91,54 @@ fn plain_command(script: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
-fn start(command: &mut Command, env: &Env, stdout: Stdout) -> io::Result<Child> {
-    command
+fn start(command: &mut Command, env: &Env, stdout: Stdout) -> io::Result<Started> {
+    let mut merged = None;
+    match stdout {
+        Stdout::Discard => command.stdout(Stdio::null()).stderr(Stdio::inherit()),
+        Stdout::Capture => command.stdout(Stdio::piped()).stderr(Stdio::inherit()),
+        // `goal` reads the output to copy it to the terminal, where it keeps the progress line
+        // out of the recipe's lines, and to the log.
+        Stdout::Show(_) if outputs_shared() => {
+            let (reader, writer) = io::pipe()?;
+            merged = Some(reader);
+            command.stdout(writer.try_clone()?).stderr(writer)
+        }
+        Stdout::Show(_) => command.stdout(Stdio::piped()).stderr(Stdio::piped()),
+    };
+    let child = command
         .stdin(Stdio::null())
-        .stdout(match stdout {
-            Stdout::Show(None) => Stdio::inherit(),
-            Stdout::Discard => Stdio::null(),
-            // A log is written by `goal`, which reads the output to copy it to the terminal too.
-            Stdout::Show(Some(_)) | Stdout::Capture => Stdio::piped(),
-        })
-        .stderr(match stdout {
-            Stdout::Show(Some(_)) => Stdio::piped(),
-            Stdout::Show(None) | Stdout::Discard | Stdout::Capture => Stdio::inherit(),
-        })
         .envs(env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))
         // A group of its own: an interruption stops the command and all it started.
         .process_group(0)
-        .spawn()
+        .spawn();
+    if merged.is_some() {
+        // The command holds the pipe's writing ends: the recipe's output would never end while
+        // they are open here.
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    Ok(Started {
+        child: child?,
+        merged,
+    })
 }
 
-fn finish(mut child: Child, stdout: Stdout) -> io::Result<Finished> {
+/// Whether `goal`'s standard output and error are one file, as on a terminal.
+fn outputs_shared() -> bool {
+    static SHARED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SHARED.get_or_init(|| {
+        let file = |fd| nix::sys::stat::fstat(fd).map(|stat| (stat.st_dev, stat.st_ino));
+        match (file(io::stdout().as_fd()), file(io::stderr().as_fd())) {
+            (Ok(out), Ok(err)) => out == err,
+            _ => false,
+        }
+    })
+}
+
+fn finish(started: Started, stdout: Stdout) -> io::Result<Finished> {
+    let Started { mut child, merged } = started;
     let _running = interrupt::Running::new(child.id());
     let (status, captured) = match stdout {
-        Stdout::Show(Some(log)) => (log.record(&mut child)?, Vec::new()),
+        Stdout::Show(log) => (crate::logs::record(log, &mut child, merged)?, Vec::new()),
         _ => {
             let output = child.wait_with_output()?;
             (output.status, output.stdout)

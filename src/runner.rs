@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::diagnostic::{Error, Result};
-use crate::eval::{Evaluator, Listings, Options, Request};
+use crate::eval::{Depfiles, Evaluator, Listings, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::interrupt;
 use crate::logs::Logs;
@@ -46,6 +46,7 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
     )?;
     evaluator.set_environment(run.environment);
     evaluator.remember_listings(Listings::new(&run.location.state_dir));
+    evaluator.remember_depfiles(Depfiles::new(&run.location.state_dir));
     if !dry_run {
         evaluator.keep_logs(Logs::new(&run.location.state_dir));
     }

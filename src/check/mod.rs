@@ -6,6 +6,8 @@
 //! requirement cycles that hold whatever the parameters are.
 
 mod cycles;
+mod lists;
+mod newer;
 mod plan;
 mod quoting;
 
@@ -15,8 +17,8 @@ use regex::Regex;
 
 use crate::diagnostic::{did_you_mean, LineStarts, Problem, Result, Sources};
 use crate::goalfile::{
-    Arg, ForSource, Goalfile, Hooks, LetValue, Name, OutputTest, Param, Pattern, Predicate,
-    PredicateKind, Span, Statement, Variable, BUILTIN_PREDICATES,
+    Arg, ForSource, Goalfile, Hooks, LetValue, Name, OutputTest, Param, Paths, Pattern, Predicate,
+    PredicateKind, Span, Statement, Variable, BUILTIN_PREDICATES, NEWER,
 };
 use crate::template::Template;
 use cycles::Call;
@@ -59,6 +61,7 @@ pub fn check(goalfile: &Goalfile) -> Result<()> {
     checker.jobs();
     checker.variables();
     checker.transitions();
+    checker.lists();
     checker.cycles();
     if checker.problems.is_empty() {
         Ok(())
@@ -92,6 +95,8 @@ struct Scope<'g> {
     /// Where a `target` found now would stand.
     place: Place,
     targets: Vec<Span>,
+    /// The goal's target, once passed: the statements after it see `{newer}`.
+    after_target: Option<Span>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -114,6 +119,7 @@ impl<'g> Scope<'g> {
             locals: Vec::new(),
             place,
             targets: Vec::new(),
+            after_target: None,
         }
     }
 }
@@ -408,6 +414,7 @@ impl<'g> Checker<'g> {
             Statement::Target(target) => {
                 self.target_place(target.span, scope);
                 self.predicate(&target.predicate, scope);
+                self.define_newer(target.span, scope);
             }
             Statement::Require(require) => {
                 match self.goals.get(require.goal.text.as_str()) {
@@ -516,15 +523,12 @@ impl<'g> Checker<'g> {
     fn predicate(&mut self, predicate: &'g Predicate, scope: &mut Scope<'g>) {
         match &predicate.kind {
             PredicateKind::FileExists(paths) => self.all_refs(paths, scope),
-            PredicateKind::FileNewer {
-                targets,
-                sources,
-                source_globs,
-            } => {
-                self.all_refs(targets, scope);
-                self.all_refs(sources, scope);
-                for pattern in source_globs {
-                    self.glob(pattern, scope);
+            PredicateKind::FileNewer { targets, sources } => {
+                for paths in targets.iter().chain(sources) {
+                    match paths {
+                        Paths::Glob(pattern) => self.glob(pattern, scope),
+                        other => self.refs(other.template(), scope),
+                    }
                 }
             }
             PredicateKind::UrlExists { url, .. } => self.refs(url, scope),
@@ -745,7 +749,8 @@ impl<'g> Checker<'g> {
             if self.visible(&reference.name, scope) {
                 continue;
             }
-            let help = did_you_mean(&reference.name, self.visible_names(scope).into_iter())
+            let help = newer::unknown_newer_help(&reference.name)
+                .or_else(|| did_you_mean(&reference.name, self.visible_names(scope).into_iter()))
                 .or_else(|| {
                     Some(format!(
                         "define it first with `let {} \"…\"`, or declare a parameter",
@@ -763,7 +768,8 @@ impl<'g> Checker<'g> {
     }
 
     fn visible(&self, name: &str, scope: &Scope<'g>) -> bool {
-        scope.locals.iter().any(|local| local.text == name)
+        (scope.after_target.is_some() && name == NEWER)
+            || scope.locals.iter().any(|local| local.text == name)
             || scope.params.iter().any(|param| param.name.text == name)
             || self
                 .globals
@@ -779,11 +785,16 @@ impl<'g> Checker<'g> {
             .iter()
             .filter(|(_, &index)| index < scope.globals_before)
             .map(|(&name, _)| name);
-        locals.chain(params).chain(globals).collect()
+        let newer = scope.after_target.map(|_| NEWER);
+        locals.chain(params).chain(globals).chain(newer).collect()
     }
 
     /// A local may shadow a global, never a parameter or a local still in scope.
     fn define_local(&mut self, name: &'g Name, scope: &mut Scope<'g>) {
+        if self.redefines_newer(name, scope) {
+            scope.locals.push(name);
+            return;
+        }
         let earlier = scope
             .params
             .iter()

@@ -31,10 +31,15 @@ impl<'g> Evaluator<'g> {
         }
     }
 
-    /// Whether independent requirements are reached side by side here: with `-j` above 1, but
-    /// not in a dry run, whose report keeps the order of the Goalfile.
+    /// Whether independent requirements are reached side by side: with `-j` above 1, but not
+    /// in a dry run, whose report keeps the order of the Goalfile.
+    pub(super) fn parallel(&self) -> bool {
+        self.options.jobs > 1 && !self.options.dry_run
+    }
+
+    /// Whether independent requirements are reached side by side in `body`.
     pub(super) fn side_by_side(&self, body: &Body) -> bool {
-        self.options.jobs > 1 && !self.options.dry_run && body.blocked.is_none()
+        self.parallel() && body.blocked.is_none()
     }
 
     /// Consecutive `require` statements, reached by up to `jobs` branches at once. Out of
@@ -67,39 +72,29 @@ impl<'g> Evaluator<'g> {
         Ok(())
     }
 
-    /// Runs `task` for 0..count on up to `jobs` new branches; the first problem wins, preferring
-    /// a real one to a branch that only stopped because of it.
+    /// Runs `task` for 0..count on new branches: this thread takes them one at a time, and
+    /// hands the rest to more threads while the run has spare ones. The first problem wins,
+    /// preferring a real one to a branch that only stopped because of it.
     pub(super) fn in_branches<T: Send>(
         &mut self,
         count: usize,
         task: impl Fn(&mut Evaluator<'g>, usize) -> Result<T> + Sync,
     ) -> Result<Vec<T>> {
-        let next = AtomicUsize::new(0);
         let results: Vec<Mutex<Option<Result<T>>>> = (0..count).map(|_| Mutex::new(None)).collect();
-        let branches: Vec<Evaluator<'g>> = (0..self.options.jobs.min(count))
-            .map(|_| self.fork())
-            .collect();
-        let branches: Vec<Evaluator<'g>> = std::thread::scope(|threads| {
-            let running: Vec<_> = branches
-                .into_iter()
-                .map(|mut branch| {
-                    let (next, results, task) = (&next, &results, &task);
-                    threads.spawn(move || {
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(slot) = results.get(i) else { break };
-                            *lock(slot) = Some(task(&mut branch, i));
-                        }
-                        branch
-                    })
-                })
-                .collect();
-            running
-                .into_iter()
-                .filter_map(|thread| thread.join().ok())
-                .collect()
-        });
-        for branch in branches {
+        let work = Work {
+            next: AtomicUsize::new(0),
+            results: &results,
+            task: &task,
+            spare_threads: &self.shared.spare_threads,
+            finished: Mutex::new(Vec::new()),
+        };
+        let first = self.fork();
+        std::thread::scope(|threads| work.run(threads, first));
+        for branch in work
+            .finished
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
             self.absorb(branch);
         }
         let mut values = Vec::with_capacity(count);
@@ -135,6 +130,56 @@ impl<'g> Evaluator<'g> {
             self.mtimes.extend(branch.mtimes);
         }
     }
+}
+
+/// A group of requirements reached side by side, shared by the threads that take them.
+struct Work<'w, 'g, T, F> {
+    /// The next requirement nobody has taken yet.
+    next: AtomicUsize,
+    results: &'w [Mutex<Option<Result<T>>>],
+    task: &'w F,
+    spare_threads: &'w AtomicUsize,
+    /// The branches done with the group, for what they learnt.
+    finished: Mutex<Vec<Evaluator<'g>>>,
+}
+
+impl<'g, T: Send, F: Fn(&mut Evaluator<'g>, usize) -> Result<T> + Sync> Work<'_, 'g, T, F> {
+    /// Takes requirements on `branch` until none is left; before each, hands the rest to one
+    /// more thread too, when the run has one to spare. The thread that started the group works
+    /// on it rather than wait, so threads stay as many as `-j` however the groups nest.
+    fn run<'scope>(
+        &'scope self,
+        threads: &'scope std::thread::Scope<'scope, '_>,
+        mut branch: Evaluator<'g>,
+    ) {
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = self.results.get(i) else {
+                break;
+            };
+            if i + 1 < self.results.len() && take_spare(self.spare_threads) {
+                let helper = branch.fork();
+                threads.spawn(move || {
+                    // A branch that panicked leaves its slots empty, which the group reports;
+                    // the other threads go on, and the thread is spare again.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.run(threads, helper);
+                    }));
+                    self.spare_threads.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+            *lock(slot) = Some((self.task)(&mut branch, i));
+        }
+        lock(&self.finished).push(branch);
+    }
+}
+
+fn take_spare(spare_threads: &AtomicUsize) -> bool {
+    spare_threads
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |spare| {
+            spare.checked_sub(1)
+        })
+        .is_ok()
 }
 
 /// A `for` body that only computes values and requires goals: its iterations are independent.

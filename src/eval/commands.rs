@@ -17,13 +17,15 @@ use crate::template::{Context, Template};
 
 impl<'g> Evaluator<'g> {
     /// Runs a recipe (a `run`, a step of a plan) holding one of the `-j` job slots: an
-    /// interruption stops the goal; a failure is tried again as `retry` says, then fails it.
+    /// interruption stops the goal; a failure is tried again as `retry` says, then fails it,
+    /// naming the recipe as `which` says (`its recipe`, a plan's step).
     pub(super) fn recipe(
         &mut self,
         script: &str,
         scope: &Scope<'g>,
         span: Span,
         retry: Retry,
+        which: &str,
     ) -> Result<()> {
         let mut wait = retry.delay;
         let mut attempt = 1;
@@ -54,7 +56,9 @@ impl<'g> Evaluator<'g> {
                 return Ok(());
             }
             if attempt > retry.attempts {
-                return Err(self.recipe_failed(&finished, log.as_ref(), span).into());
+                return Err(self
+                    .recipe_failed(&finished, log.as_ref(), span, which)
+                    .into());
             }
             attempt += 1;
             let text = self.current();
@@ -187,13 +191,14 @@ impl<'g> Evaluator<'g> {
         finished: &Finished,
         log: Option<&RecipeLog>,
         span: Span,
+        which: &str,
     ) -> Problem {
         let text = self.current();
         let sources = self.sources().clone();
         Problem::failure(
             "goal::recipe-failed",
             format!(
-                "`{text}` failed: its recipe {}",
+                "`{text}` failed: {which} {}",
                 run::describe_status(finished.status)
             ),
         )

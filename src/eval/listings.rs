@@ -30,9 +30,10 @@ const KEPT: usize = 256;
 /// Bump when [`Listing`] changes.
 const FORMAT: &str = "goal listings 2";
 
-/// What tells that a directory's entries are as they were.
+/// What tells that a directory's entries, or a file's content, are as they were (depfiles are
+/// kept by the same stamp: writing a file sets its mtime and ctime too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Stamp {
+pub(super) struct Stamp {
     device: u64,
     inode: u64,
     modified: (i64, i64),
@@ -42,16 +43,20 @@ struct Stamp {
 impl Stamp {
     fn of(directory: &str) -> Option<Stamp> {
         let meta = fs::metadata(if directory.is_empty() { "." } else { directory }).ok()?;
-        Some(Stamp {
+        Some(Stamp::from(&meta))
+    }
+
+    pub(super) fn from(meta: &fs::Metadata) -> Stamp {
+        Stamp {
             device: meta.dev(),
             inode: meta.ino(),
             modified: (meta.mtime(), meta.mtime_nsec()),
             changed: (meta.ctime(), meta.ctime_nsec()),
-        })
+        }
     }
 
-    /// Whether the directory's last change was already [`RACY`] old at `time`.
-    fn settled(&self, time: SystemTime) -> bool {
+    /// Whether the last change was already [`RACY`] old at `time`.
+    pub(super) fn settled(&self, time: SystemTime) -> bool {
         let Ok(now) = time.duration_since(SystemTime::UNIX_EPOCH) else {
             return false;
         };

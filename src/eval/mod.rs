@@ -12,10 +12,13 @@
 
 mod branches;
 mod commands;
+mod depfiles;
 mod files;
+mod force;
 mod instance;
 mod jobs;
 mod listings;
+mod newer;
 mod plan;
 mod predicate;
 mod scope;
@@ -40,6 +43,8 @@ use crate::progress;
 use crate::report::{Reporter, Stats};
 use crate::run;
 use crate::template::Context;
+pub use depfiles::Depfiles;
+pub use force::Force;
 pub use listings::Listings;
 
 use branches::{only_requires, stopped, STOPPED};
@@ -59,6 +64,8 @@ pub struct Options {
     /// How many recipes may run at once; above 1, consecutive requirements of a body and the
     /// iterations of a `for` over requirements are reached side by side.
     pub jobs: usize,
+    /// Which goals fire even when their target holds.
+    pub force: Force,
 }
 
 /// A goal asked for on the command line, with its `name=value` arguments.
@@ -183,11 +190,14 @@ impl<'g> Evaluator<'g> {
             stopped: AtomicBool::new(false),
             commands_run: AtomicU64::new(0),
             next_branch: AtomicUsize::new(1),
+            spare_threads: AtomicUsize::new(options.jobs.saturating_sub(1)),
             variables_set: AtomicBool::new(false),
             environment: Vec::new(),
             jobs,
             logs: Mutex::new(None),
             listings: Mutex::new(None),
+            forced: Mutex::default(),
+            depfiles: Mutex::new(Depfiles::unkept()),
         };
         Ok(Evaluator {
             goalfile,
@@ -225,15 +235,24 @@ impl<'g> Evaluator<'g> {
         *lock(&self.shared.listings) = Some(listings);
     }
 
-    /// Writes the listings this run made (see [`Evaluator::remember_listings`]), and lets go of
-    /// what the run met without freeing it: the process ends soon after (a `goal tick` runs one
-    /// run per job), and freeing every instance, outcome, mtime and listed path one allocation
-    /// at a time was 9 % of a no-op's instructions over 1,000 sources.
+    /// Reuses what the depfiles kept in `depfiles` said; [`Evaluator::end`] keeps those this run
+    /// read.
+    pub fn remember_depfiles(&mut self, depfiles: Depfiles) {
+        *lock(&self.shared.depfiles) = depfiles;
+    }
+
+    /// Writes the listings and depfiles this run read (see [`Evaluator::remember_listings`]),
+    /// and lets go of what the run met without freeing it: the process ends soon after (a
+    /// `goal tick` runs one run per job), and freeing every instance, outcome, mtime and listed
+    /// path one allocation at a time was 9 % of a no-op's instructions over 1,000 sources.
     pub fn end(mut self) {
         if let Some(listings) = lock(&self.shared.listings).take() {
             listings.save();
             std::mem::forget(listings);
         }
+        let depfiles = std::mem::replace(&mut *lock(&self.shared.depfiles), Depfiles::unkept());
+        depfiles.save();
+        std::mem::forget(depfiles);
         std::mem::forget(std::mem::take(&mut *lock(&self.shared.table)));
         std::mem::forget(std::mem::take(&mut self.mtimes));
     }
@@ -296,27 +315,26 @@ impl<'g> Evaluator<'g> {
         Ok(Instance { goal, values })
     }
 
-    /// Reaches every instance, in order. With keep-going, every failure is collected and
-    /// returned at the end.
+    /// Reaches every instance, as independent requirements: side by side with `-j`, else in
+    /// order. With keep-going, every failure is collected and returned at the end.
     pub fn reach_all(&mut self, instances: Vec<Instance>) -> std::result::Result<(), Vec<Problem>> {
-        let mut stopped_by = None;
-        for instance in instances {
-            let text = self.describe(&instance);
-            let grouping = self.goalfile.goals[instance.goal].is_grouping();
-            match self.reach(instance, None) {
-                Ok(Outcome::Reached) if !grouping => self.report().reached(&text, true),
-                Ok(_) => {}
-                Err(problem) => {
-                    stopped_by = Some(*problem);
-                    break;
-                }
-            }
-        }
+        self.force_requested(&instances);
+        let reached = if instances.len() > 1 && self.parallel() {
+            self.in_branches(instances.len(), |branch, i| {
+                branch.reach_requested(instances[i].clone())
+            })
+            .map(drop)
+        } else {
+            instances
+                .into_iter()
+                .try_for_each(|instance| self.reach_requested(instance))
+        };
+        let stopped_by = reached.err();
         // Counted however the run ended: the summary says what was found reached before.
         let reached = std::mem::take(&mut self.reached_unshown);
         self.report().count_reached(reached);
         if let Some(problem) = stopped_by {
-            return Err(vec![problem]);
+            return Err(vec![*problem]);
         }
         let failures = std::mem::take(&mut *lock(&self.shared.failures));
         if failures.is_empty() {
@@ -324,6 +342,18 @@ impl<'g> Evaluator<'g> {
         } else {
             Err(failures)
         }
+    }
+
+    /// Reaches an instance named on the command line, saying so when it was already reached.
+    fn reach_requested(&mut self, instance: Instance) -> Result<()> {
+        let text = self.describe(&instance);
+        let grouping = self.goalfile.goals[instance.goal].is_grouping();
+        if let Outcome::Reached = self.reach(instance, None)? {
+            if !grouping {
+                self.report().reached(&text, true);
+            }
+        }
+        Ok(())
     }
 
     fn describe(&self, instance: &Instance) -> String {
@@ -379,8 +409,8 @@ impl<'g> Evaluator<'g> {
             Claim::Settled(outcome) => return outcome,
         };
         self.stack.push(id);
-        let result = self.reach_new(&instance);
-        self.settle(id, &instance, result)
+        let (result, blocked) = self.reach_new(&instance);
+        self.settle(id, &instance, result, blocked)
     }
 
     /// The instance's id if it is new (now owned by this branch), else its outcome: at once
@@ -422,15 +452,17 @@ impl<'g> Evaluator<'g> {
     }
 
     /// After the body of the instance `id` (on top of the stack): its hooks, its failure
-    /// recorded, and its outcome published to the branches waiting for it.
+    /// recorded, and its outcome published to the branches waiting for it. `blocked`: a
+    /// requirement's failure stopped its body.
     #[inline(never)]
     fn settle(
         &mut self,
         id: usize,
         instance: &Instance,
         result: Result<Outcome>,
+        blocked: bool,
     ) -> Result<Outcome> {
-        self.run_hooks(id, instance, &result);
+        self.run_hooks(id, instance, &result, blocked);
         self.stack.pop();
         let settled = match result {
             Ok(outcome) => Ok(outcome),
@@ -460,11 +492,19 @@ impl<'g> Evaluator<'g> {
     }
 
     /// The goal's own hook, then the Goalfile-wide one: `on-success` after its body ran and its
-    /// promise held, `on-failure` after it failed. A hook's failure is a note: the goal's
-    /// outcome is already decided.
-    fn run_hooks(&mut self, id: usize, instance: &Instance, result: &Result<Outcome>) {
+    /// promise held, `on-failure` after it failed itself (not only blocked by a requirement:
+    /// without keep-going the requirement's problem comes up through every goal that required
+    /// it, and only the goal that failed runs the hooks). A hook's failure is a note: the
+    /// goal's outcome is already decided.
+    fn run_hooks(
+        &mut self,
+        id: usize,
+        instance: &Instance,
+        result: &Result<Outcome>,
+        blocked: bool,
+    ) {
         let failure = match result {
-            _ if self.options.dry_run => return,
+            _ if self.options.dry_run || blocked => return,
             Ok(Outcome::Ran) => None,
             Err(problem) if problem.code != STOPPED && problem.kind != Kind::Interrupted => {
                 Some(problem)
@@ -544,7 +584,8 @@ impl<'g> Evaluator<'g> {
         }
     }
 
-    fn reach_new(&mut self, instance: &Instance) -> Result<Outcome> {
+    /// The instance's outcome, and whether a requirement's failure blocked its body.
+    fn reach_new(&mut self, instance: &Instance) -> (Result<Outcome>, bool) {
         let goal = &self.goalfile.goals[instance.goal];
         let mut scope = Scope::new();
         for (param, value) in goal.params.iter().zip(instance.values.iter()) {
@@ -559,7 +600,7 @@ impl<'g> Evaluator<'g> {
         if let Err(problem) = &result {
             self.account_unfinished(goal, problem, &body);
         }
-        result
+        (result, body.blocked.is_some())
     }
 
     /// Reports and counts an instance that did not finish, by what stopped it: its own failure,
@@ -842,7 +883,7 @@ impl<'g> Evaluator<'g> {
             Statement::Run(recipe) => {
                 let script = self.render(&recipe.script, scope, Context::Shell)?;
                 if self.act(body) {
-                    self.recipe(&script, scope, recipe.span, recipe.retry)?;
+                    self.recipe(&script, scope, recipe.span, recipe.retry, "its recipe")?;
                 }
             }
             Statement::MemorySet { key, value, span } => {
@@ -971,7 +1012,14 @@ impl<'g> Evaluator<'g> {
         scope: &mut Scope<'g>,
         body: &mut Body<'g>,
     ) -> Result<Flow> {
-        let verdict = self.holds(&target.predicate, scope)?;
+        let forced = self.forced();
+        let verdict = match forced {
+            Some(why) => Verdict {
+                holds: false,
+                reason: Some(why.to_string()),
+            },
+            None => self.holds(&target.predicate, scope)?,
+        };
         if verdict.holds && body.pending.is_none() {
             let nested = body.started.is_none() && self.stack.len() > 1;
             // Building the instance's text for each of ten thousand reached goals would be
@@ -1001,10 +1049,13 @@ impl<'g> Evaluator<'g> {
                 let text = self.current();
                 self.report().explain(&text, &format!("fires: {why}"));
             }
-            if body.pending.is_none() {
+            // Forced, it fires whatever its requirements do.
+            if body.pending.is_none() || forced.is_some() {
                 body.why_fires = Some(why);
             }
         }
+        let newer = self.newer_sources(&target.predicate, scope, forced.is_some())?;
+        scope.push(crate::goalfile::NEWER, newer);
         body.promise = Some(target);
         Ok(Flow::Continue)
     }

@@ -79,7 +79,13 @@ impl<'g> Evaluator<'g> {
             scope.push(STEP_FILES[0], input);
             scope.push(STEP_FILES[1], output.clone());
             let script = self.render(&def.run.script, &scope, Context::Shell)?;
-            self.recipe(&script, &scope, def.run.span, def.run.retry)?;
+            let which = format!("step {} of its plan, `{}`,", number + 1, def.name.text);
+            let before = (number == last).then(|| Written::now(&to));
+            let ran = self.recipe(&script, &scope, def.run.span, def.run.retry, &which);
+            if let (Err(_), Some(before)) = (&ran, &before) {
+                before.undo_changes(&to);
+            }
+            ran?;
             input = output;
         }
         Ok(())
@@ -278,6 +284,39 @@ fn outline(plan: &plan::Plan, transitions: &[plan::Transition]) -> String {
         .map(|(&step, cost)| format!("{} ({cost})", transitions[step].name))
         .collect();
     format!("{}, total {}", steps.join(" → "), plan.total)
+}
+
+/// The plan's output as it was before its last step: a step that fails after writing part of
+/// it must not leave what the next run would take for the result, as make's
+/// `.DELETE_ON_ERROR` does not either. An output the step did not touch is left as it was.
+struct Written(Option<(std::time::SystemTime, u64, u64)>);
+
+impl Written {
+    fn now(path: &str) -> Written {
+        use std::os::unix::fs::MetadataExt;
+        Written(std::fs::symlink_metadata(path).ok().map(|meta| {
+            (
+                meta.modified().unwrap_or(std::time::UNIX_EPOCH),
+                meta.len(),
+                meta.ino(),
+            )
+        }))
+    }
+
+    /// Removes the output if the failed step made or changed it.
+    fn undo_changes(&self, path: &str) {
+        let after = Written::now(path);
+        if after.0.is_none() || after.0 == self.0 {
+            return;
+        }
+        let removed = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+            _ => std::fs::remove_file(path),
+        };
+        if let Err(error) = removed {
+            tracing::warn!("cannot remove {path}, which a failed step wrote: {error}");
+        }
+    }
 }
 
 /// Intermediate files go beside the output: on the same file system, where there is room for

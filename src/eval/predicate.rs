@@ -5,7 +5,6 @@
 //! over thousands of true targets builds no strings for them.
 
 use std::fs;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use crate::diagnostic::Problem;
@@ -14,6 +13,7 @@ use crate::plan::Comparison;
 use crate::run::Stdout;
 use crate::template::{Context, Template};
 
+use super::newer::Gather;
 use super::scope::Scope;
 use super::shared::lock;
 use super::{Evaluator, Result};
@@ -25,14 +25,14 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn yes() -> Verdict {
+    pub(super) fn yes() -> Verdict {
         Verdict {
             holds: true,
             reason: None,
         }
     }
 
-    fn no(reason: String) -> Verdict {
+    pub(super) fn no(reason: String) -> Verdict {
         Verdict {
             holds: false,
             reason: Some(reason),
@@ -42,7 +42,7 @@ impl Verdict {
 
 impl<'g> Evaluator<'g> {
     /// A true verdict, with its reason only under `--explain`.
-    fn yes(&self, reason: impl FnOnce() -> String) -> Verdict {
+    pub(super) fn yes(&self, reason: impl FnOnce() -> String) -> Verdict {
         Verdict {
             holds: true,
             reason: self.options.explain.then(reason),
@@ -60,11 +60,11 @@ impl<'g> Evaluator<'g> {
                 }
                 Ok(self.yes(|| "the files exist".to_string()))
             }
-            PredicateKind::FileNewer {
-                targets,
-                sources,
-                source_globs,
-            } => self.file_newer(targets, sources, source_globs, scope, predicate.span),
+            PredicateKind::FileNewer { targets, sources } => {
+                let (verdict, _) =
+                    self.file_newer(targets, sources, scope, predicate.span, Gather::Verdict)?;
+                Ok(verdict)
+            }
             PredicateKind::UrlExists { url, timeout } => {
                 let url = self.render(url, scope, Context::Literal)?;
                 let answer =
@@ -251,70 +251,6 @@ impl<'g> Evaluator<'g> {
         self.memory
             .get(key)
             .map_err(|problem| self.locate(problem, span, "reading the Memory here"))
-    }
-
-    /// A file's modification time, `None` when it does not exist. Remembered until the next
-    /// command runs: a no-op run would otherwise stat every object twice, once for its own
-    /// target and once for the link's.
-    fn modified(&mut self, path: &str) -> Option<SystemTime> {
-        let commands_run = self.shared.commands_run.load(Ordering::SeqCst);
-        if commands_run != self.commands_seen {
-            self.mtimes.clear();
-            self.commands_seen = commands_run;
-        }
-        if let Some(&time) = self.mtimes.get(path) {
-            return time;
-        }
-        let time = super::files::modified(path);
-        self.mtimes.insert(path.into(), time);
-        time
-    }
-
-    /// make's rule: every target exists, and no source is newer than the oldest target.
-    fn file_newer(
-        &mut self,
-        targets: &'g [Template],
-        sources: &'g [Template],
-        source_globs: &'g [Template],
-        scope: &Scope<'g>,
-        span: Span,
-    ) -> Result<Verdict> {
-        let mut oldest: Option<(SystemTime, String)> = None;
-        for target in targets {
-            let path = self.render(target, scope, Context::Literal)?;
-            let Some(modified) = self.modified(&path) else {
-                return Ok(Verdict::no(format!("{path} does not exist")));
-            };
-            if oldest.as_ref().is_none_or(|(time, _)| modified < *time) {
-                oldest = Some((modified, path));
-            }
-        }
-        let Some((oldest, oldest_path)) = oldest else {
-            return Ok(Verdict::yes());
-        };
-        let mut paths = Vec::new();
-        for source in sources {
-            paths.push(self.render(source, scope, Context::Literal)?);
-        }
-        for pattern in source_globs {
-            let pattern = self.render(pattern, scope, Context::Literal)?;
-            paths.extend(self.glob(&pattern, span)?);
-        }
-        for source in &paths {
-            match self.modified(source) {
-                None => return Ok(Verdict::no(format!("its source {source} does not exist"))),
-                Some(time) if time > oldest => {
-                    return Ok(Verdict::no(format!("{oldest_path} is older than {source}")))
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(self.yes(|| {
-            format!(
-                "{oldest_path} is not older than its {} source(s)",
-                paths.len()
-            )
-        }))
     }
 
     fn output_test(

@@ -7,7 +7,7 @@ use regex::Regex;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::scope::Globals;
-use super::{Instance, Listings, Outcome};
+use super::{Depfiles, Instance, Listings, Outcome};
 use crate::diagnostic::Problem;
 use crate::logs::Logs;
 use crate::report::Reporter;
@@ -36,6 +36,10 @@ pub(super) struct Shared<'g> {
     /// times is good only while this is unchanged.
     pub(super) commands_run: AtomicU64,
     pub(super) next_branch: AtomicUsize,
+    /// How many more threads branches may start: with the main one, `-j` threads reach
+    /// instances, whatever the nesting of groups reached side by side, as at most that many
+    /// recipes run at once anyway.
+    pub(super) spare_threads: AtomicUsize,
     /// A `set` statement changed a persistent variable: `when` jobs must look again.
     pub(super) variables_set: AtomicBool,
     /// Added to every command's environment: a job's name and serial.
@@ -45,6 +49,10 @@ pub(super) struct Shared<'g> {
     pub(super) logs: Mutex<Option<Logs>>,
     /// Directory listings kept between runs, when the run keeps them.
     pub(super) listings: Mutex<Option<Listings>>,
+    /// Under `--force`, the instances named on the command line.
+    pub(super) forced: Mutex<Vec<Instance>>,
+    /// What depfiles said, kept between runs when the run keeps them.
+    pub(super) depfiles: Mutex<Depfiles>,
 }
 
 /// Every instance met in this invocation, by id: each is stored once, and stacks and outcomes

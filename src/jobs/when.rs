@@ -136,6 +136,7 @@ fn evaluator<'g>(
         explain: false,
         keep_going: false,
         jobs: 1,
+        force: crate::eval::Force::Nothing,
     };
     Evaluator::new(
         goalfile,

@@ -21,6 +21,7 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+pub(crate) use record::record;
 pub use show::{show, status};
 
 use index::Ending;

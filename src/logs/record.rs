@@ -1,11 +1,14 @@
 //! Recording a recipe's output: each chunk is copied, as it comes, to `goal`'s own standard
 //! output or error (whichever the recipe wrote to) and to the recipe's log.
 //!
-//! One loop in the calling thread polls both pipes, so neither can fill up and block the
-//! recipe while the other is read, and no thread can be left behind.
+//! When `goal`'s standard output and error are one file (a terminal, `> file 2>&1`), the recipe
+//! writes both into one pipe, so that what it wrote to each keeps its order on the terminal and
+//! in the log. Else one loop in the calling thread polls both pipes, so neither can fill up and
+//! block the recipe while the other is read, and no thread can be left behind; each keeps its
+//! own order then.
 
 use std::fs::File;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, IsTerminal as _, PipeReader, Read as _, Write as _};
 use std::os::fd::{AsFd as _, OwnedFd};
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
@@ -23,62 +26,63 @@ const CHECK_EXIT: Duration = Duration::from_millis(100);
 /// A line longer than this (a progress bar redrawn with `\r`) goes to the log in pieces.
 const LONGEST_LINE: usize = 64 * 1024;
 
-impl RecipeLog {
-    /// Copies the output of `child`, whose standard output and error are pipes, until the
-    /// recipe ends, then records its end. Returns its exit status.
-    pub(crate) fn record(&self, child: &mut Child) -> io::Result<ExitStatus> {
-        let prefix = self.prefix.as_deref();
-        let mut streams = [
-            Stream::new(
-                child.stdout.take().map(OwnedFd::from),
-                Terminal::Stdout,
-                prefix,
-            ),
-            Stream::new(
-                child.stderr.take().map(OwnedFd::from),
-                Terminal::Stderr,
-                prefix,
-            ),
-        ];
-        let mut log = LogWriter {
-            log: self,
-            failed: false,
+/// Copies the output of `child` until the recipe ends, to the terminal and to its `log` (then
+/// records its end there). Returns its exit status. Its standard output and error are `merged`
+/// into one pipe, or are pipes of their own.
+pub(crate) fn record(
+    log: Option<&RecipeLog>,
+    child: &mut Child,
+    merged: Option<PipeReader>,
+) -> io::Result<ExitStatus> {
+    let prefix = log.and_then(|log| log.prefix.as_deref());
+    let (stdout, stderr) = match merged {
+        Some(both) => (Some(OwnedFd::from(both)), None),
+        None => (
+            child.stdout.take().map(OwnedFd::from),
+            child.stderr.take().map(OwnedFd::from),
+        ),
+    };
+    let mut streams = [
+        Stream::new(stdout, Terminal::Stdout, prefix),
+        Stream::new(stderr, Terminal::Stderr, prefix),
+    ];
+    let mut writer = LogWriter { log, failed: false };
+    let mut buffer = vec![0; 64 * 1024];
+    let mut exited = None;
+    let mut last_output = Instant::now();
+    while streams.iter().any(|stream| stream.pipe.is_some()) {
+        let timeout = match exited {
+            None => CHECK_EXIT,
+            Some(_) => match LINGER.checked_sub(last_output.elapsed()) {
+                Some(left) if !left.is_zero() => left,
+                _ => break,
+            },
         };
-        let mut buffer = vec![0; 64 * 1024];
-        let mut exited = None;
-        let mut last_output = Instant::now();
-        while streams.iter().any(|stream| stream.pipe.is_some()) {
-            let timeout = match exited {
-                None => CHECK_EXIT,
-                Some(_) => match LINGER.checked_sub(last_output.elapsed()) {
-                    Some(left) if !left.is_zero() => left,
-                    _ => break,
-                },
-            };
-            let ready = readable(&streams, timeout)?;
-            for (stream, ready) in streams.iter_mut().zip(ready) {
-                if ready && stream.copy(&mut buffer, &mut log) {
-                    last_output = Instant::now();
-                }
-            }
-            if exited.is_none() {
-                exited = child.try_wait()?;
-                if exited.is_some() {
-                    // What the shell wrote just before it exited may still be in the pipes.
-                    last_output = Instant::now();
-                }
+        let ready = readable(&streams, timeout)?;
+        for (stream, ready) in streams.iter_mut().zip(ready) {
+            if ready && stream.copy(&mut buffer, &mut writer) {
+                last_output = Instant::now();
             }
         }
-        for stream in &mut streams {
-            stream.close(&mut log);
+        if exited.is_none() {
+            exited = child.try_wait()?;
+            if exited.is_some() {
+                // What the shell wrote just before it exited may still be in the pipes.
+                last_output = Instant::now();
+            }
         }
-        let status = match exited {
-            Some(status) => status,
-            None => child.wait()?,
-        };
-        self.end(status);
-        Ok(status)
     }
+    for stream in &mut streams {
+        stream.close(&mut writer);
+    }
+    let status = match exited {
+        Some(status) => status,
+        None => child.wait()?,
+    };
+    if let Some(log) = log {
+        log.end(status);
+    }
+    Ok(status)
 }
 
 /// Which of the open streams can be read without blocking, waiting at most `timeout`.
@@ -113,12 +117,15 @@ enum Terminal {
 }
 
 impl Terminal {
-    /// Shows output as the recipe would have shown it. A closed or full terminal is no reason
-    /// to stop the recipe or its log, so errors are ignored.
-    fn show(self, bytes: &[u8]) {
-        crate::progress::suspend(|| self.write(bytes));
+    fn is_terminal(self) -> bool {
+        match self {
+            Terminal::Stdout => io::stdout().is_terminal(),
+            Terminal::Stderr => io::stderr().is_terminal(),
+        }
     }
 
+    /// A closed or full terminal is no reason to stop the recipe or its log, so errors are
+    /// ignored.
     fn write(self, bytes: &[u8]) {
         match self {
             Terminal::Stdout => {
@@ -141,6 +148,10 @@ struct Stream<'p> {
     /// that a line of standard output and one of standard error never cut into each other
     /// there.
     partial: Vec<u8>,
+    /// Whether `terminal` is one, where the progress line may be drawn.
+    on_terminal: bool,
+    /// Whether what was shown so far left a line unfinished.
+    line_open: bool,
 }
 
 impl<'p> Stream<'p> {
@@ -150,12 +161,26 @@ impl<'p> Stream<'p> {
             terminal,
             prefix,
             partial: Vec::new(),
+            on_terminal: terminal.is_terminal(),
+            line_open: false,
+        }
+    }
+
+    /// Shows output as the recipe wrote it.
+    fn show(&mut self, bytes: &[u8]) {
+        let terminal = self.terminal;
+        if self.on_terminal {
+            crate::progress::recipe_output(bytes, &mut self.line_open, |bytes| {
+                terminal.write(bytes);
+            });
+        } else {
+            terminal.write(bytes);
         }
     }
 
     /// Complete lines (or, at the end, the last piece of one): to the log, and to the terminal
     /// when it shows whole lines.
-    fn emit(&self, lines: &[u8], log: &mut LogWriter) {
+    fn emit(&mut self, lines: &[u8], log: &mut LogWriter) {
         log.write(lines);
         let Some(prefix) = self.prefix else { return };
         let mut shown = Vec::with_capacity(lines.len() + prefix.len());
@@ -166,7 +191,7 @@ impl<'p> Stream<'p> {
                 shown.push(b'\n');
             }
         }
-        self.terminal.show(&shown);
+        self.show(&shown);
     }
 
     /// Copies one chunk; says whether there was one.
@@ -188,7 +213,7 @@ impl<'p> Stream<'p> {
             }
         };
         if self.prefix.is_none() {
-            self.terminal.show(bytes);
+            self.show(bytes);
         }
         match bytes.iter().rposition(|&byte| byte == b'\n') {
             Some(last) => {
@@ -218,22 +243,25 @@ impl<'p> Stream<'p> {
         if !last.is_empty() {
             self.emit(&last, log);
         }
+        let terminal = self.terminal;
+        crate::progress::end_recipe_line(&mut self.line_open, |bytes| terminal.write(bytes));
     }
 }
 
 struct LogWriter<'a> {
-    log: &'a RecipeLog,
+    log: Option<&'a RecipeLog>,
     /// A log that could not be written is given up: the recipe goes on without it.
     failed: bool,
 }
 
 impl LogWriter<'_> {
     fn write(&mut self, bytes: &[u8]) {
+        let Some(log) = self.log else { return };
         if self.failed || bytes.is_empty() {
             return;
         }
-        if let Err(error) = self.log.file().and_then(|mut file| file.write_all(bytes)) {
-            tracing::warn!("cannot write the log {}: {error}", self.log.path.display());
+        if let Err(error) = log.file().and_then(|mut file| file.write_all(bytes)) {
+            tracing::warn!("cannot write the log {}: {error}", log.path.display());
             self.failed = true;
         }
     }

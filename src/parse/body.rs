@@ -8,9 +8,9 @@ use super::reader::{is_callable_name, value_span, Block, FileCx, Node, Shape};
 use crate::diagnostic::did_you_mean;
 use crate::goalfile::{
     comparison_keyword, Arg, Change, Every, For, ForSource, Goal, Hook, Hooks, JobLimits, Let,
-    LetValue, Missed, Name, OutputTest, Param, Pattern, Predicate, PredicateDef, PredicateKind,
-    Require, Retry, Run, Schedule, Statement, Target, Variable, When, BUILTIN_PREDICATES,
-    STATEMENTS,
+    LetValue, Missed, Name, OutputTest, Param, Paths, Pattern, Predicate, PredicateDef,
+    PredicateKind, Require, Retry, Run, Schedule, Statement, Target, Variable, When,
+    BUILTIN_PREDICATES, STATEMENTS,
 };
 use crate::plan::Comparison;
 use crate::template::Template;
@@ -863,47 +863,58 @@ fn file_exists(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     cx.templates(&node.args).map(PredicateKind::FileExists)
 }
 
-/// `file-newer "t"… than="s" than-glob="p"` and/or children `than "a"…`, `than-glob "p"…`.
+/// The properties and children of `file-newer` that give sources, each a kind of [`Paths`].
+const FILE_NEWER_SOURCES: [&str; 4] = ["than", "than-words", "than-glob", "depfile"];
+
+/// `file-newer "t"… words="…" than="s" than-words="…" than-glob="p" depfile="d"`, and/or
+/// children `than "a"…`, `than-words "…"…`, `than-glob "p"…`, `depfile "d"…`.
 fn file_newer(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
-    let node = cx.open(kdl, Shape::new(&["than", "than-glob"], Block::Optional));
-    let usage = "file-newer \"target\"… than=\"source\"` or `than-glob=\"src/*.c\"";
-    if !cx.arg_count(&node, 1, None, usage) {
-        return None;
-    }
-    let targets = cx.templates(&node.args);
-    let mut sources: Vec<_> = cx
-        .prop(&node, "than", FileCx::template)
-        .into_iter()
-        .collect();
-    let mut source_globs: Vec<_> = cx
-        .prop(&node, "than-glob", FileCx::template)
-        .into_iter()
-        .collect();
+    const PROPERTIES: [&str; 5] = ["words", "than", "than-words", "than-glob", "depfile"];
+    let node = cx.open(kdl, Shape::new(&PROPERTIES, Block::Optional));
+    let usage = "file-newer \"target\"… than=\"source\"` or `depfile=\"build/a.d\"";
     let errors_before = cx.problems.len();
-    for child in node.children() {
-        let list = match child.name().value() {
-            "than" => &mut sources,
-            "than-glob" => &mut source_globs,
-            other => {
-                unknown_node(
-                    cx,
-                    child,
-                    other,
-                    &["than", "than-glob"],
-                    "`file-newer` source",
-                );
-                continue;
-            }
-        };
-        let source = cx.open(child, Shape::new(&[], Block::No));
-        if cx.arg_count(&source, 1, None, "than \"source\"…") {
-            list.extend(cx.templates(&source.args).unwrap_or_default());
-        }
-    }
-    if sources.is_empty() && source_globs.is_empty() && cx.problems.len() == errors_before {
+    let mut targets: Vec<Paths> = cx
+        .templates(&node.args)
+        .unwrap_or_default()
+        .into_iter()
+        .map(Paths::One)
+        .collect();
+    targets.extend(cx.prop(&node, "words", FileCx::template).map(Paths::Words));
+    if targets.is_empty() && cx.problems.len() == errors_before {
         cx.report(
             "goal::arguments",
-            "`file-newer` needs sources to compare with: `than=` or `than-glob=`",
+            "`file-newer` needs at least one target: an argument or `words=`",
+            kdl.span(),
+            "no target",
+            Some(format!("write `{usage}`")),
+        );
+    }
+    let mut sources = Vec::new();
+    for name in FILE_NEWER_SOURCES {
+        if let Some(template) = cx.prop(&node, name, FileCx::template) {
+            sources.push(paths_of(name, template));
+        }
+    }
+    for child in node.children() {
+        let name = child.name().value();
+        if !FILE_NEWER_SOURCES.contains(&name) {
+            unknown_node(cx, child, name, &FILE_NEWER_SOURCES, "`file-newer` source");
+            continue;
+        }
+        let source = cx.open(child, Shape::new(&[], Block::No));
+        if cx.arg_count(&source, 1, None, &format!("{name} \"…\"…")) {
+            let templates = cx.templates(&source.args).unwrap_or_default();
+            sources.extend(
+                templates
+                    .into_iter()
+                    .map(|template| paths_of(name, template)),
+            );
+        }
+    }
+    if sources.is_empty() && cx.problems.len() == errors_before {
+        cx.report(
+            "goal::arguments",
+            "`file-newer` needs sources to compare with: `than=`, `than-words=`, `than-glob=` or `depfile=`",
             kdl.span(),
             "no sources",
             Some(format!(
@@ -914,11 +925,24 @@ fn file_newer(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {
     if cx.problems.len() != errors_before {
         return None;
     }
-    Some(PredicateKind::FileNewer {
-        targets: targets?,
-        sources,
-        source_globs,
-    })
+    // Stable: the order within a kind is the order written.
+    sources.sort_by_key(|paths| match paths {
+        Paths::One(_) => 0,
+        Paths::Words(_) => 1,
+        Paths::Glob(_) => 2,
+        Paths::Depfile(_) => 3,
+    });
+    Some(PredicateKind::FileNewer { targets, sources })
+}
+
+/// The sources a `file-newer` property or child called `name` gives.
+fn paths_of(name: &str, template: Template) -> Paths {
+    match name {
+        "than-words" => Paths::Words(template),
+        "than-glob" => Paths::Glob(template),
+        "depfile" => Paths::Depfile(template),
+        _ => Paths::One(template),
+    }
 }
 
 fn url_exists(cx: &mut FileCx, kdl: &KdlNode) -> Option<PredicateKind> {

@@ -247,27 +247,44 @@ fn file_predicates() {
         panic!()
     };
     assert_eq!(paths.iter().map(show).collect::<Vec<_>>(), ["a", "b"]);
-    let PredicateKind::FileNewer {
-        targets,
-        sources,
-        source_globs,
-    } = target_of(
-        r#"file-newer "t1" "t2" than="s" than-glob="*.h" {
-        than "s2" "s3"
+    let PredicateKind::FileNewer { targets, sources } = target_of(
+        r#"file-newer "t1" "t2" words="{objs}" than="s" than-glob="*.h" depfile="a.d" {
         than-glob "*.c"
+        than "s2" "s3"
+        than-words "{more}"
+        depfile "b.d"
     }"#,
-    )
-    else {
+    ) else {
         panic!()
     };
-    assert_eq!(targets.iter().map(show).collect::<Vec<_>>(), ["t1", "t2"]);
+    let described = |paths: &[Paths]| -> Vec<String> {
+        paths
+            .iter()
+            .map(|paths| {
+                let kind = match paths {
+                    Paths::One(_) => "one",
+                    Paths::Words(_) => "words",
+                    Paths::Glob(_) => "glob",
+                    Paths::Depfile(_) => "depfile",
+                };
+                format!("{kind} {}", show(paths.template()))
+            })
+            .collect()
+    };
+    assert_eq!(described(&targets), ["one t1", "one t2", "words {objs}"]);
+    // Kinds in a fixed order, each in the order written.
     assert_eq!(
-        sources.iter().map(show).collect::<Vec<_>>(),
-        ["s", "s2", "s3"]
-    );
-    assert_eq!(
-        source_globs.iter().map(show).collect::<Vec<_>>(),
-        ["*.h", "*.c"]
+        described(&sources),
+        [
+            "one s",
+            "one s2",
+            "one s3",
+            "words {more}",
+            "glob *.h",
+            "glob *.c",
+            "depfile a.d",
+            "depfile b.d"
+        ]
     );
 }
 

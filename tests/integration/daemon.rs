@@ -401,3 +401,28 @@ when "flagged" {
         project.lines("starts.txt").len() == 2
     });
 }
+
+#[test]
+fn a_seconds_cron_job_fires_again_and_again_under_the_daemon() {
+    let project = Project::new()
+        .goalfile(r#"every cron="*/2 * * * * *" name="often" { run "echo fired >> fired.txt" }"#);
+    let daemon = Daemon::start(&project);
+    wait_until("the cron job to fire twice", || {
+        project.lines("fired.txt").len() >= 2
+    });
+    drop(daemon);
+}
+
+#[test]
+fn daemon_stop_gets_its_answer_although_the_daemon_exits_at_once() {
+    // The daemon exits as soon as it has answered `stop`: the answer must be sent before. With
+    // no job running, the exit follows the answer at once, which is when it was lost.
+    let project = Project::new().goalfile(r#"every "1 hour" name="hourly" { run "true" }"#);
+    for _ in 0..5 {
+        let mut daemon = Daemon::start(&project);
+        project
+            .goal(&["daemon", "stop"])
+            .expect(0, "goal: the daemon stopped\n", "");
+        let _ = daemon.child.wait();
+    }
+}

@@ -382,3 +382,127 @@ fn job_tail_says_when_a_runs_output_cannot_be_read() {
         .stderr_has("goal::job-log")
         .stderr_has("cannot read");
 }
+
+/// Every entry of the Memory, as `goal memory list` prints them.
+fn memory_entries(project: &Project) -> String {
+    let listing = project.goal(&["memory", "list"]);
+    listing.success();
+    listing.stdout.clone()
+}
+
+#[test]
+fn a_dry_run_tick_says_what_would_fire_and_writes_nothing() {
+    let project = Project::new().goalfile(&format!(
+        "{RELEASE}\nevery \"1 hour\" name=\"hourly\" {{ run \"echo hourly >> hourly.txt\" }}\n"
+    ));
+    project
+        .goal(&["set", "--whisper", "version=1.0.0"])
+        .success();
+    let before = memory_entries(&project);
+    project.goal(&["-n", "tick"]).expect(
+        1,
+        "would fire: every hourly\nwould fire: when release\n",
+        "",
+    );
+    assert_eq!(memory_entries(&project), before);
+    assert!(project.lines("hourly.txt").is_empty());
+    assert!(project.lines("released.txt").is_empty());
+    // The firings a dry run saw are still there for the real tick.
+    project.goal(&["tick"]).success();
+    assert_eq!(project.lines("hourly.txt"), ["hourly"]);
+    assert_eq!(project.lines("released.txt"), ["1.0.0"]);
+    project
+        .goal(&["-n", "tick"])
+        .expect(0, "no job would fire\n", "");
+}
+
+#[test]
+fn a_dry_run_set_is_set_test() {
+    let project = Project::new().goalfile(RELEASE);
+    let before = memory_entries(&project);
+    project
+        .goal(&["-n", "set", "version=3.0.0"])
+        .expect(0, "would fire: when release\n", "");
+    project
+        .goal(&["-n", "set", "--whisper", "version=3.0.0"])
+        .expect(0, "would fire: when release\n", "");
+    assert_eq!(memory_entries(&project), before);
+    assert!(project.lines("released.txt").is_empty());
+    project.goal(&["get", "version"]).expect(0, "0.0.0\n", "");
+}
+
+#[test]
+fn commands_that_change_things_refuse_a_dry_run() {
+    let project = Project::new().goalfile(&format!(
+        "{RELEASE}\nevery \"1 hour\" name=\"hourly\" {{ run \"echo hourly >> hourly.txt\" }}\n"
+    ));
+    let refusal = |name: &str, help: &str| {
+        format!(
+            "goal::no-dry-run\n\n  × `{name}` changes things: it has no dry run (-n, --dry-run)\n  help: run it without -n; {help}\n"
+        )
+    };
+    project.goal(&["-n", "daemon"]).expect(
+        2,
+        "",
+        &refusal(
+            "goal daemon",
+            "`goal -n tick` says which jobs would fire now, without running them",
+        ),
+    );
+    project.goal(&["-n", "daemon", "stop"]).expect(
+        2,
+        "",
+        &refusal(
+            "goal daemon stop|reload",
+            "`goal daemon status` says what the daemon is doing",
+        ),
+    );
+    project.goal(&["-n", "job", "start", "hourly"]).expect(
+        2,
+        "",
+        &refusal(
+            "goal job start",
+            "`goal -n tick` says which jobs would fire now",
+        ),
+    );
+    project.goal(&["-n", "job", "cancel", "1"]).expect(
+        2,
+        "",
+        &refusal("goal job cancel", "`goal jobs` lists the running jobs"),
+    );
+    for order in [&["set", "key", "value"][..], &["delete", "key"]] {
+        let command: Vec<&str> = ["-n", "memory"].iter().chain(order).copied().collect();
+        project.goal(&command).expect(
+            2,
+            "",
+            &refusal(
+                "goal memory set|delete",
+                "`goal memory get` and `goal memory list` only read",
+            ),
+        );
+    }
+    assert_eq!(memory_entries(&project), "");
+    assert!(project.lines("hourly.txt").is_empty());
+    // Commands that only read take -n and do what they always do.
+    project
+        .goal(&["-n", "get", "version"])
+        .expect(0, "0.0.0\n", "");
+    project.goal(&["-n", "memory", "list"]).expect(0, "", "");
+}
+
+#[test]
+fn a_seconds_cron_job_fires_again_and_again_under_tick() {
+    let project = Project::new()
+        .goalfile(r#"every cron="*/2 * * * * *" name="often" { run "echo fired >> fired.txt" }"#);
+    // Ticks as a timer would call them, until the job has fired twice; each tick is short.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while project.lines("fired.txt").len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cron job fired {} times in 30s",
+            project.lines("fired.txt").len()
+        );
+        project.goal(&["tick"]).success();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

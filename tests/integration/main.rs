@@ -4,6 +4,7 @@
 
 mod common;
 
+mod c_builds;
 mod cache;
 mod daemon;
 mod evaluate;
@@ -22,5 +23,6 @@ mod restart;
 mod run_errors;
 mod shell_quoting;
 mod spec_examples;
+mod terminal;
 mod transcripts;
 mod url_targets;

@@ -420,3 +420,151 @@ fn an_unfinished_snapshot_of_a_killed_process_does_not_lose_the_memory() {
         .stdout_has("yes");
     assert!(!project.exists(".goal/memory/snap.00000000FFFFFFFF.generating"));
 }
+
+/// A small tmpfs, unmounted when dropped; `None` where this process may not mount one.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        mounted.then_some(SmallDisk { dir })
+    }
+
+    fn grow(&self, size: &str) {
+        let grown = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(self.dir.path())
+            .status()
+            .unwrap();
+        assert!(grown.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_run_and_keeps_what_was_written() {
+    let Some(disk) = SmallDisk::mount("3m") else {
+        eprintln!("skipped: a full disk needs a small tmpfs, which only root may mount");
+        return;
+    };
+    // Goals whose recipes write more through the socket than the disk holds.
+    const GOALS: usize = 200;
+    let goal = env!("CARGO_BIN_EXE_goal");
+    let mut goalfile = String::new();
+    for i in 0..GOALS {
+        goalfile.push_str(&format!(
+            "goal g{i} {{\n    target {{ memory-exists \"k{i}\" }}\n    \
+             run \"{goal} memory set k{i} $(head -c 20000 /dev/zero | tr '\\\\0' x)\"\n}}\n"
+        ));
+    }
+    goalfile.push_str("goal all {\n");
+    for i in 0..GOALS {
+        goalfile.push_str(&format!("    require g{i}\n"));
+    }
+    goalfile.push_str("}\n");
+    let project = Project::new().goalfile(&goalfile);
+    let mut child = project
+        .command(&["-q"])
+        .env("GOAL_MEMORY", disk.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a run on a full disk did not end");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    // Which goal meets the full disk, and whether its write or a read finds it, varies with
+    // sled's own layout: only the code and the status are known.
+    Run::from(child.wait_with_output().unwrap())
+        .status(1)
+        .stderr_has("goal::memory-io")
+        .stderr_has(&format!("the Memory at `{}`", disk.dir.path().display()));
+    disk.grow("20m");
+    let listing = project
+        .command(&["memory", "list"])
+        .env("GOAL_MEMORY", disk.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let mut kept: Vec<usize> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(|line| line.split('\t').next().unwrap()[1..].parse().unwrap())
+        .collect();
+    kept.sort_unstable();
+    // The goals ran in order: what was written before the disk filled is all there.
+    assert!(!kept.is_empty() && kept.len() < GOALS, "{kept:?}");
+    assert_eq!(kept, (0..kept.len()).collect::<Vec<_>>());
+}
+
+const DAMAGED_HELP: &str = "  help: restore `.goal/memory` from a backup; or move it away to start with an empty Memory, in\n        which every goal whose target is in the Memory runs again\n";
+
+#[test]
+fn a_memory_cut_to_nothing_is_refused_not_taken_for_an_empty_one() {
+    let project = Project::new().goalfile(
+        r#"goal deployed { target { memory-exists "deployed" }; run "echo deploying >> ran.txt"; memory-set "deployed" "yes" }"#,
+    );
+    project.goal(&["deployed"]).success();
+    // A disk fault, or a bad copy: the files are there, with nothing in them.
+    for file in ["db", "conf"] {
+        fs::File::create(project.path().join(".goal/memory").join(file)).unwrap();
+    }
+    project.goal(&["memory", "get", "deployed"]).expect(
+        2,
+        "",
+        &format!(
+            "goal::memory-damaged\n\n  × the Memory at `.goal/memory` is damaged: its file `db` is empty\n{DAMAGED_HELP}"
+        ),
+    );
+    project.goal(&["-q", "deployed"]).expect(
+        1,
+        "",
+        &format!(
+            r#"goal::memory-damaged
+
+  × the Memory at `.goal/memory` is damaged: its file `db` is empty
+   ╭─[Goalfile:1:26]
+ 1 │ goal deployed {{ target {{ memory-exists "deployed" }}; run "echo deploying >> ran.txt"; memory-set "deployed" "yes" }}
+   ·                          ────────────┬────────────
+   ·                                      ╰── reading the Memory here
+   ╰────
+{DAMAGED_HELP}"#
+        ),
+    );
+    // The goal did not run again as though it had never been reached.
+    assert_eq!(project.lines("ran.txt"), ["deploying"]);
+}
+
+#[test]
+fn a_memory_holding_garbage_is_named_damaged_with_the_way_out() {
+    let project = Project::new().goalfile("");
+    project.goal(&["memory", "set", "k", "v"]).success();
+    project.write(
+        ".goal/memory/conf",
+        "this is no configuration of a database\n",
+    );
+    project.goal(&["memory", "get", "k"]).expect(
+        2,
+        "",
+        &format!(
+            "goal::memory-damaged\n\n  × the Memory at `.goal/memory` is damaged: what its files hold cannot be read\n{DAMAGED_HELP}"
+        ),
+    );
+}

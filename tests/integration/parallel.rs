@@ -1,5 +1,9 @@
 //! `-j N`: independent requirements side by side, proven by what recipes record (two recipes
 //! that each wait for the other's file finish only if they run at once), never by timing.
+//!
+//! Recipes side by side print their status lines in an order that varies from run to run: a
+//! test of several recipes at `-j2` or more looks for the lines that matter, or compares the
+//! lines sorted, instead of comparing the whole of standard error.
 
 use crate::common;
 
@@ -48,12 +52,101 @@ fn for_iterations_run_at_once_with_j2() {
 }
 
 #[test]
+fn goals_named_on_the_command_line_run_at_once_with_j2() {
+    let project = Project::new().goalfile(MEET);
+    let run = project.goal(&["-j2", "side", "name=left", "side", "name=right"]);
+    run.status(0).stdout_is("");
+    // The two branches start and end in either order: the lines are compared in sorted order.
+    let mut lines: Vec<String> = common::normalize(&run.stderr)
+        .lines()
+        .map(String::from)
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "goal: done  side name=left (<duration>)",
+            "goal: done  side name=right (<duration>)",
+            "goal: start side name=left",
+            "goal: start side name=right",
+            "goal: summary: 2 ran, 0 already reached (<duration>)",
+        ]
+    );
+}
+
+#[test]
+fn with_keep_going_a_failing_goal_of_the_command_line_does_not_stop_the_other() {
+    let project = Project::new().goalfile(
+        r#"
+goal bad { run "exit 1" }
+goal good { run "touch good" }
+"#,
+    );
+    let run = project.goal(&["-j2", "-k", "bad", "good"]);
+    run.status(1).stdout_is("");
+    // The two branches' status lines come in either order: they are compared sorted, and what
+    // follows the summary as it is.
+    let stderr = common::normalize(&run.stderr);
+    let (lines, summary) = stderr.split_at(stderr.find("goal: summary").unwrap());
+    let mut lines: Vec<&str> = lines.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "goal: FAILED bad (<duration>)",
+            "goal: done  good (<duration>)",
+            "goal: start bad",
+            "goal: start good",
+        ]
+    );
+    assert_eq!(
+        summary,
+        r#"goal: summary: 1 ran, 0 already reached, 1 failed (<duration>)
+goal: failed: bad
+goal::recipe-failed
+
+  × `bad` failed: its recipe exited with status 1
+   ╭─[Goalfile:2:12]
+ 1 │
+ 2 │ goal bad { run "exit 1" }
+   ·            ──────┬──────
+   ·                  ╰── this recipe
+ 3 │ goal good { run "touch good" }
+   ╰────
+"#
+    );
+    assert!(project.exists("good"));
+}
+
+#[test]
 fn j1_runs_one_recipe_at_a_time() {
     let project = Project::new().goalfile(MEET);
     project
-        .goal(&["consecutive"])
-        .status(1)
-        .stdout_has("never came");
+        .goal(&["consecutive"]).expect(1, "'right' never came\n", r#"
+            goal: start side name=left
+            goal: FAILED side name=left (<duration>)
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: side name=left
+            goal::recipe-failed
+
+              × `side name=left` failed: its recipe exited with status 1
+                ╭─[Goalfile:5:5]
+              4 │         let other output="if [ {name} = left ]; then echo right; else echo left; fi"
+              5 │ ╭─▶     run """
+              6 │ │           touch {name}.here
+              7 │ │           i=0
+              8 │ │           while [ ! -e {other}.here ]; do
+              9 │ │               i=$((i + 1)); [ $i -lt 200 ] || {{ echo "{other} never came"; exit 1; }}
+             10 │ │               sleep 0.01
+             11 │ │           done
+             12 │ │           touch {name}.done
+             13 │ ├─▶         """
+                · ╰──── this recipe
+             14 │     }
+                ╰────
+              help: required by consecutive
+                    its output is in .goal/logs/<run>/001-side_name=left.log
+            "#);
 }
 
 #[test]
@@ -150,11 +243,38 @@ fn a_make_in_a_recipe_shares_the_job_slots() {
     let project = Project::new()
         .goalfile(r#"goal built { run "make -s" }"#)
         .file("Makefile", MAKEFILE);
-    project.goal(&["-j2", "built"]).success();
+    project.goal(&["-j2", "built"]).expect(
+        0,
+        "",
+        "
+        goal: start built
+        goal: done  built (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     let project = Project::new()
         .goalfile(r#"goal built { run "make -s" }"#)
         .file("Makefile", MAKEFILE);
-    project.goal(&["-j1", "built"]).status(1);
+    project.goal(&["-j1", "built"]).expect(
+        1,
+        "",
+        r#"
+        goal: start built
+        make: *** [Makefile:3: left] Error 1
+        goal: FAILED built (<duration>)
+        goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+        goal: failed: built
+        goal::recipe-failed
+
+          × `built` failed: its recipe exited with status 2
+           ╭─[Goalfile:1:14]
+         1 │ goal built { run "make -s" }
+           ·              ───────┬──────
+           ·                     ╰── this recipe
+           ╰────
+          help: its output is in .goal/logs/<run>/001-built.log
+        "#,
+    );
 }
 
 #[test]
@@ -180,11 +300,19 @@ goal all { require say word="a"; require say word="b" }
         .stdout_has("one a\ntwo a\n")
         .stdout_lacks("[say");
     let plain = Project::new().goalfile(goalfile);
-    plain
-        .goal(&[])
-        .success()
-        .stdout_has("one a\ntwo a\npartial")
-        .stdout_lacks("[say");
+    plain.goal(&[]).expect(
+        0,
+        "one a\ntwo a\npartialone b\ntwo b\npartial",
+        "
+            goal: start say word=a
+            oops
+            goal: done  say word=a (<duration>)
+            goal: start say word=b
+            oops
+            goal: done  say word=b (<duration>)
+            goal: summary: 2 ran, 0 already reached (<duration>)
+            ",
+    );
 }
 
 const STEPS: &str = r#"
@@ -212,6 +340,8 @@ fn on_a_terminal_progress_shows_what_runs() {
 #[test]
 fn off_a_terminal_there_is_no_progress() {
     let project = Project::new().goalfile(STEPS);
+    // Side by side, the steps' lines come in an order that varies: only the progress line's
+    // absence is checked.
     project
         .goal(&["-j2"])
         .success()
@@ -262,4 +392,56 @@ goal linked {
           help: required by linked
         "#,
     );
+}
+
+/// Three levels of groups side by side, eight wide: 512 recipes under 72 groups.
+const DEEP_FAN_OUT: &str = r#"
+goal leaf a b c {
+    target { file-exists "done/{a}{b}{c}" }
+    run "sleep 0.02; touch done/{a}{b}{c}"
+}
+goal middle a b {
+    for c "1" "2" "3" "4" "5" "6" "7" "8" { require leaf a="{a}" b="{b}" c="{c}" }
+}
+goal top a {
+    for b "1" "2" "3" "4" "5" "6" "7" "8" { require middle a="{a}" b="{b}" }
+}
+goal all {
+    for a "1" "2" "3" "4" "5" "6" "7" "8" { require top a="{a}" }
+}
+"#;
+
+#[test]
+fn nested_groups_side_by_side_use_as_many_threads_as_jobs() {
+    let project = Project::new().goalfile(DEEP_FAN_OUT).file("done/.keep", "");
+    let mut child = project
+        .command(&["-j8", "all"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut most = 0;
+    while child.try_wait().unwrap().is_none() {
+        let threads = std::fs::read_to_string(&status)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix("Threads:"))
+            .and_then(|count| count.trim().parse().ok())
+            .unwrap_or(0);
+        most = most.max(threads);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let run = common::Run::from(child.wait_with_output().unwrap());
+    run.success();
+    assert_eq!(
+        std::fs::read_dir(project.path().join("done"))
+            .unwrap()
+            .count(),
+        513
+    );
+    // The branches' threads (`-j` of them, the main one included), and a few of `goal`'s own that
+    // do not grow with the Goalfile (the Ctrl-C watcher, the Memory's socket); a thread for
+    // each group would be hundreds.
+    assert!(most <= 8 + 4, "{most} threads at once");
 }

@@ -304,7 +304,17 @@ fn file_newer_needs_sources() {
     one(
         "goal g {\n  target { file-newer \"t\" }\n}\n",
         "goal::arguments",
-        "`file-newer` needs sources to compare with: `than=` or `than-glob=`",
+        "`file-newer` needs sources to compare with: `than=`, `than-words=`, `than-glob=` or `depfile=`",
+        "2:12",
+    );
+}
+
+#[test]
+fn file_newer_needs_a_target() {
+    one(
+        "goal g {\n  target { file-newer depfile=\"a.d\" }\n}\n",
+        "goal::arguments",
+        "`file-newer` needs at least one target: an argument or `words=`",
         "2:12",
     );
 }

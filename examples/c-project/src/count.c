@@ -1,4 +1,4 @@
-#include "greet.h"
+#include "count.h"
 
 int count_names(int argc, char **argv)
 {

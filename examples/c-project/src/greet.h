@@ -4,7 +4,4 @@
 /* Writes "Hello, NAME!" to standard output. */
 void greet(const char *name);
 
-/* Returns how many of the strings in ARGV are non-empty. */
-int count_names(int argc, char **argv);
-
 #endif

@@ -1,5 +1,6 @@
 #include <stdio.h>
 
+#include "count.h"
 #include "greet.h"
 
 int main(int argc, char **argv)

@@ -1,0 +1,218 @@
+//! `file-newer`: make's rule over the paths its targets and sources name (paths, lists, globs,
+//! depfiles), and the changed sources a recipe sees as `{newer}` (make's `$?`).
+
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use rustc_hash::FxHashSet as HashSet;
+
+use crate::diagnostic::Problem;
+use crate::goalfile::{Paths, Predicate, PredicateKind, Span};
+use crate::template::Context;
+
+use super::depfiles::Unreadable;
+use super::predicate::Verdict;
+use super::scope::Scope;
+use super::shared::lock;
+use super::{Evaluator, Result};
+
+/// What [`Evaluator::file_newer`] finds besides its verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Gather {
+    /// The verdict only: it stops at the first reason to be false.
+    Verdict,
+    /// The sources newer than the oldest target, or missing; all of them when a target or a
+    /// depfile is missing.
+    Newer,
+    /// Every source (a forced run).
+    All,
+}
+
+impl<'g> Evaluator<'g> {
+    /// A file's modification time, `None` when it does not exist. Remembered until the next
+    /// command runs: a no-op run would otherwise stat every object twice, once for its own
+    /// target and once for the link's.
+    fn modified(&mut self, path: &str) -> Option<SystemTime> {
+        let commands_run = self.shared.commands_run.load(Ordering::SeqCst);
+        if commands_run != self.commands_seen {
+            self.mtimes.clear();
+            self.commands_seen = commands_run;
+        }
+        if let Some(&time) = self.mtimes.get(path) {
+            return time;
+        }
+        let time = super::files::modified(path);
+        self.mtimes.insert(path.into(), time);
+        time
+    }
+
+    /// make's rule: every target exists, and no source is newer than the oldest target. With
+    /// `gather` other than [`Gather::Verdict`], also the sources that make it false (see there).
+    pub(super) fn file_newer(
+        &mut self,
+        targets: &'g [Paths],
+        sources: &'g [Paths],
+        scope: &Scope<'g>,
+        span: Span,
+        gather: Gather,
+    ) -> Result<(Verdict, Vec<String>)> {
+        let mut oldest: Option<(SystemTime, String)> = None;
+        // Why it is false before any source is compared.
+        let mut missing = None;
+        let mut target_paths = Vec::new();
+        for target in targets {
+            self.paths(target, scope, span, &mut target_paths)?;
+        }
+        for path in target_paths {
+            let Some(modified) = self.modified(&path) else {
+                missing = Some(format!("{path} does not exist"));
+                break;
+            };
+            if oldest.as_ref().is_none_or(|(time, _)| modified < *time) {
+                oldest = Some((modified, path));
+            }
+        }
+        if let (Some(why), Gather::Verdict) = (&missing, gather) {
+            return Ok((Verdict::no(why.clone()), Vec::new()));
+        }
+        if oldest.is_none() && missing.is_none() && gather == Gather::Verdict {
+            // No target at all (an empty list): nothing can be older than a source.
+            return Ok((Verdict::yes(), Vec::new()));
+        }
+        let mut paths = Vec::new();
+        for source in sources {
+            if let Some(why) = self.paths(source, scope, span, &mut paths)? {
+                if gather == Gather::Verdict {
+                    return Ok((Verdict::no(why), Vec::new()));
+                }
+                missing.get_or_insert(why);
+            }
+        }
+        let every_source = gather == Gather::All || missing.is_some();
+        let mut why_false = missing;
+        let mut changed = Vec::new();
+        let mut seen = HashSet::default();
+        for source in &paths {
+            let newer = match (self.modified(source), &oldest) {
+                (None, _) => {
+                    why_false.get_or_insert_with(|| format!("its source {source} does not exist"));
+                    true
+                }
+                (Some(time), Some((oldest, oldest_path))) if time > *oldest => {
+                    why_false
+                        .get_or_insert_with(|| format!("{oldest_path} is older than {source}"));
+                    true
+                }
+                _ => false,
+            };
+            if gather == Gather::Verdict {
+                if let Some(why) = why_false {
+                    return Ok((Verdict::no(why), Vec::new()));
+                }
+            } else if (newer || every_source) && seen.insert(source.as_str()) {
+                changed.push(source.clone());
+            }
+        }
+        let verdict = match why_false {
+            Some(why) => Verdict::no(why),
+            None => self.yes(|| match &oldest {
+                Some((_, oldest_path)) => format!(
+                    "{oldest_path} is not older than its {} source(s)",
+                    paths.len()
+                ),
+                None => "it has no targets".to_string(),
+            }),
+        };
+        Ok((verdict, changed))
+    }
+
+    /// The paths one target or source names, added to `out`; why the predicate is false when it
+    /// is a depfile that does not exist.
+    fn paths(
+        &mut self,
+        paths: &'g Paths,
+        scope: &Scope<'g>,
+        span: Span,
+        out: &mut Vec<String>,
+    ) -> Result<Option<String>> {
+        match paths {
+            Paths::One(path) => out.push(self.render(path, scope, Context::Literal)?),
+            Paths::Words(list) => {
+                let list = self.render(list, scope, Context::Literal)?;
+                out.extend(list.split_whitespace().map(str::to_string));
+            }
+            Paths::Glob(pattern) => {
+                let pattern = self.render(pattern, scope, Context::Literal)?;
+                out.extend(self.glob(&pattern, span)?);
+            }
+            Paths::Depfile(depfile) => {
+                let depfile = self.render(depfile, scope, Context::Literal)?;
+                match self.depfile(&depfile, span)? {
+                    Some(prerequisites) => out.extend(prerequisites),
+                    None => return Ok(Some(format!("its depfile {depfile} does not exist"))),
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The prerequisites a depfile names; `None` when it does not exist. A depfile that cannot
+    /// be read or parsed is an error: taking it for "no prerequisites" could call an object
+    /// up to date whose headers changed.
+    fn depfile(&mut self, depfile: &str, span: Span) -> Result<Option<Vec<String>>> {
+        let read = lock(&self.shared.depfiles).prerequisites(depfile);
+        read.map_err(|Unreadable(why)| {
+            let text = self.current();
+            let sources = self.sources().clone();
+            Problem::failure(
+                "goal::depfile",
+                format!("`{text}` cannot use the depfile {depfile}: {why}"),
+            )
+            .at(&sources, span, "this predicate reads it")
+            .with_help(format!(
+                "remove {depfile} to rebuild its target: the compiler writes it again"
+            ))
+            .into()
+        })
+    }
+
+    /// The changed sources of a target found false, as `{newer}` holds them: those of every
+    /// `file-newer` written in it directly or in an `all` there, each once, separated by
+    /// spaces; every source when `forced`.
+    pub(super) fn newer_sources(
+        &mut self,
+        predicate: &'g Predicate,
+        scope: &Scope<'g>,
+        forced: bool,
+    ) -> Result<String> {
+        let mut changed = Vec::new();
+        self.changed_sources(predicate, scope, forced, &mut changed)?;
+        let mut seen = HashSet::default();
+        changed.retain(|source| seen.insert(source.clone()));
+        Ok(changed.join(" "))
+    }
+
+    fn changed_sources(
+        &mut self,
+        predicate: &'g Predicate,
+        scope: &Scope<'g>,
+        forced: bool,
+        out: &mut Vec<String>,
+    ) -> Result<()> {
+        match &predicate.kind {
+            PredicateKind::FileNewer { targets, sources } => {
+                let gather = if forced { Gather::All } else { Gather::Newer };
+                let (_, changed) =
+                    self.file_newer(targets, sources, scope, predicate.span, gather)?;
+                out.extend(changed);
+            }
+            PredicateKind::All(predicates) => {
+                for predicate in predicates {
+                    self.changed_sources(predicate, scope, forced, out)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
