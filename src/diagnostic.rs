@@ -5,7 +5,6 @@
 //! problems of a file before stopping, so a user fixes them in one pass rather than one per run.
 
 use std::fmt;
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
@@ -214,11 +213,10 @@ impl From<Vec<Problem>> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Renders problems for stderr: colour only on a terminal and without `NO_COLOR`; a fixed width
-/// when `GOAL_DIAGNOSTIC_WIDTH` is set so tests get stable text.
+/// Renders problems for stderr, coloured as [`crate::colour`] decides; a fixed width when
+/// `GOAL_DIAGNOSTIC_WIDTH` is set so tests get stable text.
 pub fn render(problems: &[Problem]) -> String {
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let theme = if colour {
+    let theme = if crate::colour::enabled() {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()

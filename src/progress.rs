@@ -44,7 +44,7 @@ pub fn start() {
         ),
     );
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {wide_msg}")
+        ProgressStyle::with_template("{spinner:.cyan} [{elapsed}] {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.set_message("starting");
