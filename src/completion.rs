@@ -66,19 +66,43 @@ fn this_binary() -> String {
     called.to_string_lossy().into_owned()
 }
 
+/// What a word of the command line may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Offer {
+    /// `goal GOAL NAME=VALUE…`: a goal, or a parameter of the goal named before it.
+    GoalsAndParameters,
+    /// `goal log GOAL`.
+    Goals,
+    /// `goal log GOAL NAME=VALUE…`.
+    Parameters,
+}
+
 /// The command line with the goals and their parameters completed from the Goalfile.
 fn with_goal_completion(command: Command, load: Loader) -> Command {
     let parser = command.clone();
-    command.mut_arg("targets", move |arg| {
-        arg.add(ArgValueCompleter::new(move |current: &OsStr| {
-            targets(&parser, load, current)
-        }))
-    })
+    let completer = move |offer| {
+        let parser = parser.clone();
+        ArgValueCompleter::new(move |current: &OsStr| offered(&parser, load, offer, current))
+    };
+    command
+        .mut_arg("targets", |arg| {
+            arg.add(completer(Offer::GoalsAndParameters))
+        })
+        .mut_subcommand("log", move |command| {
+            command
+                .mut_arg("goal", |arg| arg.add(completer(Offer::Goals)))
+                .mut_arg("args", |arg| arg.add(completer(Offer::Parameters)))
+        })
 }
 
 /// The goals whose names start with `current`, and the parameters, not bound yet, of the goal
 /// named last before it, as `NAME=`. Nothing when there is no Goalfile or it has problems.
-fn targets(parser: &Command, load: Loader, current: &OsStr) -> Vec<CompletionCandidate> {
+fn offered(
+    parser: &Command,
+    load: Loader,
+    offer: Offer,
+    current: &OsStr,
+) -> Vec<CompletionCandidate> {
     let Some(current) = current.to_str() else {
         return Vec::new();
     };
@@ -98,13 +122,20 @@ fn targets(parser: &Command, load: Loader, current: &OsStr) -> Vec<CompletionCan
     let Ok(goalfile) = load(matches.get_one::<PathBuf>("file").map(PathBuf::as_path)) else {
         return Vec::new();
     };
-    let words: Vec<&String> = matches
-        .get_many::<String>("targets")
-        .into_iter()
-        .flatten()
-        .collect();
+    let words: Vec<&String> = match matches.subcommand() {
+        Some(("log", log)) => log
+            .get_one::<String>("goal")
+            .into_iter()
+            .chain(log.get_many::<String>("args").into_iter().flatten())
+            .collect(),
+        _ => matches
+            .get_many::<String>("targets")
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
     let mut candidates = Vec::new();
-    if !current.contains('=') {
+    if offer != Offer::Parameters && !current.contains('=') {
         let mut goals: Vec<_> = goalfile.goals.iter().collect();
         goals.sort_by(|a, b| a.name.text.cmp(&b.name.text));
         candidates.extend(
@@ -122,7 +153,7 @@ fn targets(parser: &Command, load: Loader, current: &OsStr) -> Vec<CompletionCan
         let name = words[at].as_str();
         goalfile.goals.iter().find(|goal| goal.name.text == name)
     });
-    if let (Some(at), Some(goal)) = (named, goal) {
+    if let (Some(at), Some(goal), false) = (named, goal, offer == Offer::Goals) {
         let bound: Vec<&str> = words[at + 1..]
             .iter()
             .filter_map(|word| word.split_once('=').map(|(name, _)| name))

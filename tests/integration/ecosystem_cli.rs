@@ -83,6 +83,9 @@ offered goal --c
 offered goal --color ''
 offered goal completions ''
 offered goal -C sub d
+offered goal log ''
+offered goal log rebuilt p
+offered goal log rebuilt pkg=zlib ''
 "#
     );
     shell(&project, "bash", &["-c", &calls]).expect(
@@ -99,6 +102,9 @@ offered goal -C sub d
         [goal --color ] auto always never
         [goal completions ] bash zsh fish --file --directory --memory --dry-run --explain --keep-going --jobs --wait --quiet --verbose --color --help
         [goal -C sub d] daemon deployed
+        [goal log ] published rebuilt --follow --file --directory --memory --dry-run --explain --keep-going --jobs --wait --quiet --verbose --color --help
+        [goal log rebuilt p] pkg= profile=
+        [goal log rebuilt pkg=zlib ] profile= --follow --file --directory --memory --dry-run --explain --keep-going --jobs --wait --quiet --verbose --color --help
         ",
         "",
     );
