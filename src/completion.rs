@@ -1,7 +1,7 @@
 //! Shell completions. `goal completions SHELL` prints the script a shell sources; at every TAB
-//! that script calls `goal` back with `COMPLETE=SHELL` in its environment, and `goal` answers
-//! with the subcommands, flags, goals and parameters that fit there (clap_complete's dynamic
-//! mode), the goals read from the Goalfile the command line names, through the cache.
+//! that script calls `goal` back with `GOAL_COMPLETE=SHELL` in its environment, and `goal`
+//! answers with the subcommands, flags, goals and parameters that fit there (clap_complete's
+//! dynamic mode), the goals read from the Goalfile the command line names, through the cache.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
@@ -14,8 +14,9 @@ use clap_complete::{ArgValueCompleter, CompleteEnv, CompletionCandidate};
 use crate::diagnostic::Result;
 use crate::goalfile::Goalfile;
 
-/// The variable in which the scripts name their shell when they call `goal` back.
-const VARIABLE: &str = "COMPLETE";
+/// The variable in which the scripts name their shell when they call `goal` back: not clap's
+/// usual `COMPLETE`, so that a run in an environment that happens to set it is still a run.
+const VARIABLE: &str = "GOAL_COMPLETE";
 
 /// The shells `goal completions` writes a script for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -127,6 +127,29 @@ fn completion_never_writes_a_goalfile_problem_into_the_shell() {
 }
 
 #[test]
+fn a_run_is_a_run_when_the_environment_has_clap_s_usual_completion_variable() {
+    let project = Project::new().goalfile(GOALFILE);
+    let mut command = project.command(&["published", "pkg=zlib"]);
+    command.env("COMPLETE", "bash");
+    let run = Run::from(
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap(),
+    );
+    run.expect(
+        0,
+        "zlib\n",
+        "
+        goal: start published pkg=zlib
+        goal: done  published pkg=zlib (0.01s)
+        goal: summary: 1 ran, 0 already reached (0.01s)
+        ",
+    );
+}
+
+#[test]
 fn zsh_reads_the_completion_script() {
     if !installed("zsh", "zsh_reads_the_completion_script") {
         return;
