@@ -20,12 +20,11 @@ pub enum When {
 static COLOUR: OnceLock<bool> = OnceLock::new();
 
 /// Makes the one decision, for the rest of the process; the first call wins.
-pub fn decide(when: When) -> bool {
+pub fn decide(when: When) {
     let colour = *COLOUR.get_or_init(|| decision(when));
     // indicatif draws the progress line through console, which decides on its own otherwise.
     console::set_colors_enabled(colour);
     console::set_colors_enabled_stderr(colour);
-    colour
 }
 
 /// Whether to colour: as decided, or as `--color auto` would decide when nothing was.

@@ -368,3 +368,56 @@ fn version_names_the_commit_of_a_build_from_git() {
     };
     Project::new().goal(&["--version"]).expect(0, &expected, "");
 }
+
+/// The escape codes that colour text (SGR), as opposed to those that move the cursor.
+fn colour_codes(text: &str) -> Vec<String> {
+    let sgr = regex::Regex::new(r"\x1b\[[0-9;]*m").unwrap();
+    let mut codes: Vec<String> = sgr
+        .find_iter(text)
+        .map(|code| code.as_str().to_string())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+#[test]
+fn color_chooses_the_colours_of_the_progress_line_on_a_terminal() {
+    if !installed(
+        "script",
+        "color_chooses_the_colours_of_the_progress_line_on_a_terminal",
+    ) {
+        return;
+    }
+    let project = Project::new().goalfile("goal slow { run \"sleep 0.3\" }\n");
+    // `script` gives `goal` a terminal, and copies what it draws there to its own output.
+    let on_terminal = |color: &str, environment: &[(&str, &str)]| {
+        let line = format!("{} --color {color} -B slow", env!("CARGO_BIN_EXE_goal"));
+        let mut command = Command::new("script");
+        command
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(project.path())
+            .stdin(Stdio::null());
+        common::stable_environment(&mut command);
+        command
+            .env_remove("NO_COLOR")
+            .envs(environment.iter().copied());
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let coloured = vec!["\x1b[0m", "\x1b[32m", "\x1b[33m", "\x1b[36m"];
+    // What the progress line draws depends on timing: only its colours are known.
+    let auto = on_terminal("auto", &[]);
+    assert_eq!(colour_codes(&auto), coloured, "{auto:?}");
+    assert!(auto.contains("\x1b[36m⠁\x1b[0m [0s] starting"), "{auto:?}");
+    let never = on_terminal("never", &[]);
+    assert_eq!(colour_codes(&never), Vec::<String>::new(), "{never:?}");
+    assert!(never.contains("⠁ [0s] starting"), "{never:?}");
+    let no_color = on_terminal("auto", &[("NO_COLOR", "1")]);
+    assert_eq!(
+        colour_codes(&no_color),
+        Vec::<String>::new(),
+        "{no_color:?}"
+    );
+}
