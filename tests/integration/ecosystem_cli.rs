@@ -156,6 +156,21 @@ fn zsh_reads_the_completion_script() {
     }
     let project = project_with_script("zsh");
     shell(&project, "zsh", &["-n", "completion.zsh"]).expect(0, "", "");
+    // What the script's function asks `goal` at `goal rebuilt p<TAB>`, and the answer it reads:
+    // each candidate with its description after a colon.
+    let mut command = project.command(&["--", "goal", "rebuilt", "p"]);
+    command
+        .env("GOAL_COMPLETE", "zsh")
+        .env("_CLAP_COMPLETE_INDEX", "2")
+        .env("_CLAP_IFS", "\n");
+    let run = Run::from(
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap(),
+    );
+    run.expect(0, "published\npkg=:the package's name\nprofile=", "");
 }
 
 #[test]
