@@ -2,10 +2,10 @@
 //!
 //! Status lines go to standard error, prefixed `goal:` like make's, so a recipe's own standard
 //! output can be piped untouched; a dry run's answer (what would fire) is the product of that
-//! command and goes to standard output. Colour only on a terminal, and never with `NO_COLOR`.
+//! command and goes to standard output. Coloured as [`crate::colour`] decides.
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 /// How much to say.
@@ -60,7 +60,7 @@ impl Reporter {
     pub fn new(verbosity: Verbosity) -> Reporter {
         Reporter {
             verbosity,
-            colour: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            colour: crate::colour::enabled(),
             stats: Stats::default(),
             failed: Vec::new(),
             interrupted: Vec::new(),
