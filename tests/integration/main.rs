@@ -21,6 +21,7 @@ mod parse_no_panic;
 mod plan;
 mod restart;
 mod run_errors;
+mod shared_memory;
 mod spec_examples;
 mod terminal;
 mod transcripts;
