@@ -80,6 +80,11 @@ fn bin_dir() -> Option<PathBuf> {
     })
 }
 
+/// The server's `psql`, for a test's recipe.
+pub fn psql() -> PathBuf {
+    bin_dir().map_or_else(|| PathBuf::from("psql"), |dir| dir.join("psql"))
+}
+
 fn start() -> Server {
     let bin = bin_dir().unwrap_or_else(|| {
         panic!(
