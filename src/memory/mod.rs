@@ -149,7 +149,7 @@ fn namespace(goalfile_dir: &Path) -> String {
         .ok()
         .filter(|namespace| !namespace.is_empty())
         .or_else(|| {
-            let dir = goalfile_dir.canonicalize().ok()?;
+            let dir = absolute(goalfile_dir)?;
             Some(dir.file_name()?.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "goal".to_owned())
@@ -559,5 +559,21 @@ mod tests {
         let elsewhere = Location::beside(Path::new("/p"), Some(PathBuf::from("/m")));
         assert_eq!(elsewhere.state_dir, Path::new("/p/.goal"));
         assert_eq!(elsewhere.memory_dir, Path::new("/m"));
+        assert_eq!(elsewhere.database, None);
+    }
+
+    #[test]
+    fn a_url_names_a_postgres_memory_named_after_the_project() {
+        let shared = Location::beside(
+            Path::new("/work/rebuild/."),
+            Some(PathBuf::from("postgres://db/campaign")),
+        );
+        assert_eq!(shared.memory_dir, Path::new("/work/rebuild/.goal/memory"));
+        let database = shared.database.expect("a PostgreSQL Memory");
+        assert_eq!(database.url, "postgres://db/campaign");
+        // Unless the environment names another namespace.
+        if std::env::var_os(NAMESPACE_ENV).is_none() {
+            assert_eq!(database.namespace, "rebuild");
+        }
     }
 }

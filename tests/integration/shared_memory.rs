@@ -85,6 +85,92 @@ fn memory_commands_mean_the_same_on_sled_and_postgres() {
     );
 }
 
+/// Memory targets and `memo` mean the same on both backends: a slow check is asked once.
+fn memo_and_memory_targets(project: &Project, memory: &str) {
+    let goal = |args: &[&str]| {
+        let mut all = vec!["-q", "--memory", memory];
+        all.extend(args);
+        project.goal(&all)
+    };
+    goal(&["memory", "set", "channel", "stable"]).expect(0, "", "");
+    goal(&["all"]).expect(0, "checked\n", "");
+    goal(&["all"]).expect(0, "", "");
+    goal(&["memory", "list"]).expect(0, "channel\tstable\nchecked\tyes\nslow\t<date>\n", "");
+}
+
+const MEMO: &str = r#"
+goal checked {
+    target {
+        memo "slow" { sh "echo asked" }
+        memory-equals "channel" "stable"
+        memory-exists "checked"
+    }
+    run "echo checked"
+    memory-set "checked" "yes"
+}
+goal all { require checked }
+"#;
+
+#[test]
+fn memo_and_memory_targets_mean_the_same_on_sled_and_postgres() {
+    memo_and_memory_targets(&Project::new().goalfile(MEMO), "sled-memory");
+    let database = Database::new();
+    memo_and_memory_targets(&Project::new().goalfile(MEMO), &database.url);
+}
+
+#[test]
+fn the_jobs_state_is_shared() {
+    let database = Database::new();
+    let goalfile = r#"every "1 hour" name="hourly" { run "echo $GOAL_JOB $GOAL_JOB_SERIAL" }"#;
+    let host_a = Project::new().goalfile(goalfile);
+    let host_b = Project::new().goalfile(goalfile);
+    on(&host_a, &database, "jobs", &["-q", "tick"]).expect(0, "hourly 1\n", "");
+    // Fired an hour ago by the other host: not due here.
+    on(&host_b, &database, "jobs", &["-q", "tick"]).expect(0, "", "");
+}
+
+#[test]
+fn a_dry_run_waits_for_no_lock_and_writes_nothing() {
+    let database = Database::new();
+    let shared = tempfile::tempdir().unwrap();
+    let log = shared.path().join("log");
+    let release = shared.path().join("release");
+    // The first host holds the instance, in its recipe, until released.
+    let pause = format!(
+        "while [ ! -e {release} ]; do sleep 0.05; done",
+        release = release.display()
+    );
+    let goalfile = campaign(1, &log, &pause);
+    let running = Project::new().goalfile(&goalfile);
+    let dry = Project::new().goalfile(&goalfile);
+    let holder = start(&running, &database, "dry", &["-q", "all"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !log.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the first host never started its recipe"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut dry_run = start(&dry, &database, "dry", &["-n", "all"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while dry_run.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            std::fs::write(&release, "").unwrap();
+            panic!("the dry run waited for the instance's lock");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    common::Run::from(dry_run.wait_with_output().unwrap()).expect(
+        1,
+        "would fire: package n=0  (the memory key \"built-0\" is not set)\n",
+        "goal: summary: 1 would fire, 0 may fire, 0 already reached (0.07s)\n",
+    );
+    std::fs::write(&release, "").unwrap();
+    common::Run::from(holder.wait_with_output().unwrap()).expect(0, "", "");
+    on(&dry, &database, "dry", &["memory", "list"]).expect(0, "built-0\tok\n", "");
+}
+
 #[test]
 fn namespaces_keep_projects_apart_and_hosts_together() {
     let database = Database::new();
