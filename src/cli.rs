@@ -34,8 +34,9 @@ pub struct Cli {
     /// Change to DIR before doing anything
     #[arg(short = 'C', long = "directory", global = true)]
     pub directory: Option<PathBuf>,
-    /// Keep the Memory in DIR instead of .goal/memory beside the Goalfile
-    #[arg(long, env = "GOAL_MEMORY", global = true, value_name = "DIR")]
+    /// Keep the Memory in DIR instead of .goal/memory beside the Goalfile, or in the PostgreSQL
+    /// database of a postgres:// URL, shared by several hosts
+    #[arg(long, env = "GOAL_MEMORY", global = true, value_name = "DIR|URL")]
     pub memory: Option<PathBuf>,
     /// Show which goals would fire and why, without running anything (exit 1 if any would)
     #[arg(short = 'n', long, global = true)]
@@ -233,8 +234,16 @@ fn run(cli: Cli) -> Result<u8> {
             return Err(problem.into());
         }
     }
-    // Absolute, so that recipes, which run in the project's directory, name the same Memory.
-    let memory_dir = cli.memory.as_ref().map(|dir| absolute(dir)).transpose()?;
+    // Absolute, so that recipes, which run in the project's directory, name the same Memory;
+    // a PostgreSQL URL is kept as it is.
+    let memory_dir = cli
+        .memory
+        .as_ref()
+        .map(|dir| match dir.to_str() {
+            Some(url) if memory::Database::is_url(url) => Ok(dir.clone()),
+            _ => absolute(dir),
+        })
+        .transpose()?;
     match &cli.command {
         Some(Command::Memory { command }) => return memory_command(&cli, command, memory_dir),
         Some(Command::Log { follow, goal, args }) => {

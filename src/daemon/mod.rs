@@ -73,13 +73,7 @@ pub fn run(config: Config) -> Result<u8> {
     watch_signals(events.clone())?;
     let mut environment = memory.environment(&memory_socket);
     // The jobs' `goal` must name the same Memory as the socket serves.
-    environment.push((
-        "GOAL_MEMORY",
-        std::path::absolute(&config.location.memory_dir)
-            .unwrap_or_else(|_| config.location.memory_dir.clone())
-            .to_string_lossy()
-            .into_owned(),
-    ));
+    environment.extend(config.location.environment());
     let mut daemon = Daemon {
         config,
         goalfile: Arc::new(goalfile),

@@ -38,7 +38,7 @@ use crate::goalfile::{
 };
 use crate::interrupt;
 use crate::logs::Logs;
-use crate::memory::{Memory, RunLock};
+use crate::memory::{InstanceLock, Memory, RunLock};
 use crate::progress;
 use crate::report::{Reporter, Stats};
 use crate::run;
@@ -135,6 +135,8 @@ struct Body<'g> {
     /// Keep-going: the first requirement that failed. The body then only reaches its other
     /// requirements (independent work goes on) and runs nothing of its own.
     blocked: Option<String>,
+    /// With a shared Memory: this instance is locked across hosts while its body runs.
+    instance_lock: Option<InstanceLock>,
 }
 
 /// One branch of a run: the instances it is reaching (its stack) over the shared state.
@@ -1013,13 +1015,21 @@ impl<'g> Evaluator<'g> {
         body: &mut Body<'g>,
     ) -> Result<Flow> {
         let forced = self.forced();
-        let verdict = match forced {
+        let mut verdict = match forced {
             Some(why) => Verdict {
                 holds: false,
                 reason: Some(why.to_string()),
             },
             None => self.holds(&target.predicate, scope)?,
         };
+        let fires = !verdict.holds || body.pending.is_some();
+        if fires && !self.options.dry_run {
+            body.instance_lock = self.lock_instance(target)?;
+            // Another host may have reached it while this one waited for the lock.
+            if body.instance_lock.is_some() && forced.is_none() {
+                verdict = self.holds(&target.predicate, scope)?;
+            }
+        }
         if verdict.holds && body.pending.is_none() {
             let nested = body.started.is_none() && self.stack.len() > 1;
             // Building the instance's text for each of ten thousand reached goals would be
@@ -1058,6 +1068,21 @@ impl<'g> Evaluator<'g> {
         scope.push(crate::goalfile::NEWER, newer);
         body.promise = Some(target);
         Ok(Flow::Continue)
+    }
+
+    /// With a shared Memory, the lock on the instance being reached, taken before it fires so
+    /// that no other host runs it meanwhile; waiting for it ends when the run stops.
+    #[inline(never)]
+    fn lock_instance(&mut self, target: &Target) -> Result<Option<InstanceLock>> {
+        let text = self.current();
+        let keep_waiting = || self.check_stop().map_err(|problem| *problem);
+        let locked = self.memory.lock_instance(&text, &keep_waiting);
+        locked.map_err(|problem| match problem.kind {
+            // Stopped while waiting: the run's stop, not a problem of this target.
+            Kind::Interrupted => Box::new(problem),
+            _ if problem.code == STOPPED => Box::new(problem),
+            _ => self.locate(problem, target.span, "locking before this target"),
+        })
     }
 
     /// Points a problem raised without a place (by the Memory, by binding) at `span`.

@@ -9,6 +9,7 @@
 //! process holds the database) the socket advertised in the run lock.
 
 mod lock;
+mod postgres;
 mod socket;
 mod store;
 
@@ -20,8 +21,10 @@ use std::time::{Duration, Instant};
 use crate::diagnostic::{Problem, Result};
 
 pub use lock::{daemon, Holder, RunLock};
+pub use postgres::{Database, InstanceLock};
 
 use crate::socket::Server;
+use postgres::PostgresStore;
 use socket::SocketStore;
 use store::{OpenError, SledStore};
 
@@ -31,6 +34,15 @@ pub const SOCKET_ENV: &str = "GOAL_MEMORY_SOCKET";
 /// Beside [`SOCKET_ENV`]: the directory of the Memory that socket serves, so a recipe running
 /// `goal` for another project does not write into this one's Memory.
 pub const DIR_ENV: &str = "GOAL_MEMORY_DIR";
+
+/// The environment variable (and `--memory`) naming the Memory: a directory, or the URL of a
+/// PostgreSQL server.
+pub const MEMORY_ENV: &str = "GOAL_MEMORY";
+
+/// The namespace of the project's keys in a PostgreSQL Memory (default: the project
+/// directory's name), so that hosts whose copies of the project are in directories of other
+/// names share one, and projects sharing a database do not.
+pub const NAMESPACE_ENV: &str = "GOAL_MEMORY_NAMESPACE";
 
 const KEY: &str = "goal::memory-key";
 const READ_ONLY: &str = "goal::memory-read-only";
@@ -73,6 +85,9 @@ pub struct Location {
     /// Whether handles opened here may write: chosen once, from the command line, so that no
     /// command can write during a dry run.
     pub access: Access,
+    /// The shared Memory on a PostgreSQL server, when the user chose one: then it holds the
+    /// values instead of `memory_dir`.
+    pub database: Option<Database>,
 }
 
 /// What a [`Memory`] handle may do.
@@ -85,17 +100,59 @@ pub enum Access {
 
 impl Location {
     /// The Memory of the project whose Goalfile is in `goalfile_dir`: `.goal/memory` there,
-    /// unless the user chose another directory (`--memory`, `GOAL_MEMORY`).
+    /// unless the user chose another directory or a PostgreSQL URL (`--memory`, `GOAL_MEMORY`).
     pub fn beside(goalfile_dir: &Path, memory_override: Option<PathBuf>) -> Location {
         // Shown to users relative to the project directory: `.goal/logs`, not `./.goal/logs`.
         let state_dir = goalfile_dir
             .strip_prefix(".")
             .unwrap_or(goalfile_dir)
             .join(".goal");
+        let url = memory_override
+            .as_deref()
+            .and_then(Path::to_str)
+            .filter(|setting| Database::is_url(setting));
+        let database = url.map(|url| Database {
+            url: url.to_owned(),
+            namespace: namespace(goalfile_dir),
+        });
         Location {
-            memory_dir: memory_override.unwrap_or_else(|| state_dir.join("memory")),
+            memory_dir: match (&database, memory_override) {
+                (None, Some(dir)) => dir,
+                _ => state_dir.join("memory"),
+            },
             state_dir,
             access: Access::ReadWrite,
+            database,
+        }
+    }
+
+    /// What names this Memory in the environment of a `goal` started for the same project
+    /// (the daemon's jobs): [`MEMORY_ENV`], and [`NAMESPACE_ENV`] for a PostgreSQL Memory.
+    pub fn environment(&self) -> Vec<(&'static str, String)> {
+        match &self.database {
+            Some(database) => vec![
+                (MEMORY_ENV, database.url.clone()),
+                (NAMESPACE_ENV, database.namespace.clone()),
+            ],
+            None => vec![(
+                MEMORY_ENV,
+                absolute(&self.memory_dir)
+                    .unwrap_or_else(|| self.memory_dir.clone())
+                    .to_string_lossy()
+                    .into_owned(),
+            )],
+        }
+    }
+
+    /// What tells this Memory from another in [`DIR_ENV`]: its directory, or its URL and
+    /// namespace.
+    fn identity(&self) -> Option<PathBuf> {
+        match &self.database {
+            Some(database) => Some(PathBuf::from(format!(
+                "{}#{}",
+                database.url, database.namespace
+            ))),
+            None => absolute(&self.memory_dir),
         }
     }
 
@@ -105,8 +162,20 @@ impl Location {
     }
 }
 
-/// Where values are kept: the embedded database, or a running `goal` that owns it. Another
-/// backend (a shared server) would be one more implementation.
+/// The namespace chosen in [`NAMESPACE_ENV`], else the name of the project's directory.
+fn namespace(goalfile_dir: &Path) -> String {
+    std::env::var(NAMESPACE_ENV)
+        .ok()
+        .filter(|namespace| !namespace.is_empty())
+        .or_else(|| {
+            let dir = absolute(goalfile_dir)?;
+            Some(dir.file_name()?.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "goal".to_owned())
+}
+
+/// Where values are kept: the embedded database, a running `goal` that owns it, or a
+/// PostgreSQL server shared by several processes.
 trait Store: Send + Sync {
     fn get(&self, key: &str) -> Result<Option<String>, Problem>;
     /// Durable when it returns.
@@ -118,6 +187,16 @@ trait Store: Send + Sync {
     /// Sorted by key.
     fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, Problem>;
     fn flush(&self) -> Result<(), Problem>;
+    /// Takes the lock on the instance `name` across every process sharing this Memory, waiting
+    /// while another holds it; `None` when the store is one process's own (then the run lock
+    /// already keeps other runs out).
+    fn lock_instance(
+        &self,
+        _name: &str,
+        _keep_waiting: &dyn Fn() -> Result<(), Problem>,
+    ) -> Result<Option<InstanceLock>, Problem> {
+        Ok(None)
+    }
 }
 
 /// A handle on the Memory; clones share one database and one server.
@@ -191,6 +270,26 @@ impl Memory {
         self.shared.backend.list(prefix)
     }
 
+    /// With a shared Memory, waits for and takes the lock on the instance `name`, so that no
+    /// other process runs its recipe meanwhile; `keep_waiting` says whether to go on waiting.
+    /// `None` with a Memory of this process's own: nothing to lock.
+    pub fn lock_instance(
+        &self,
+        name: &str,
+        keep_waiting: &dyn Fn() -> Result<(), Problem>,
+    ) -> Result<Option<InstanceLock>, Problem> {
+        let backend = &self.shared.backend;
+        if !backend.writable
+            || backend
+                .location
+                .as_ref()
+                .is_none_or(|l| l.database.is_none())
+        {
+            return Ok(None);
+        }
+        backend.store()?.lock_instance(name, keep_waiting)
+    }
+
     /// Serves this Memory on a Unix socket (started once; later calls return the same path) for
     /// the children of this process, which find the path in [`SOCKET_ENV`]. Inside a recipe of
     /// another run, that run's socket already serves, so it is the answer.
@@ -214,7 +313,7 @@ impl Memory {
             .backend
             .location
             .as_ref()
-            .and_then(|l| absolute(&l.memory_dir))
+            .and_then(Location::identity)
         {
             env.push((DIR_ENV, dir.to_string_lossy().into_owned()));
         }
@@ -317,6 +416,11 @@ fn open_store(location: Option<&Location>) -> Result<Arc<dyn Store>, Problem> {
              or name the Memory's directory with --memory DIR",
         )
     })?;
+    if let Some(database) = &location.database {
+        let store = PostgresStore::open(database)?;
+        tracing::debug!("Memory: opened {}", database.shown());
+        return Ok(store);
+    }
     let deadline = Instant::now() + LOCK_PATIENCE;
     loop {
         match SledStore::open(&location.memory_dir) {
@@ -368,7 +472,7 @@ pub fn inherited_socket(location: Option<&Location>) -> Option<PathBuf> {
         .map(PathBuf::from)?;
     let served = std::env::var_os(DIR_ENV).map(PathBuf::from);
     let same = match (location, served) {
-        (Some(location), Some(served)) => absolute(&location.memory_dir) == Some(served),
+        (Some(location), Some(served)) => location.identity() == Some(served),
         _ => true,
     };
     same.then_some(socket)
@@ -476,5 +580,21 @@ mod tests {
         let elsewhere = Location::beside(Path::new("/p"), Some(PathBuf::from("/m")));
         assert_eq!(elsewhere.state_dir, Path::new("/p/.goal"));
         assert_eq!(elsewhere.memory_dir, Path::new("/m"));
+        assert_eq!(elsewhere.database, None);
+    }
+
+    #[test]
+    fn a_url_names_a_postgres_memory_named_after_the_project() {
+        let shared = Location::beside(
+            Path::new("/work/rebuild/."),
+            Some(PathBuf::from("postgres://db/campaign")),
+        );
+        assert_eq!(shared.memory_dir, Path::new("/work/rebuild/.goal/memory"));
+        let database = shared.database.expect("a PostgreSQL Memory");
+        assert_eq!(database.url, "postgres://db/campaign");
+        // Unless the environment names another namespace.
+        if std::env::var_os(NAMESPACE_ENV).is_none() {
+            assert_eq!(database.namespace, "rebuild");
+        }
     }
 }

@@ -148,6 +148,7 @@ pub fn stable_environment(command: &mut Command) {
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env_remove("GOAL_MEMORY_SOCKET")
         .env_remove("GOAL_MEMORY")
+        .env_remove("GOAL_MEMORY_NAMESPACE")
         .env_remove("GOAL_JOBS")
         .env_remove("RUST_LOG");
 }
@@ -354,3 +355,4 @@ pub fn repo_root() -> PathBuf {
 }
 pub mod documents;
 pub mod http_server;
+pub mod postgres;

@@ -1,0 +1,422 @@
+//! The shared Memory on PostgreSQL: against a real server the tests start themselves
+//! (`common::postgres`), one database per test; `goal` processes in separate project
+//! directories stand in for hosts.
+
+use crate::common;
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::postgres::Database;
+use common::Project;
+
+/// A `goal` command of `project` on the shared Memory `database`, under `namespace`.
+fn on(project: &Project, database: &Database, namespace: &str, args: &[&str]) -> common::Run {
+    common::Run::from(
+        project
+            .command(args)
+            .env("GOAL_MEMORY", &database.url)
+            .env("GOAL_MEMORY_NAMESPACE", namespace)
+            .env("GOAL", env!("CARGO_BIN_EXE_goal"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("running goal"),
+    )
+}
+
+/// The same, started and left running.
+fn start(project: &Project, database: &Database, namespace: &str, args: &[&str]) -> Child {
+    project
+        .command(args)
+        .env("GOAL_MEMORY", &database.url)
+        .env("GOAL_MEMORY_NAMESPACE", namespace)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting goal")
+}
+
+#[test]
+fn the_test_server_gives_each_test_a_database_of_its_own() {
+    let first = Database::new();
+    let second = Database::new();
+    assert_ne!(first.url, second.url);
+    first
+        .client()
+        .batch_execute("CREATE TABLE only_here (x integer)")
+        .unwrap();
+    let tables = second
+        .client()
+        .query("SELECT 1 FROM pg_tables WHERE tablename = 'only_here'", &[])
+        .unwrap();
+    assert!(tables.is_empty());
+}
+
+/// `goal memory …` means the same on both backends.
+fn memory_commands(project: &Project, memory: &str) {
+    let goal = |args: &[&str]| {
+        let mut all = vec!["--memory", memory];
+        all.extend(args);
+        project.goal(&all)
+    };
+    goal(&["memory", "set", "b", "two\tlines\n"]).expect(0, "", "");
+    goal(&["memory", "set", "a", "1"]).expect(0, "", "");
+    goal(&["memory", "set", "a", "one"]).expect(0, "", "");
+    goal(&["memory", "set", "ab", "x"]).expect(0, "", "");
+    goal(&["memory", "get", "a"]).expect(0, "one\n", "");
+    goal(&["memory", "get", "c"]).expect(1, "", "");
+    goal(&["memory", "list"]).expect(0, "a\tone\nab\tx\nb\ttwo\\tlines\\n\n", "");
+    goal(&["memory", "list", "a"]).expect(0, "a\tone\nab\tx\n", "");
+    goal(&["memory", "delete", "a"]).expect(0, "", "");
+    goal(&["memory", "delete", "a"]).expect(1, "", "");
+    goal(&["memory", "list"]).expect(0, "ab\tx\nb\ttwo\\tlines\\n\n", "");
+}
+
+#[test]
+fn memory_commands_mean_the_same_on_sled_and_postgres() {
+    let project = Project::new().goalfile("");
+    memory_commands(&project, "sled-memory");
+    let database = Database::new();
+    memory_commands(&project, &database.url);
+    assert!(
+        !project.exists(".goal/memory"),
+        "a PostgreSQL Memory leaves no sled database"
+    );
+}
+
+/// Memory targets and `memo` mean the same on both backends: a slow check is asked once.
+fn memo_and_memory_targets(project: &Project, memory: &str) {
+    let goal = |args: &[&str]| {
+        let mut all = vec!["-q", "--memory", memory];
+        all.extend(args);
+        project.goal(&all)
+    };
+    goal(&["memory", "set", "channel", "stable"]).expect(0, "", "");
+    goal(&["all"]).expect(0, "checked\n", "");
+    goal(&["all"]).expect(0, "", "");
+    goal(&["memory", "list"]).expect(0, "channel\tstable\nchecked\tyes\nslow\t<date>\n", "");
+}
+
+const MEMO: &str = r#"
+goal checked {
+    target {
+        memo "slow" { sh "echo asked" }
+        memory-equals "channel" "stable"
+        memory-exists "checked"
+    }
+    run "echo checked"
+    memory-set "checked" "yes"
+}
+goal all { require checked }
+"#;
+
+#[test]
+fn memo_and_memory_targets_mean_the_same_on_sled_and_postgres() {
+    memo_and_memory_targets(&Project::new().goalfile(MEMO), "sled-memory");
+    let database = Database::new();
+    memo_and_memory_targets(&Project::new().goalfile(MEMO), &database.url);
+}
+
+#[test]
+fn the_jobs_state_is_shared() {
+    let database = Database::new();
+    let goalfile = r#"every "1 hour" name="hourly" { run "echo $GOAL_JOB $GOAL_JOB_SERIAL" }"#;
+    let host_a = Project::new().goalfile(goalfile);
+    let host_b = Project::new().goalfile(goalfile);
+    on(&host_a, &database, "jobs", &["-q", "tick"]).expect(0, "hourly 1\n", "");
+    // Fired an hour ago by the other host: not due here.
+    on(&host_b, &database, "jobs", &["-q", "tick"]).expect(0, "", "");
+}
+
+#[test]
+fn a_dry_run_waits_for_no_lock_and_writes_nothing() {
+    let database = Database::new();
+    let shared = tempfile::tempdir().unwrap();
+    let log = shared.path().join("log");
+    let release = shared.path().join("release");
+    // The first host holds the instance, in its recipe, until released.
+    let pause = format!(
+        "while [ ! -e {release} ]; do sleep 0.05; done",
+        release = release.display()
+    );
+    let goalfile = campaign(1, &log, &pause);
+    let running = Project::new().goalfile(&goalfile);
+    let dry = Project::new().goalfile(&goalfile);
+    let holder = start(&running, &database, "dry", &["-q", "all"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !log.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the first host never started its recipe"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut dry_run = start(&dry, &database, "dry", &["-n", "all"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while dry_run.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            std::fs::write(&release, "").unwrap();
+            panic!("the dry run waited for the instance's lock");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    common::Run::from(dry_run.wait_with_output().unwrap()).expect(
+        1,
+        "would fire: package n=0  (the memory key \"built-0\" is not set)\n",
+        "goal: summary: 1 would fire, 0 may fire, 0 already reached (0.07s)\n",
+    );
+    std::fs::write(&release, "").unwrap();
+    common::Run::from(holder.wait_with_output().unwrap()).expect(0, "", "");
+    on(&dry, &database, "dry", &["memory", "list"]).expect(0, "built-0\tok\n", "");
+}
+
+#[test]
+fn namespaces_keep_projects_apart_and_hosts_together() {
+    let database = Database::new();
+    let host_a = Project::new().goalfile("");
+    let host_b = Project::new().goalfile("");
+    on(&host_a, &database, "rebuild", &["memory", "set", "k", "a"]).expect(0, "", "");
+    on(&host_b, &database, "rebuild", &["memory", "get", "k"]).expect(0, "a\n", "");
+    on(&host_b, &database, "other", &["memory", "get", "k"]).expect(1, "", "");
+    // Without a namespace, the project directory's name is the namespace: these differ.
+    let mut get = host_b.command(&["memory", "get", "k"]);
+    let run = common::Run::from(
+        get.env("GOAL_MEMORY", &database.url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap(),
+    );
+    run.expect(1, "", "");
+}
+
+#[test]
+fn runs_variables_and_recipes_share_the_memory_across_hosts() {
+    let database = Database::new();
+    let goalfile = r#"
+        var release default="0.1"
+        goal tested commit {
+            target { memory-exists "tested-{commit}" }
+            run "\"$GOAL\" memory set from-recipe-{commit} yes"
+            memory-set "tested-{commit}" "ok"
+        }
+    "#;
+    let host_a = Project::new().goalfile(goalfile);
+    let host_b = Project::new().goalfile(goalfile);
+    on(&host_a, &database, "campaign", &["tested", "commit=c1"]).expect(
+        0,
+        "",
+        "goal: start tested commit=c1\ngoal: done  tested commit=c1 (0.01s)\n\
+         goal: summary: 1 ran, 0 already reached (0.05s)\n",
+    );
+    on(&host_b, &database, "campaign", &["tested", "commit=c1"]).expect(
+        0,
+        "",
+        "goal: reached tested commit=c1\ngoal: summary: 0 ran, 1 already reached (0.00s)\n",
+    );
+    on(&host_b, &database, "campaign", &["memory", "list"]).expect(
+        0,
+        "from-recipe-c1\tyes\ntested-c1\tok\n",
+        "",
+    );
+    on(&host_b, &database, "campaign", &["set", "release=2.0"]).expect(0, "", "");
+    on(&host_a, &database, "campaign", &["get", "release"]).expect(0, "2.0\n", "");
+}
+
+/// `goal ARGS…` in the namespace `project`, whatever the temporary directory's name.
+fn run_with_namespace(project: &Project, args: &[&str]) -> common::Run {
+    common::Run::from(
+        project
+            .command(args)
+            .env("GOAL_MEMORY_NAMESPACE", "project")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("running goal"),
+    )
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_error_without_the_password() {
+    let project = Project::new().goalfile("");
+    run_with_namespace(
+        &project,
+        &[
+            "--memory",
+            "postgres://ci:s3cret@127.0.0.1:1/goal",
+            "memory",
+            "get",
+            "k",
+        ],
+    )
+    .expect(
+        2,
+        "",
+        "goal::memory-io
+
+  × cannot reach the Memory at `postgres://ci@127.0.0.1:1/goal` (namespace `project`): error
+  │ connecting to server: Connection refused (os error 111)
+  help: check that the PostgreSQL server is up and reachable, then run goal again
+",
+    );
+}
+
+#[test]
+fn tls_is_refused_until_it_is_supported() {
+    let project = Project::new().goalfile("");
+    run_with_namespace(
+        &project,
+        &[
+            "--memory",
+            "postgres://ci@127.0.0.1:1/goal?sslmode=require",
+            "memory",
+            "get",
+            "k",
+        ],
+    )
+    .expect(
+        2,
+        "",
+        "goal::memory-io
+
+  × cannot reach the Memory at `postgres://ci@127.0.0.1:1/goal?sslmode=require` (namespace
+  │ `project`): TLS (sslmode=require) is not supported yet
+  help: reach the server over a trusted network or an SSH tunnel, without sslmode=require
+",
+    );
+}
+
+/// A campaign of `count` instances whose targets are Memory keys; each recipe appends its
+/// instance to `log` (outside the projects: shared by every host) and sleeps `pause`.
+fn campaign(count: usize, log: &std::path::Path, pause: &str) -> String {
+    let items: Vec<String> = (0..count).map(|n| format!("\"{n}\"")).collect();
+    format!(
+        r#"
+        goal all {{
+            for n {items} {{
+                require package n="{{n}}"
+            }}
+        }}
+        goal package n {{
+            target {{ memory-exists "built-{{n}}" }}
+            run "echo {{n}} >> {log}; {pause}"
+            memory-set "built-{{n}}" "ok"
+        }}
+        "#,
+        items = items.join(" "),
+        log = log.display(),
+    )
+}
+
+#[test]
+fn four_hosts_run_every_instance_once() {
+    let database = Database::new();
+    let shared = tempfile::tempdir().unwrap();
+    let log = shared.path().join("log");
+    let goalfile = campaign(200, &log, "true");
+    let hosts: Vec<Project> = (0..4).map(|_| Project::new().goalfile(&goalfile)).collect();
+    let children: Vec<Child> = hosts
+        .iter()
+        .map(|host| start(host, &database, "mass", &["-q", "-j2", "all"]))
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let run = common::Run::from(output);
+        run.expect(0, "", "");
+    }
+    let mut built: Vec<usize> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|line| line.parse().unwrap())
+        .collect();
+    built.sort_unstable();
+    assert_eq!(
+        built,
+        (0..200).collect::<Vec<_>>(),
+        "each recipe ran exactly once"
+    );
+}
+
+#[test]
+fn a_killed_host_s_instance_is_taken_over() {
+    let database = Database::new();
+    let shared = tempfile::tempdir().unwrap();
+    let log = shared.path().join("log");
+    // The first host to run it stays in its recipe until killed (and its orphaned recipe until
+    // released); the next one finds the marker and finishes.
+    let marker = shared.path().join("started");
+    let release = shared.path().join("release");
+    let pause = format!(
+        "if [ ! -e {marker} ]; then touch {marker}; \
+         while [ ! -e {release} ]; do sleep 0.05; done; fi",
+        marker = marker.display(),
+        release = release.display()
+    );
+    let goalfile = campaign(1, &log, &pause);
+    let first = Project::new().goalfile(&goalfile);
+    let second = Project::new().goalfile(&goalfile);
+    let mut killed = start(&first, &database, "takeover", &["-q", "all"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !marker.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the first host never started its recipe"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let waiting = start(&second, &database, "takeover", &["-q", "all"]);
+    // The second host waits for the instance the first one holds.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "0\n");
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    std::fs::write(&release, "").unwrap();
+    common::Run::from(waiting.wait_with_output().unwrap()).expect(0, "", "");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "0\n0\n");
+    on(&second, &database, "takeover", &["memory", "list"]).expect(0, "built-0\tok\n", "");
+}
+
+#[test]
+fn a_server_gone_mid_run_stops_it_and_a_rerun_completes() {
+    let database = Database::new();
+    let shared = tempfile::tempdir().unwrap();
+    let marker = shared.path().join("cut");
+    // The recipe cuts every other session of the database once, as a server restart would.
+    let goalfile = format!(
+        r#"
+        goal step {{
+            target {{ memory-exists "done" }}
+            run "if [ ! -e {marker} ]; then touch {marker}; \"$PSQL\" \"$DB\" -qAt -c 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()' >/dev/null; fi"
+            memory-set "done" "yes"
+        }}
+        "#,
+        marker = marker.display()
+    );
+    let project = Project::new().goalfile(&goalfile);
+    let run = || {
+        let output = project
+            .command(&["-q", "step"])
+            .env("GOAL_MEMORY", &database.url)
+            .env("GOAL_MEMORY_NAMESPACE", "project")
+            .env("DB", &database.url)
+            .env("PSQL", common::postgres::psql())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        common::Run::from(output)
+    };
+    // Only a part is known: the server's own words depend on when the cut reaches the session,
+    // and the socket's temporary path is in the URL.
+    run()
+        .status(1)
+        .stdout_is("")
+        .stderr_has("goal::memory-io")
+        .stderr_has("cannot write the Memory at `postgres://goal@localhost/")
+        .stderr_has(
+            "help: check that the PostgreSQL server is up and reachable, then run goal again",
+        );
+    run().expect(0, "", "");
+    on(&project, &database, "project", &["memory", "list"]).expect(0, "done\tyes\n", "");
+}
