@@ -499,7 +499,11 @@ fn check_json(cli: &Cli) -> Result<()> {
             "goal::json-unsupported",
             "--json goes only with --list, --dry-run, `goal status` and `goal jobs`",
         )
-        .with_help("add --dry-run to see as JSON what a run would do")
+        .with_optional_help(
+            cli.command
+                .is_none()
+                .then(|| "add --dry-run to see as JSON what a run would do".to_string()),
+        )
         .into());
     }
     Ok(())

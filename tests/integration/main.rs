@@ -5,6 +5,7 @@
 mod common;
 
 mod c_builds;
+mod ecosystem_output;
 mod cache;
 mod daemon;
 mod evaluate;
