@@ -144,9 +144,7 @@ every "1 hour" name="hourly" { run "true" }
     );
     let document = json_of(&project, &["--list", "--json"], 0, "");
     validate(&document, "list");
-    let span = |line, column, offset, length| {
-        json!({"file": "Goalfile", "line": line, "column": column, "offset": offset, "length": length})
-    };
+    let span = |line, column, offset, length| json!({"file": "Goalfile", "line": line, "column": column, "offset": offset, "length": length});
     assert_eq!(
         document,
         json!({
@@ -365,7 +363,10 @@ fn status_json_without_runs_is_an_empty_list() {
     let project = Project::new().goalfile("goal all { run \"true\" }\n");
     let document = json_of(&project, &["status", "--json"], 0, "");
     validate(&document, "status");
-    assert_eq!(document, json!({"version": 1, "kind": "status", "runs": []}));
+    assert_eq!(
+        document,
+        json!({"version": 1, "kind": "status", "runs": []})
+    );
 }
 
 #[test]
@@ -491,8 +492,7 @@ fn graph_of_a_named_instance_escapes_what_dot_would_read() {
         "goal: summary: 1 would fire, 0 may fire, 0 already reached (0.00s)\n",
     );
     svg_of(&run.stdout);
-    let quoting = Project::new()
-        .goalfile("goal said text { run \"echo {text}\" }\n");
+    let quoting = Project::new().goalfile("goal said text { run \"echo {text}\" }\n");
     let run = quoting.goal(&["graph", "said", r#"text=a "b" \c"#]);
     run.expect(
         0,

@@ -5,9 +5,9 @@
 mod common;
 
 mod c_builds;
-mod ecosystem_output;
 mod cache;
 mod daemon;
+mod ecosystem_output;
 mod evaluate;
 mod examples;
 mod http_predicates;
