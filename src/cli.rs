@@ -12,7 +12,7 @@ use crate::eval::{describe, Evaluator, Force, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::jobs::commands::{self, Listing, Project, SetMode};
 use crate::logs;
-use crate::memory::{self, Location, Memory, MemoryCommand, RunLock};
+use crate::memory::{self, Access, Location, Memory, MemoryCommand, RunLock};
 use crate::report::{GoalList, Reporter, Verbosity};
 use crate::runner::{self, Answer, Run, Settings};
 
@@ -226,6 +226,11 @@ fn run(cli: Cli) -> Result<u8> {
             )
         })?;
     }
+    if cli.dry_run {
+        if let Some(problem) = no_dry_run(cli.command.as_ref()) {
+            return Err(problem.into());
+        }
+    }
     check_json(&cli)?;
     // Absolute, so that recipes, which run in the project's directory, name the same Memory.
     let memory_dir = cli.memory.as_ref().map(|dir| absolute(dir)).transpose()?;
@@ -268,7 +273,7 @@ fn run(cli: Cli) -> Result<u8> {
             test,
             assignments,
         }) => {
-            let mode = match (whisper, test) {
+            let mode = match (whisper, *test || cli.dry_run) {
                 (_, true) => SetMode::Test,
                 (true, false) => SetMode::Whisper,
                 (false, false) => SetMode::Evaluate,
@@ -323,8 +328,59 @@ fn run(cli: Cli) -> Result<u8> {
     // Every command runs in the root Goalfile's directory and every path in it is relative to
     // it: moving there once makes both true for the whole run.
     enter(&project)?;
-    let location = Location::beside(Path::new("."), memory_dir);
+    let location = Location::beside(Path::new("."), memory_dir).with_access(access(&cli));
     reach(&cli, &goalfile, &requests, location)
+}
+
+/// What every Memory handle of this command may do: the one place `--dry-run` is made to
+/// write nothing.
+fn access(cli: &Cli) -> Access {
+    if dry_run(cli) {
+        Access::ReadOnly
+    } else {
+        Access::ReadWrite
+    }
+}
+
+/// Why `command` refuses `--dry-run`: it exists to change something, and saying what it would
+/// change is saying what it is asked to do.
+fn no_dry_run(command: Option<&Command>) -> Option<Problem> {
+    let (name, help) = match command? {
+        Command::Daemon { order: None, .. } => (
+            "goal daemon",
+            "`goal -n tick` says which jobs would fire now, without running them",
+        ),
+        Command::Daemon {
+            order: Some(DaemonOrder::Stop | DaemonOrder::Reload),
+            ..
+        } => (
+            "goal daemon stop|reload",
+            "`goal daemon status` says what the daemon is doing",
+        ),
+        Command::Job {
+            order: JobOrder::Start { .. },
+        } => (
+            "goal job start",
+            "`goal -n tick` says which jobs would fire now",
+        ),
+        Command::Job {
+            order: JobOrder::Cancel { .. },
+        } => ("goal job cancel", "`goal jobs` lists the running jobs"),
+        Command::Memory {
+            command: MemoryCommand::Set { .. } | MemoryCommand::Delete { .. },
+        } => (
+            "goal memory set|delete",
+            "`goal memory get` and `goal memory list` only read",
+        ),
+        _ => return None,
+    };
+    Some(
+        Problem::input(
+            "goal::no-dry-run",
+            format!("`{name}` changes things: it has no dry run (-n, --dry-run)"),
+        )
+        .with_help(format!("run it without -n; {help}")),
+    )
 }
 
 /// Runs `command` on the project, from the project's directory, as runs do. For the commands
@@ -339,7 +395,7 @@ fn with_project(
     enter(&project_dir(&path))?;
     command(&Project::new(
         goalfile_path,
-        Location::beside(Path::new("."), memory_dir),
+        Location::beside(Path::new("."), memory_dir).with_access(access(cli)),
         settings(cli),
         cli.wait,
     ))
@@ -386,7 +442,7 @@ fn memory_command(cli: &Cli, command: &MemoryCommand, memory_dir: Option<PathBuf
         (Err(_), None) => None,
     };
     let location = project.map(|project| Location::beside(&project, memory_dir));
-    memory::command(command, location).map_err(|error| Error {
+    memory::command(command, location, access(cli)).map_err(|error| Error {
         problems: error
             .problems
             .into_iter()
@@ -463,20 +519,15 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 
 fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Location) -> Result<u8> {
     let settings = settings(cli);
-    let dry_run = settings.options.dry_run;
     // A recipe that runs `goal` again is part of the run that started it: it shares that run's
     // Memory through the socket and must not wait for that run's lock.
     let nested = memory::inherited_socket(Some(&location)).is_some();
-    let lock = if dry_run || nested {
+    let lock = if settings.options.dry_run || nested {
         None
     } else {
         Some(RunLock::acquire(&location.state_dir, cli.wait)?)
     };
-    let memory = if dry_run {
-        Memory::read_only(location.clone())
-    } else {
-        Memory::new(location.clone())
-    };
+    let memory = Memory::new(location.clone());
     let run = Run {
         goalfile,
         location: &location,
@@ -509,6 +560,11 @@ fn check_json(cli: &Cli) -> Result<()> {
     Ok(())
 }
 
+/// Whether the command line asks for a dry run: `goal graph` draws one.
+fn dry_run(cli: &Cli) -> bool {
+    cli.dry_run || matches!(cli.command, Some(Command::Graph { .. }))
+}
+
 /// How the command line asks runs to be made.
 fn settings(cli: &Cli) -> Settings {
     let graph = matches!(cli.command, Some(Command::Graph { .. }));
@@ -519,7 +575,7 @@ fn settings(cli: &Cli) -> Settings {
             (false, false) => Answer::Lines,
         },
         options: Options {
-            dry_run: cli.dry_run || graph,
+            dry_run: dry_run(cli),
             explain: cli.explain,
             keep_going: cli.keep_going,
             jobs: cli.jobs.into(),

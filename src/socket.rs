@@ -10,9 +10,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -20,6 +20,10 @@ use tempfile::TempDir;
 const MAX_STRING: usize = 64 << 20;
 /// A client that neither asks nor hangs up loses its connection, and its thread ends.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a server being dropped waits for the answers it is still working out or writing:
+/// they take milliseconds, but one stuck (on a Memory write that cannot end) must not keep the
+/// process from exiting.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a server does with each request: its answer.
 pub type Handler = dyn Fn(&[String]) -> Vec<String> + Send + Sync;
@@ -30,7 +34,54 @@ pub struct Server {
     path: PathBuf,
     stopping: Arc<AtomicBool>,
     accepter: Option<JoinHandle<()>>,
+    /// A request answered is an answer sent: the daemon's `ok` to `stop` must reach its client
+    /// although the daemon exits as soon as it has answered.
+    answering: Arc<Answering>,
     _dir: TempDir,
+}
+
+/// How many answers are being worked out or written.
+#[derive(Default)]
+struct Answering {
+    count: Mutex<usize>,
+    none: Condvar,
+}
+
+impl Answering {
+    fn start(self: &Arc<Self>) -> AnswerGuard {
+        *self.count.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        AnswerGuard(self.clone())
+    }
+
+    /// Waits until no answer is pending, or `timeout` has passed.
+    fn wait_for_none(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        while *count > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            count = self
+                .none
+                .wait_timeout(count, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+}
+
+/// One answer pending, until dropped.
+struct AnswerGuard(Arc<Answering>);
+
+impl Drop for AnswerGuard {
+    fn drop(&mut self) {
+        let mut count = self.0.count.lock().unwrap_or_else(PoisonError::into_inner);
+        *count -= 1;
+        if *count == 0 {
+            self.0.none.notify_all();
+        }
+    }
 }
 
 impl Server {
@@ -53,16 +104,19 @@ impl Server {
             )
         })?;
         let stopping = Arc::new(AtomicBool::new(false));
+        let answering = Arc::new(Answering::default());
         let accepter = thread::Builder::new()
             .name(format!("goal-{name}-server"))
             .spawn({
                 let stopping = stopping.clone();
-                move || accept(&listener, &handler, &stopping)
+                let answering = answering.clone();
+                move || accept(&listener, &handler, &stopping, &answering)
             })?;
         Ok(Server {
             path,
             stopping,
             accepter: Some(accepter),
+            answering,
             _dir: dir,
         })
     }
@@ -82,10 +136,16 @@ impl Drop for Server {
                 let _ = accepter.join();
             }
         }
+        self.answering.wait_for_none(DRAIN_TIMEOUT);
     }
 }
 
-fn accept(listener: &UnixListener, handler: &Arc<Handler>, stopping: &AtomicBool) {
+fn accept(
+    listener: &UnixListener,
+    handler: &Arc<Handler>,
+    stopping: &AtomicBool,
+    answering: &Arc<Answering>,
+) {
     for connection in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
             return;
@@ -95,9 +155,10 @@ fn accept(listener: &UnixListener, handler: &Arc<Handler>, stopping: &AtomicBool
             // no client waits for another.
             Ok(connection) => {
                 let handler = handler.clone();
+                let answering = answering.clone();
                 let spawned = thread::Builder::new()
                     .name("goal-connection".to_owned())
-                    .spawn(move || converse(connection, &*handler));
+                    .spawn(move || converse(connection, &*handler, &answering));
                 if let Err(error) = spawned {
                     tracing::warn!("socket server: cannot answer a client: {error}");
                 }
@@ -111,7 +172,7 @@ fn accept(listener: &UnixListener, handler: &Arc<Handler>, stopping: &AtomicBool
     }
 }
 
-fn converse(mut stream: UnixStream, handler: &Handler) {
+fn converse(mut stream: UnixStream, handler: &Handler, answering: &Arc<Answering>) {
     let timeouts = stream
         .set_read_timeout(Some(IDLE_TIMEOUT))
         .and_then(|()| stream.set_write_timeout(Some(IDLE_TIMEOUT)));
@@ -119,6 +180,7 @@ fn converse(mut stream: UnixStream, handler: &Handler) {
         return;
     }
     while let Ok(Some(request)) = read_frame(&mut stream) {
+        let _pending = answering.start();
         if write_frame(&mut stream, &handler(&request)).is_err() {
             return;
         }
@@ -193,4 +255,33 @@ fn read_string(stream: &mut impl Read) -> io::Result<String> {
     let mut bytes = vec![0; length];
     stream.read_exact(&mut bytes)?;
     String::from_utf8(bytes).map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn a_dropped_server_sends_the_answers_it_was_working_out() {
+        let (asked, request_arrived) = mpsc::channel();
+        let answered = Arc::new(AtomicBool::new(false));
+        let handler = {
+            let answered = answered.clone();
+            move |_: &[String]| {
+                let _ = asked.send(());
+                // Slower than the drop below, which must wait for it.
+                thread::sleep(Duration::from_millis(200));
+                answered.store(true, Ordering::SeqCst);
+                vec!["ok".to_owned()]
+            }
+        };
+        let server = Server::start("test", Arc::new(handler)).unwrap();
+        let path = server.path().to_owned();
+        let client = thread::spawn(move || exchange(&path, &["stop"], Duration::from_secs(10)));
+        request_arrived.recv().unwrap();
+        drop(server);
+        assert!(answered.load(Ordering::SeqCst), "the drop did not wait");
+        assert_eq!(client.join().unwrap().unwrap(), ["ok"]);
+    }
 }

@@ -97,6 +97,9 @@ pub fn run(config: Config) -> Result<u8> {
         count_jobs(&daemon.goalfile)
     ));
     let status = daemon.serve(&inbox);
+    // Orders that came too late are refused at once, rather than left waiting for an answer
+    // that the control socket, on its way down, would wait for.
+    drop(inbox);
     drop(control);
     daemon.memory.flush();
     drop(lock);
@@ -186,7 +189,7 @@ impl Daemon {
             let Kind::Every(every) = job.kind else {
                 continue;
             };
-            let last = match jobs::last_fired(&self.memory, &job.name) {
+            let last = match jobs::counted_from(&self.memory, &job.name, &every.schedule, now) {
                 Ok(last) => last,
                 Err(problem) => {
                     self.say(&format!("{}: {}", job.label(), problem.message));

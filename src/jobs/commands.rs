@@ -152,7 +152,11 @@ impl Project {
 }
 
 /// `goal tick`: runs the `every` jobs that are due and the `when` jobs that fire, then exits.
+/// In a dry run, says which would, and writes nothing.
 pub fn tick(project: &Project, skip_missed: bool) -> Result<u8> {
+    if project.settings.options.dry_run {
+        return tick_dry_run(project, skip_missed);
+    }
     let lock = project.lock_without_daemon("`goal tick`")?;
     let memory = Memory::new(project.location.clone());
     let mut status = 0;
@@ -161,7 +165,7 @@ pub fn tick(project: &Project, skip_missed: bool) -> Result<u8> {
             continue;
         };
         let now = SystemTime::now();
-        let last = super::last_fired(&memory, &job.name)?;
+        let last = super::counted_from(&memory, &job.name, &every.schedule, now)?;
         if schedule::due(every, last, now, skip_missed) != Due::Now {
             continue;
         }
@@ -173,6 +177,31 @@ pub fn tick(project: &Project, skip_missed: bool) -> Result<u8> {
         }
     }
     Ok(status.max(project.run_when_jobs(&memory, &lock)?))
+}
+
+/// `goal -n tick`: the jobs a tick would start now (the `every` jobs that are due, the `when`
+/// jobs whose conditions fire), without the ones those runs would fire in turn; exit status 1
+/// when any would fire, as for goals.
+fn tick_dry_run(project: &Project, skip_missed: bool) -> Result<u8> {
+    // Read-only: the project's location says so in a dry run.
+    let memory = Memory::new(project.location.clone());
+    let goalfile = project.goalfile()?;
+    let now = SystemTime::now();
+    let mut fire = Vec::new();
+    for job in super::all(goalfile) {
+        if let Kind::Every(every) = job.kind {
+            let last = super::last_fired(&memory, &job.name)?;
+            if schedule::due(every, last, now, skip_missed) == Due::Now {
+                fire.push(job.label());
+            }
+        }
+    }
+    let evaluation = when::evaluate(goalfile, &memory, &|_| false, &[], Mode::Test)?;
+    fire.extend(evaluation.fire.iter().map(|fire| fire.job.label()));
+    say_would_fire(&fire, &evaluation.problems, "no job would fire")?;
+    Ok(u8::from(
+        !fire.is_empty() || !evaluation.problems.is_empty(),
+    ))
 }
 
 /// What `goal set` does besides setting.
@@ -219,18 +248,30 @@ pub fn set(project: &Project, words: &[String], mode: SetMode) -> Result<u8> {
 fn test_set(project: &Project, pairs: &[(String, String)]) -> Result<u8> {
     let memory = Memory::read_only(project.location.clone());
     let evaluation = when::evaluate(project.goalfile()?, &memory, &|_| false, pairs, Mode::Test)?;
-    if !evaluation.problems.is_empty() {
-        eprint!("{}", diagnostic::render(&evaluation.problems));
+    let fire: Vec<String> = evaluation
+        .fire
+        .iter()
+        .map(|fire| fire.job.label())
+        .collect();
+    say_would_fire(&fire, &evaluation.problems, "no when job would fire")?;
+    Ok(u8::from(!evaluation.problems.is_empty()))
+}
+
+/// The report of `goal set --test` and `goal -n tick`: the problems on standard error, then a
+/// line for each job that would fire, or `nothing` when none would.
+fn say_would_fire(labels: &[String], problems: &[Problem], nothing: &str) -> Result<()> {
+    if !problems.is_empty() {
+        eprint!("{}", diagnostic::render(problems));
     }
     let mut out = String::new();
-    for fire in &evaluation.fire {
-        out.push_str(&format!("would fire: {}\n", fire.job.label()));
+    for label in labels {
+        out.push_str(&format!("would fire: {label}\n"));
     }
-    if evaluation.fire.is_empty() {
-        out.push_str("no when job would fire\n");
+    if labels.is_empty() {
+        out.push_str(nothing);
+        out.push('\n');
     }
-    say(&out)?;
-    Ok(u8::from(!evaluation.problems.is_empty()))
+    Ok(say(&out)?)
 }
 
 /// `goal get NAME`.

@@ -11,7 +11,7 @@ pub mod when;
 use crate::diagnostic::{did_you_mean, Problem};
 use crate::goalfile::{Every, Goal, Goalfile, JobLimits, Name, Schedule, Statement, When};
 
-pub use state::{last_fired, next_serial, record_firing};
+pub use state::{counted_from, last_fired, next_serial, record_firing};
 
 /// The environment variables through which a job's recipes learn which firing they belong to.
 pub const JOB_ENV: &str = "GOAL_JOB";

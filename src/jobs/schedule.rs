@@ -21,7 +21,9 @@ pub enum Due {
 }
 
 /// Whether the job is due at `now`, given its last firing. An interval job that never fired
-/// is due at once; a cron job's first firing is its next matching time. A missed deadline
+/// is due at once; a cron job that never fired waits for its next matching time, so the
+/// callers that fire jobs give it the time it was first looked at instead
+/// ([`crate::jobs::counted_from`]). A missed deadline
 /// fires once (however many were missed) unless the job, or `skip_missed`, says to skip it.
 pub fn due(every: &Every, last: Option<SystemTime>, now: SystemTime, skip_missed: bool) -> Due {
     let deadline = match last {

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::diagnostic::Problem;
+use crate::goalfile::Schedule;
 use crate::memory::Memory;
 use crate::variables::RESERVED_PREFIX;
 
@@ -38,6 +39,23 @@ pub fn last_fired(memory: &Memory, job: &str) -> Result<Option<SystemTime>, Prob
         }
         None => Ok(None),
     }
+}
+
+/// When the schedule of the `every` job `job` counts from: its last firing. A cron job that never
+/// fired counts from the first time it was looked at, recorded then: counted from each look
+/// instead, its first matching time would always be ahead, and it would never fire.
+pub fn counted_from(
+    memory: &Memory,
+    job: &str,
+    schedule: &Schedule,
+    now: SystemTime,
+) -> Result<Option<SystemTime>, Problem> {
+    let last = last_fired(memory, job)?;
+    if last.is_none() && matches!(schedule, Schedule::Cron { .. }) {
+        record_firing(memory, job, now)?;
+        return Ok(Some(now));
+    }
+    Ok(last)
 }
 
 /// Remembers that the `every` job `job` fired at `at`, before the firing runs: a daemon killed

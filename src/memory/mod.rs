@@ -36,6 +36,7 @@ const KEY: &str = "goal::memory-key";
 const READ_ONLY: &str = "goal::memory-read-only";
 const LOCKED: &str = "goal::memory-locked";
 const IO: &str = "goal::memory-io";
+const DAMAGED: &str = "goal::memory-damaged";
 const SOCKET: &str = "goal::memory-socket";
 const NO_GOALFILE: &str = "goal::no-goalfile";
 const RUN_LOCKED: &str = "goal::run-locked";
@@ -44,11 +45,12 @@ const DAEMON_RUNNING: &str = "goal::daemon-running";
 
 /// Every code a Memory problem can carry, so one that crossed the socket as text gets its
 /// `&'static` code back.
-const CODES: [&str; 9] = [
+const CODES: [&str; 10] = [
     KEY,
     READ_ONLY,
     LOCKED,
     IO,
+    DAMAGED,
     SOCKET,
     NO_GOALFILE,
     RUN_LOCKED,
@@ -68,6 +70,17 @@ pub struct Location {
     pub memory_dir: PathBuf,
     /// The project's state directory (`<project>/.goal`): run lock, logs.
     pub state_dir: PathBuf,
+    /// Whether handles opened here may write: chosen once, from the command line, so that no
+    /// command can write during a dry run.
+    pub access: Access,
+}
+
+/// What a [`Memory`] handle may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadWrite,
+    /// `--dry-run`: reads work, `set` and `delete` are refused.
+    ReadOnly,
 }
 
 impl Location {
@@ -82,7 +95,13 @@ impl Location {
         Location {
             memory_dir: memory_override.unwrap_or_else(|| state_dir.join("memory")),
             state_dir,
+            access: Access::ReadWrite,
         }
+    }
+
+    /// The same Memory, with handles that may only do what `access` allows.
+    pub fn with_access(self, access: Access) -> Location {
+        Location { access, ..self }
     }
 }
 
@@ -123,22 +142,24 @@ struct Backend {
 
 impl Memory {
     /// Opens nothing yet: opening the database costs milliseconds and threads, and most runs of
-    /// an up-to-date project never need it.
+    /// an up-to-date project never need it. Writes only when the location's access allows.
     pub fn new(location: Location) -> Memory {
-        Memory::at(Some(location), true)
+        let access = location.access;
+        Memory::at(Some(location), access)
     }
 
-    /// A Memory for `--dry-run`: reads work, `set` and `delete` are refused.
+    /// A Memory that only reads, for commands that only look: reads work, `set` and `delete`
+    /// are refused.
     pub fn read_only(location: Location) -> Memory {
-        Memory::at(Some(location), false)
+        Memory::at(Some(location), Access::ReadOnly)
     }
 
-    fn at(location: Option<Location>, writable: bool) -> Memory {
+    fn at(location: Option<Location>, access: Access) -> Memory {
         Memory {
             shared: Arc::new(Shared {
                 backend: Arc::new(Backend {
                     location,
-                    writable,
+                    writable: access == Access::ReadWrite,
                     store: Mutex::new(None),
                 }),
                 server: Mutex::new(None),
@@ -385,8 +406,8 @@ pub enum MemoryCommand {
 
 /// Runs a `goal memory` command; `location` is `None` when no Goalfile was found (then only a
 /// running `goal`'s socket can serve it). Returns the exit status.
-pub fn command(command: &MemoryCommand, location: Option<Location>) -> Result<u8> {
-    let memory = Memory::at(location, true);
+pub fn command(command: &MemoryCommand, location: Option<Location>, access: Access) -> Result<u8> {
+    let memory = Memory::at(location, access);
     let mut out = String::new();
     let status = match command {
         MemoryCommand::Get { key } => match memory.get(key)? {

@@ -284,7 +284,11 @@ fn touching_a_header_rebuilds_exactly_the_objects_whose_depfiles_name_it() {
 #[test]
 fn a_deleted_depfile_rebuilds_its_object() {
     let project = c_project();
-    project.goal(&["-q"]).success();
+    project.goal(&["-q"]).expect(
+        0,
+        "archived build/greet.o build/shout.o build/plain.o\n",
+        "",
+    );
     age_build(&project);
     fs::remove_file(project.path().join("build/plain.d")).unwrap();
     project
@@ -308,7 +312,11 @@ fn a_deleted_depfile_rebuilds_its_object() {
 #[test]
 fn a_corrupt_depfile_is_an_error_naming_the_goal_and_the_file() {
     let project = c_project();
-    project.goal(&["-q"]).success();
+    project.goal(&["-q"]).expect(
+        0,
+        "archived build/greet.o build/shout.o build/plain.o\n",
+        "",
+    );
     project.write(
         "build/shout.d",
         "build/shout.o src/shout.c include/loud.h\n",
@@ -390,7 +398,11 @@ goal all { require compiled c_file="my src/a b.c" }
 #[test]
 fn always_runs_every_compile_once_with_every_source_as_changed() {
     let project = c_project();
-    project.goal(&["-q"]).success();
+    project.goal(&["-q"]).expect(
+        0,
+        "archived build/greet.o build/shout.o build/plain.o\n",
+        "",
+    );
     project.goal(&["-B"]).expect(
         0,
         "archived build/greet.o build/shout.o build/plain.o\n",
@@ -446,13 +458,23 @@ fn a_kept_depfile_is_reused_and_a_changed_one_read_again() {
     std::thread::sleep(Duration::from_millis(3100));
     // The debug traces name files by hashes of the temporary path: these runs look for a word.
     project
-        .goal(&["-vv"])
-        .success()
-        .stderr_lacks("depfile reused");
-    project
-        .goal(&["-vv"])
-        .success()
-        .stderr_has("depfile reused");
+        .goal(&["-vv"]).expect(0, "", r#"
+            DEBUG goal::cli: reading goalfile=Goalfile
+            DEBUG goal::cache: cache miss cache=./.goal/cache/goalfile-008697d47cc036cd why="cannot read it: No such file or directory (os error 2)"
+            goal: reached all
+            goal: summary: 0 ran, 1 already reached (<duration>)
+            "#);
+    project.goal(&["-vv"]).expect(
+        0,
+        "",
+        r#"
+            DEBUG goal::cli: reading goalfile=Goalfile
+            DEBUG goal::cache: cache hit cache=./.goal/cache/goalfile-008697d47cc036cd
+            DEBUG goal::eval::depfiles: depfile reused depfile="a.d"
+            goal: reached all
+            goal: summary: 0 ran, 1 already reached (<duration>)
+            "#,
+    );
     assert!(project.exists(".goal/cache/depfiles"));
 
     // The same size, a header that is newer than the object: read again, and followed.

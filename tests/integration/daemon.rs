@@ -170,10 +170,16 @@ fn a_daemon_whose_log_cannot_be_opened_says_so_and_holds_nothing() {
     let project = Project::new().goalfile(r#"every "1 hour" { run "echo fired >> fired" }"#);
     project
         .goal(&["daemon", "--log", "no-such-dir/daemon.log"])
-        .status(2)
-        .stderr_has("goal::daemon")
-        .stderr_has("cannot open the log file")
-        .stderr_has("no-such-dir/daemon.log");
+        .expect(
+            2,
+            "",
+            "
+            goal::daemon
+
+              × cannot open the log file /tmp/project/no-such-dir/daemon.log: No such file or
+              │ directory (os error 2)
+            ",
+        );
     // It let go of the daemon lock: the jobs run without it.
     project.goal(&["tick"]).success();
     assert_eq!(project.lines("fired"), ["fired"]);
@@ -226,32 +232,39 @@ every cron="0 0 1 1 *" name="slow" {
         "{}",
         jobs.stdout
     );
-    project
-        .goal(&["jobs", "--names"])
-        .success()
-        .stdout_has("slow")
-        .stdout_has("cron 0 0 1 1 *");
+    project.goal(&["jobs", "--names"]).expect(
+        0,
+        "
+            NAME  RUNS
+            slow  cron 0 0 1 1 *
+            ",
+        "",
+    );
     // A second start is refused while the first runs.
-    project
-        .goal(&["job", "start", "slow"])
-        .status(1)
-        .stderr_has("still running");
+    project.goal(&["job", "start", "slow"]).expect(
+        1,
+        "",
+        "
+            goal::job-running
+
+              × every slow: not started, since its run 1 is still running (max-running 1)
+            ",
+    );
 
     let tail = project
         .command(&["job", "tail", &serial])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    project.goal(&["job", "cancel", &serial]).success();
+    project
+        .goal(&["job", "cancel", &serial])
+        .expect(0, "goal: job 1 is stopping\n", "");
     let tail = tail.wait_with_output().unwrap();
     let followed = String::from_utf8_lossy(&tail.stdout);
     assert!(followed.contains("started"), "{followed}");
     assert!(followed.contains("ended: cancelled"), "{followed}");
     wait_until("the recipe's sleep to stop", || !alive(&sleep_pid));
-    project
-        .goal(&["jobs"])
-        .success()
-        .stdout_has("no job is running");
+    project.goal(&["jobs"]).expect(0, "no job is running\n", "");
     let ended = project.goal(&["jobs", "--ended"]);
     ended.success();
     assert!(
@@ -262,10 +275,16 @@ every cron="0 0 1 1 *" name="slow" {
         "{}",
         ended.stdout
     );
-    project
-        .goal(&["job", "cancel", &serial])
-        .status(1)
-        .stderr_has("is running");
+    project.goal(&["job", "cancel", &serial]).expect(
+        1,
+        "",
+        "
+            goal::unknown-serial
+
+              × no job run 1 is running
+              help: `goal jobs` lists the running ones
+            ",
+    );
 }
 
 #[test]
@@ -279,26 +298,50 @@ every "1 hour" name="second" { run "echo second > second.txt" }"#,
     );
     project
         .goal(&["daemon", "reload"])
-        .success()
-        .stdout_has("reloaded");
+        .expect(0, "goal: the daemon reloaded the Goalfile\n", "");
     wait_until("the new job", || project.exists("second.txt"));
     project.write("Goalfile", r#"every "1 hour" name="first" { rnu "true" }"#);
-    project
-        .goal(&["daemon", "reload"])
-        .status(1)
-        .stderr_has("the daemon keeps the jobs it had");
-    project
-        .goal(&["jobs", "--names"])
-        .success()
-        .stdout_has("second");
+    project.goal(&["daemon", "reload"]).expect(
+        1,
+        "",
+        r#"
+            goal::reload
+
+              × the Goalfile has problems; the daemon keeps the jobs it had:
+              │ goal::unknown-node
+              │
+              │   × unknown statement `rnu`
+              │    ╭─[/tmp/project/Goalfile:1:31]
+              │  1 │ every "1 hour" name="first" { rnu "true" }
+              │    ·                               ─┬─
+              │    ·                                ╰── not a statement
+              │    ╰────
+              │   help: did you mean `run`?
+              │
+            "#,
+    );
+    project.goal(&["jobs", "--names"]).expect(
+        0,
+        "
+            NAME    RUNS
+            first   every <duration>
+            second  every <duration>
+            ",
+        "",
+    );
     project
         .goal(&["daemon", "stop"])
-        .success()
-        .stdout_has("the daemon stopped");
-    project
-        .goal(&["daemon", "status"])
-        .status(1)
-        .stderr_has("no goal daemon runs for this project");
+        .expect(0, "goal: the daemon stopped\n", "");
+    project.goal(&["daemon", "status"]).expect(
+        1,
+        "",
+        "
+            goal::no-daemon
+
+              × no goal daemon runs for this project
+              help: start one with `goal daemon`
+            ",
+    );
 }
 
 #[test]
@@ -314,15 +357,21 @@ goal mine {
     );
     let _daemon = Daemon::start(&project);
     wait_until("the job", || log(&project).contains("ended: ok"));
-    project.goal(&["mine"]).success();
+    project.goal(&["mine"]).expect(
+        0,
+        "",
+        "
+        goal: start mine
+        goal: done  mine (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     project
         .goal(&["memory", "get", "from-daemon"])
-        .success()
-        .stdout_has("yes");
+        .expect(0, "yes\n", "");
     project
         .goal(&["memory", "get", "from-me"])
-        .success()
-        .stdout_has("yes");
+        .expect(0, "yes\n", "");
 }
 
 const RELEASE: &str = r##"
@@ -342,33 +391,34 @@ goal bumped {
 fn goal_set_with_a_daemon_fires_a_when_job_once_per_change() {
     let project = Project::new().goalfile(RELEASE);
     let _daemon = Daemon::start(&project);
-    project
-        .goal(&["set", "version=1.0.0"])
-        .success()
-        .stdout_has("the daemon started job");
+    project.goal(&["set", "version=1.0.0"]).expect(
+        0,
+        "goal: the daemon started job 1 (when release); `goal job tail 1` follows it\n",
+        "",
+    );
     wait_until("the release", || log(&project).contains("ended: ok"));
     assert_eq!(project.lines("released.txt"), ["1.0.0 release"]);
     // The same value again, a whisper and a test fire nothing.
-    project
-        .goal(&["set", "version=1.0.0"])
-        .success()
-        .stdout_lacks("started");
+    project.goal(&["set", "version=1.0.0"]).expect(0, "", "");
     project
         .goal(&["set", "--test", "version=2.0.0"])
-        .success()
-        .stdout_has("would fire: when release");
+        .expect(0, "would fire: when release\n", "");
     project
         .goal(&["set", "--whisper", "version=2.0.0"])
-        .success()
-        .stdout_lacks("started");
-    project
-        .goal(&["get", "version"])
-        .success()
-        .stdout_has("2.0.0");
+        .expect(0, "", "");
+    project.goal(&["get", "version"]).expect(0, "2.0.0\n", "");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(project.lines("released.txt"), ["1.0.0 release"]);
     // A run's `set` statement tells the daemon, which looks at once.
-    project.goal(&["bumped"]).success();
+    project.goal(&["bumped"]).expect(
+        0,
+        "",
+        "
+        goal: start bumped
+        goal: done  bumped (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     wait_until("the second release", || {
         project.lines("released.txt").len() == 2
     });
@@ -400,4 +450,29 @@ when "flagged" {
     wait_until("the job to start again", || {
         project.lines("starts.txt").len() == 2
     });
+}
+
+#[test]
+fn a_seconds_cron_job_fires_again_and_again_under_the_daemon() {
+    let project = Project::new()
+        .goalfile(r#"every cron="*/2 * * * * *" name="often" { run "echo fired >> fired.txt" }"#);
+    let daemon = Daemon::start(&project);
+    wait_until("the cron job to fire twice", || {
+        project.lines("fired.txt").len() >= 2
+    });
+    drop(daemon);
+}
+
+#[test]
+fn daemon_stop_gets_its_answer_although_the_daemon_exits_at_once() {
+    // The daemon exits as soon as it has answered `stop`: the answer must be sent before. With
+    // no job running, the exit follows the answer at once, which is when it was lost.
+    let project = Project::new().goalfile(r#"every "1 hour" name="hourly" { run "true" }"#);
+    for _ in 0..5 {
+        let mut daemon = Daemon::start(&project);
+        project
+            .goal(&["daemon", "stop"])
+            .expect(0, "goal: the daemon stopped\n", "");
+        let _ = daemon.child.wait();
+    }
 }

@@ -14,12 +14,23 @@ goal all {
 }
 "#,
     );
-    project
-        .goal(&[])
-        .success()
-        .stderr_has("start all")
-        .stderr_has("done  all");
-    project.goal(&[]).success().stderr_has("reached all");
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+            goal: start all
+            goal: done  all (<duration>)
+            goal: summary: 1 ran, 0 already reached (<duration>)
+            ",
+    );
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: reached all
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("log"), "made\n");
 }
 
@@ -41,13 +52,29 @@ goal goal-first {
 }
 "#;
     let project = Project::new().goalfile(goalfile).file("done", "");
-    project.goal(&["make-order"]).success();
+    project.goal(&["make-order"]).expect(
+        0,
+        "",
+        "
+        goal: start dep
+        goal: done  dep (<duration>)
+        goal: reached make-order
+        goal: summary: 1 ran, 1 already reached (<duration>)
+        ",
+    );
     assert_eq!(
         project.read("log"),
         "dep\n",
         "requirements run before the target"
     );
-    project.goal(&["goal-first"]).success();
+    project.goal(&["goal-first"]).expect(
+        0,
+        "",
+        "
+        goal: reached goal-first
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
     assert_eq!(
         project.read("log"),
         "dep\n",
@@ -67,9 +94,29 @@ goal b { require shared x="1"; require shared x="2" }
 goal all { require a; require b; require shared x="1" }
 "#,
     );
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start shared x=1
+        goal: done  shared x=1 (<duration>)
+        goal: start shared x=2
+        goal: done  shared x=2 (<duration>)
+        goal: summary: 2 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("log"), "shared-1\nshared-2\n");
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start shared x=1
+        goal: done  shared x=1 (<duration>)
+        goal: start shared x=2
+        goal: done  shared x=2 (<duration>)
+        goal: summary: 2 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(
         project.read("log"),
         "shared-1\nshared-2\nshared-1\nshared-2\n",
@@ -87,10 +134,24 @@ goal chain n {
 }
 "#,
     );
-    project
-        .goal(&["chain", "n=0"])
-        .status(1)
-        .stderr_has("requirement cycle: chain n=0 → chain n=1 → chain n=2 → chain n=0");
+    project.goal(&["chain", "n=0"]).expect(
+        1,
+        "",
+        r#"
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: chain n=2
+            goal::requirement-cycle
+
+              × requirement cycle: chain n=0 → chain n=1 → chain n=2 → chain n=0
+               ╭─[Goalfile:4:5]
+             3 │     let next output="echo $(( ($n + 1) % 3 ))"
+             4 │     require chain n="{next}"
+               ·     ────────────┬───────────
+               ·                 ╰── this requirement closes the cycle
+             5 │ }
+               ╰────
+            "#,
+    );
 }
 
 #[test]
@@ -104,13 +165,27 @@ goal made name {
 goal all { require made name="thing" }
 "#,
     );
-    project
-        .goal(&[])
-        .status(1)
-        .stderr_has(
-            "`made name=thing` ran, but its target is still false: thing.out does not exist",
-        )
-        .stderr_has("required by all");
+    project.goal(&[]).expect(
+        1,
+        "not making it\n",
+        r#"
+            goal: start made name=thing
+            goal: FAILED made name=thing (<duration>)
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: made name=thing
+            goal::broken-promise
+
+              × `made name=thing` ran, but its target is still false: thing.out does not exist
+               ╭─[Goalfile:3:5]
+             2 │ goal made name {
+             3 │     target { file-exists "{name}.out" }
+               ·     ─────────────────┬─────────────────
+               ·                      ╰── this target is still false
+             4 │     run "echo not making it"
+               ╰────
+              help: required by all
+            "#,
+    );
 }
 
 #[test]
@@ -126,13 +201,30 @@ goal all {
 }
 "#,
     );
-    project
-        .goal(&[])
-        .status(1)
-        .stdout_has("before")
-        .stdout_lacks("after")
-        .stderr_has("`broken pkg='x y'` failed: its recipe exited with status 3")
-        .stderr_has("FAILED broken pkg='x y'");
+    project.goal(&[]).expect(
+        1,
+        "before\n",
+        r#"
+            goal: start broken pkg='x y'
+            goal: FAILED broken pkg='x y' (<duration>)
+            goal: blocked all (requires broken pkg='x y', which failed)
+            goal: summary: 0 ran, 0 already reached, 1 failed, 1 blocked (<duration>)
+            goal: failed: broken pkg='x y'
+            goal: blocked: all
+            goal::recipe-failed
+
+              × `broken pkg='x y'` failed: its recipe exited with status 3
+               ╭─[Goalfile:3:5]
+             2 │ goal broken pkg {
+             3 │     run "echo before; exit 3; echo after"
+               ·     ──────────────────┬──────────────────
+               ·                       ╰── this recipe
+             4 │ }
+               ╰────
+              help: required by all
+                    its output is in .goal/logs/<run>/001-broken_pkg=_x_y.log
+            "#,
+    );
     assert!(!project.exists("never"));
 }
 
@@ -141,7 +233,29 @@ fn a_multi_line_recipe_stops_at_its_first_failing_command() {
     let project = Project::new().goalfile(
         "goal all {\n    run \"\"\"\n        echo one >> log\n        false\n        echo two >> log\n        \"\"\"\n}\n",
     );
-    project.goal(&[]).status(1);
+    project.goal(&[]).expect(
+        1,
+        "",
+        r#"
+        goal: start all
+        goal: FAILED all (<duration>)
+        goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+        goal: failed: all
+        goal::recipe-failed
+
+          × `all` failed: its recipe exited with status 1
+           ╭─[Goalfile:2:5]
+         1 │     goal all {
+         2 │ ╭─▶     run """
+         3 │ │           echo one >> log
+         4 │ │           false
+         5 │ │           echo two >> log
+         6 │ ├─▶         """
+           · ╰──── this recipe
+         7 │     }
+           ╰────
+        "#,
+    );
     assert_eq!(project.read("log"), "one\n");
 }
 
@@ -187,7 +301,15 @@ goal all {
 }
 "#,
     );
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start all
+        goal: done  all (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("out"), "hello hello world world LOUD LOUD\n");
 }
 
@@ -201,7 +323,15 @@ goal all {
 }
 "#,
     );
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start all
+        goal: done  all (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(
         project.read("out"),
         "file.tar.gz src/deep file.tar gz src/deep/file.tar src/deep/file.tar.xz src_deep_file.tar.gz\n"
@@ -225,7 +355,29 @@ goal all {
         )
         .file("src/b.c", "")
         .file("src/a.c", "");
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start seen item=list-a
+        goal: done  seen item=list-a (<duration>)
+        goal: start seen item=list-b
+        goal: done  seen item=list-b (<duration>)
+        goal: start seen item=glob-a
+        goal: done  seen item=glob-a (<duration>)
+        goal: start seen item=glob-b
+        goal: done  seen item=glob-b (<duration>)
+        goal: start seen item=out-one
+        goal: done  seen item=out-one (<duration>)
+        goal: start seen item=out-two
+        goal: done  seen item=out-two (<duration>)
+        goal: start seen item=word-x
+        goal: done  seen item=word-x (<duration>)
+        goal: start seen item=word-y
+        goal: done  seen item=word-y (<duration>)
+        goal: summary: 8 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(
         project.read("log"),
         "list-a\nlist-b\nglob-a\nglob-b\nout-one\nout-two\nword-x\nword-y\n"
@@ -244,8 +396,23 @@ goal all {
 "#,
         )
         .file("in", "1");
-    project.goal(&[]).success();
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start all
+        goal: done  all (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: reached all
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("log"), "built\n");
     // A target older than its source fires again.
     let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
@@ -254,11 +421,20 @@ goal all {
         .open(project.path().join("out"))
         .unwrap();
     file.set_modified(earlier).unwrap();
-    project
-        .goal(&["--dry-run"])
-        .status(1)
-        .stdout_has("out is older than in");
-    project.goal(&[]).success();
+    project.goal(&["--dry-run"]).expect(
+        1,
+        "would fire: all  (out is older than in)\n",
+        "goal: summary: 1 would fire, 0 may fire, 0 already reached (<duration>)\n",
+    );
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start all
+        goal: done  all (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("log"), "built\nbuilt\n");
 }
 
@@ -267,10 +443,11 @@ fn a_missing_source_makes_file_newer_false() {
     let project = Project::new()
         .goalfile(r#"goal all { target { file-newer "out" than="missing" }; run "touch out" }"#)
         .file("out", "");
-    project
-        .goal(&["--dry-run"])
-        .status(1)
-        .stdout_has("its source missing does not exist");
+    project.goal(&["--dry-run"]).expect(
+        1,
+        "would fire: all  (its source missing does not exist)\n",
+        "goal: summary: 1 would fire, 0 may fire, 0 already reached (<duration>)\n",
+    );
 }
 
 #[test]
@@ -289,11 +466,24 @@ goal by-equals {
 goal all { require by-sh; require by-output; require by-equals }
 "#,
     );
-    project.goal(&[]).success().stderr_has("3 ran");
-    project
-        .goal(&[])
-        .success()
-        .stderr_has("0 ran, 3 already reached");
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start by-sh
+        goal: done  by-sh (<duration>)
+        goal: start by-output
+        goal: done  by-output (<duration>)
+        goal: start by-equals
+        goal: done  by-equals (<duration>)
+        goal: summary: 3 ran, 0 already reached (<duration>)
+        ",
+    );
+    project.goal(&[]).expect(
+        0,
+        "",
+        "goal: summary: 0 ran, 3 already reached (<duration>)\n",
+    );
 }
 
 #[test]
@@ -312,7 +502,14 @@ goal all {
 "#,
         )
         .file("yes", "");
-    project.goal(&[]).success();
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: reached all
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
     assert!(!project.exists("any-evaluated-too-far"));
     assert!(!project.exists("all-evaluated-too-far"));
 }
@@ -331,9 +528,23 @@ goal mark name {
 goal all { require mark name="a"; require mark name="b" }
 "#,
     );
-    project.goal(&[]).success().stderr_has("2 ran");
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start mark name=a
+        goal: done  mark name=a (<duration>)
+        goal: start mark name=b
+        goal: done  mark name=b (<duration>)
+        goal: summary: 2 ran, 0 already reached (<duration>)
+        ",
+    );
     assert!(project.exists("a.mark") && project.exists("b.mark"));
-    project.goal(&[]).success().stderr_has("0 ran");
+    project.goal(&[]).expect(
+        0,
+        "",
+        "goal: summary: 0 ran, 2 already reached (<duration>)\n",
+    );
 }
 
 #[test]
@@ -347,35 +558,100 @@ goal build pkg version {
 }
 "##,
     );
-    project.goal(&["build", "pkg=foo"]).success();
-    project.goal(&["build", "pkg=bar", "version=2"]).success();
+    project.goal(&["build", "pkg=foo"]).expect(
+        0,
+        "",
+        "
+        goal: start build pkg=foo version=1.0
+        goal: done  build pkg=foo version=1.0 (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
+    project.goal(&["build", "pkg=bar", "version=2"]).expect(
+        0,
+        "",
+        "
+        goal: start build pkg=bar version=2
+        goal: done  build pkg=bar version=2 (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("log"), "foo-1.0\nbar-2\n");
-    project
-        .goal(&["biuld", "pkg=x"])
-        .status(2)
-        .stderr_has("there is no goal `biuld`")
-        .stderr_has("did you mean `build`?");
-    project
-        .goal(&["build", "pkj=x"])
-        .status(2)
-        .stderr_has("`build` has no parameter `pkj`")
-        .stderr_has("did you mean `pkg`?");
-    project
-        .goal(&["build"])
-        .status(2)
-        .stderr_has("`build` needs a value for its parameter `pkg`");
-    project
-        .goal(&["build", "pkg=Bad;rm"])
-        .status(2)
-        .stderr_has("does not match its pattern");
-    project
-        .goal(&["pkg=x"])
-        .status(2)
-        .stderr_has("no goal is named before it");
+    project.goal(&["biuld", "pkg=x"]).expect(
+        2,
+        "",
+        "
+            goal::unknown-goal
+
+              × there is no goal `biuld` in the Goalfile
+              help: did you mean `build`?
+            ",
+    );
+    project.goal(&["build", "pkj=x"]).expect(
+        2,
+        "",
+        "
+            goal::unknown-param
+
+              × `build` has no parameter `pkj`
+              help: did you mean `pkg`?
+            ",
+    );
+    project.goal(&["build"]).expect(
+        2,
+        "",
+        "
+            goal::missing-param
+
+              × `build` needs a value for its parameter `pkg`
+              help: pass it as pkg=VALUE
+            ",
+    );
+    project.goal(&["build", "pkg=Bad;rm"]).expect(
+        2,
+        "",
+        r##"
+            goal::pattern-mismatch
+
+              × the value "Bad;rm" of `build`'s parameter `pkg` does not match its pattern
+               ╭─[Goalfile:3:23]
+             2 │ goal build pkg version {
+             3 │     param pkg pattern=#"[a-z][a-z0-9-]*"#
+               ·                       ─────────┬─────────
+               ·                                ╰── the pattern it must match
+             4 │     param version default="1.0"
+               ╰────
+            "##,
+    );
+    project.goal(&["pkg=x"]).expect(
+        2,
+        "",
+        "
+            goal::argument-before-goal
+
+              × `pkg=x` binds a parameter, but no goal is named before it
+              help: name the goal first: goal GOAL name=value
+            ",
+    );
     // A bad request anywhere on the line stops everything before it runs.
     project
         .goal(&["build", "pkg=ok", "build", "pkg=NO"])
-        .status(2);
+        .expect(
+            2,
+            "",
+            r##"
+            goal::pattern-mismatch
+
+              × the value "NO" of `build`'s parameter `pkg` does not match its pattern
+               ╭─[Goalfile:3:23]
+             2 │ goal build pkg version {
+             3 │     param pkg pattern=#"[a-z][a-z0-9-]*"#
+               ·                       ─────────┬─────────
+               ·                                ╰── the pattern it must match
+             4 │     param version default="1.0"
+               ╰────
+            "##,
+        );
     assert_eq!(project.read("log"), "foo-1.0\nbar-2\n");
 }
 
@@ -388,7 +664,17 @@ goal say word { run "echo {word} >> log" }
     );
     project
         .goal(&["say", "word=one", "say", "word=two"])
-        .success();
+        .expect(
+            0,
+            "",
+            "
+            goal: start say word=one
+            goal: done  say word=one (<duration>)
+            goal: start say word=two
+            goal: done  say word=two (<duration>)
+            goal: summary: 2 ran, 0 already reached (<duration>)
+            ",
+        );
     assert_eq!(project.read("log"), "one\ntwo\n");
 }
 
@@ -410,30 +696,50 @@ fn the_goalfile_is_found_above_and_commands_run_beside_it() {
         std::fs::canonicalize(where_.trim()).unwrap(),
         std::fs::canonicalize(project.path()).unwrap()
     );
-    project.goal(&["-C", "deep", "--dry-run"]).status(1);
-    project
-        .goal(&["-f", "nowhere/Goalfile"])
-        .status(2)
-        .stderr_has("nowhere/Goalfile");
+    project.goal(&["-C", "deep", "--dry-run"]).expect(
+        1,
+        "would fire: all  (it has no target)\n",
+        "goal: summary: 1 would fire, 0 may fire, 0 already reached (<duration>)\n",
+    );
+    project.goal(&["-f", "nowhere/Goalfile"]).expect(
+        2,
+        "",
+        "
+            goal::no-goalfile
+
+              × there is no Goalfile `nowhere/Goalfile`
+            ",
+    );
 }
 
 #[test]
 fn no_goalfile_is_a_clear_error() {
     let project = Project::new();
-    project
-        .goal(&[])
-        .status(2)
-        .stderr_has("no Goalfile in")
-        .stderr_has("-f FILE");
+    project.goal(&[]).expect(
+        2,
+        "",
+        "
+            goal::no-goalfile
+
+              × no Goalfile in /tmp/project or any directory above it
+              help: create one, or name one with -f FILE or a directory with -C DIR
+            ",
+    );
 }
 
 #[test]
 fn without_an_all_goal_a_goal_must_be_named() {
     let project = Project::new().goalfile(r#"goal other { run "true" }"#);
-    project
-        .goal(&[])
-        .status(2)
-        .stderr_has("no goal was named and the Goalfile has no goal `all`");
+    project.goal(&[]).expect(
+        2,
+        "",
+        "
+            goal::no-default-goal
+
+              × no goal was named and the Goalfile has no goal `all`
+              help: name a goal (`goal --list` shows them), or add `goal all { … }`
+            ",
+    );
 }
 
 #[test]
@@ -464,12 +770,25 @@ goal all {
     let middle_line = out.stdout.find("middle  (").unwrap();
     assert!(leaf_line < middle_line, "in the order they would run");
     assert!(!project.exists("leaf"));
-    project.goal(&["memory", "get", "done"]).status(1);
-    project.goal(&[]).success();
-    project
-        .goal(&["--dry-run"])
-        .status(1)
-        .stdout_has("would fire: all  (it has no target)");
+    project.goal(&["memory", "get", "done"]).expect(1, "", "");
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start leaf
+        goal: done  leaf (<duration>)
+        goal: start middle
+        goal: done  middle (<duration>)
+        goal: start all
+        goal: done  all (<duration>)
+        goal: summary: 3 ran, 0 already reached (<duration>)
+        ",
+    );
+    project.goal(&["--dry-run"]).expect(
+        1,
+        "would fire: all  (it has no target)\n",
+        "goal: summary: 1 would fire, 0 may fire, 2 already reached (<duration>)\n",
+    );
 }
 
 #[test]
@@ -483,11 +802,17 @@ goal all { require a; require b }
 "#,
         )
         .file("a", "");
-    project
-        .goal(&["--explain"])
-        .success()
-        .stderr_has("explain a: already reached")
-        .stderr_has("explain b: fires: b does not exist");
+    project.goal(&["--explain"]).expect(
+        0,
+        "",
+        "
+            goal: explain a: already reached: the files exist
+            goal: explain b: fires: b does not exist
+            goal: start b
+            goal: done  b (<duration>)
+            goal: summary: 1 ran, 1 already reached (<duration>)
+            ",
+    );
 }
 
 #[test]
@@ -501,11 +826,17 @@ goal all { require made; run "echo recipe-output" }
     let out = project.goal(&["-q"]);
     out.success().stdout_has("recipe-output");
     assert_eq!(out.stderr, "");
-    project
-        .goal(&["-v"])
-        .success()
-        .stderr_has("reached made")
-        .stderr_has("run echo recipe-output");
+    project.goal(&["-v"]).expect(
+        0,
+        "recipe-output\n",
+        "
+            goal: reached made
+            goal: start all
+            goal: run echo recipe-output
+            goal: done  all (<duration>)
+            goal: summary: 1 ran, 1 already reached (<duration>)
+            ",
+    );
 }
 
 #[test]
@@ -559,18 +890,48 @@ goal pinned {
 goal forget { memory-delete "tested-abc" }
 "#,
     );
-    project.goal(&["tested", "commit=abc", "pinned"]).success();
-    project
-        .goal(&["tested", "commit=abc", "pinned"])
-        .success()
-        .stderr_has("0 ran");
+    project.goal(&["tested", "commit=abc", "pinned"]).expect(
+        0,
+        "",
+        "
+        goal: start tested commit=abc
+        goal: done  tested commit=abc (<duration>)
+        goal: start pinned
+        goal: done  pinned (<duration>)
+        goal: summary: 2 ran, 0 already reached (<duration>)
+        ",
+    );
+    project.goal(&["tested", "commit=abc", "pinned"]).expect(
+        0,
+        "",
+        "
+            goal: reached tested commit=abc
+            goal: reached pinned
+            goal: summary: 0 ran, 2 already reached (<duration>)
+            ",
+    );
     assert_eq!(project.read("log"), "testing abc\n");
     project
         .goal(&["memory", "get", "tested-abc"])
-        .success()
-        .stdout_has("ok");
-    project.goal(&["forget"]).success();
-    project.goal(&["tested", "commit=abc"]).success();
+        .expect(0, "ok\n", "");
+    project.goal(&["forget"]).expect(
+        0,
+        "",
+        "
+        goal: start forget
+        goal: done  forget (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
+    project.goal(&["tested", "commit=abc"]).expect(
+        0,
+        "",
+        "
+        goal: start tested commit=abc
+        goal: done  tested commit=abc (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("log"), "testing abc\ntesting abc\n");
 }
 
@@ -587,17 +948,62 @@ goal brief {
 }
 "#,
     );
-    project.goal(&["checked"]).success();
-    project.goal(&["checked"]).success();
-    project.goal(&["checked"]).success();
+    project.goal(&["checked"]).expect(
+        0,
+        "",
+        "
+        goal: start checked
+        goal: done  checked (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
+    project.goal(&["checked"]).expect(
+        0,
+        "",
+        "
+        goal: reached checked
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
+    project.goal(&["checked"]).expect(
+        0,
+        "",
+        "
+        goal: reached checked
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
     // Asked before the run, after it (the promise), then remembered.
     assert_eq!(project.read("asked"), "asked\nasked\n");
-    project.goal(&["memory", "get", "slow-check"]).success();
-    project.goal(&["brief"]).success();
-    project.goal(&["brief"]).success();
+    project
+        .goal(&["memory", "get", "slow-check"])
+        .expect(0, "<date>\n", "");
+    project.goal(&["brief"]).expect(
+        0,
+        "",
+        "
+        goal: reached brief
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
+    project.goal(&["brief"]).expect(
+        0,
+        "",
+        "
+        goal: reached brief
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("brief"), "asked\n");
     std::thread::sleep(std::time::Duration::from_millis(2200));
-    project.goal(&["brief"]).success();
+    project.goal(&["brief"]).expect(
+        0,
+        "",
+        "
+        goal: reached brief
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("brief"), "asked\nasked\n");
 }
 
@@ -626,8 +1032,7 @@ goal stored {
     assert_eq!(project.read("seen"), "42\n");
     project
         .goal(&["memory", "get", "answer"])
-        .success()
-        .stdout_has("42");
+        .expect(0, "42\n", "");
 }
 
 #[test]
@@ -649,7 +1054,15 @@ goal quick { run "touch quick" }
         .stderr_has(&first.id().to_string());
     assert!(!project.exists("quick"));
     assert!(first.wait().unwrap().success());
-    project.goal(&["quick"]).success();
+    project.goal(&["quick"]).expect(
+        0,
+        "",
+        "
+        goal: start quick
+        goal: done  quick (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
 }
 
 #[test]
@@ -661,10 +1074,24 @@ goal all {
 }
 "#,
     );
-    project
-        .goal(&[])
-        .status(1)
-        .stderr_has("the command of this `for` exited with status 4");
+    project.goal(&[]).expect(
+        1,
+        "",
+        r#"
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: all
+            goal::command-failed
+
+              × the command of this `for` exited with status 4: echo one; exit 4
+               ╭─[Goalfile:3:5]
+             2 │ goal all {
+             3 │     for dep output="echo one; exit 4" { run "echo {dep}" }
+               ·     ───────────────────────────┬──────────────────────────
+               ·                                ╰── this command failed
+             4 │ }
+               ╰────
+            "#,
+    );
 }
 
 #[test]
@@ -693,16 +1120,14 @@ goal all {
     assert!(project.exists("other/marked"));
     project
         .goal(&["memory", "get", "here"])
-        .success()
-        .stdout_has("1");
-    project.goal(&["memory", "get", "there"]).status(1);
+        .expect(0, "1\n", "");
+    project.goal(&["memory", "get", "there"]).expect(1, "", "");
     project
         .goal(&["-C", "other", "memory", "get", "there"])
-        .success()
-        .stdout_has("2");
+        .expect(0, "2\n", "");
     project
         .goal(&["-C", "other", "memory", "get", "here"])
-        .status(1);
+        .expect(1, "", "");
 }
 
 #[test]
@@ -718,11 +1143,20 @@ goal stamped {
 "#,
         )
         .file("stamp", "");
-    project
-        .goal(&["--dry-run", "stamped"])
-        .status(1)
-        .stdout_has("would fire: stamped  (it runs a recipe before its target)");
-    project.goal(&["stamped"]).success().stderr_has("1 ran");
+    project.goal(&["--dry-run", "stamped"]).expect(
+        1,
+        "would fire: stamped  (it runs a recipe before its target)\n",
+        "goal: summary: 1 would fire, 0 may fire, 0 already reached (<duration>)\n",
+    );
+    project.goal(&["stamped"]).expect(
+        0,
+        "",
+        "
+        goal: start stamped
+        goal: done  stamped (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
 }
 
 #[test]
@@ -760,11 +1194,25 @@ goal all {
 }
 "##,
     );
-    project
-        .goal(&[])
-        .status(1)
-        .stderr_has("goal::pattern-mismatch")
-        .stderr_has("required by all");
+    project.goal(&[]).expect(
+        1,
+        "",
+        r##"
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: all
+            goal::pattern-mismatch
+
+              × the value "Not-Valid" of `build`'s parameter `pkg` does not match its pattern
+               ╭─[Goalfile:3:23]
+             2 │ goal build pkg {
+             3 │     param pkg pattern=#"[a-z]+"#
+               ·                       ─────┬────
+               ·                            ╰── the pattern it must match
+             4 │     run "true"
+               ╰────
+              help: required by all
+            "##,
+    );
 }
 
 const KEEP_GOING: &str = r#"
@@ -791,10 +1239,29 @@ goal all {
 #[test]
 fn without_keep_going_the_first_failure_stops_the_run() {
     let project = Project::new().goalfile(KEEP_GOING);
-    project
-        .goal(&[])
-        .status(1)
-        .stderr_has("`part name=bad1` failed");
+    project.goal(&[]).expect(
+        1,
+        "",
+        r#"
+            goal: start part name=bad1
+            goal: FAILED part name=bad1 (<duration>)
+            goal: blocked group-a (requires part name=bad1, which failed)
+            goal: summary: 0 ran, 0 already reached, 1 failed, 1 blocked (<duration>)
+            goal: failed: part name=bad1
+            goal: blocked: group-a
+            goal::recipe-failed
+
+              × `part name=bad1` failed: its recipe exited with status 1
+               ╭─[Goalfile:4:5]
+             3 │     target { file-exists "{name}.done" }
+             4 │     run "echo {name} >> log; case {name} in bad*) exit 1;; esac; touch {name}.done"
+               ·     ───────────────────────────────────────┬───────────────────────────────────────
+               ·                                            ╰── this recipe
+             5 │ }
+               ╰────
+              help: required by group-a ← all
+            "#,
+    );
     assert_eq!(project.read("log"), "bad1\n");
 }
 
@@ -850,7 +1317,44 @@ fn keep_going_finishes_independent_work_and_reports_every_failure() {
     // Everything independent of the failures ran; group-a's own recipe did not.
     assert_eq!(project.read("log"), "bad1\na-ok\nb-ok\nbad2\nlast\n");
     // The next run redoes only what failed.
-    project.goal(&["-k"]).status(1);
+    project.goal(&["-k"]).expect(
+        1,
+        "",
+        r#"
+        goal: start part name=bad1
+        goal: FAILED part name=bad1 (<duration>)
+        goal: blocked group-a (requires part name=bad1, which failed)
+        goal: start part name=bad2
+        goal: FAILED part name=bad2 (<duration>)
+        goal: summary: 0 ran, 3 already reached, 2 failed, 1 blocked (<duration>)
+        goal: failed: part name=bad1
+        goal: failed: part name=bad2
+        goal: blocked: group-a
+        goal::recipe-failed
+
+          × `part name=bad1` failed: its recipe exited with status 1
+           ╭─[Goalfile:4:5]
+         3 │     target { file-exists "{name}.done" }
+         4 │     run "echo {name} >> log; case {name} in bad*) exit 1;; esac; touch {name}.done"
+           ·     ───────────────────────────────────────┬───────────────────────────────────────
+           ·                                            ╰── this recipe
+         5 │ }
+           ╰────
+          help: required by group-a ← all
+        goal::recipe-failed
+
+          × `part name=bad2` failed: its recipe exited with status 1
+           ╭─[Goalfile:4:5]
+         3 │     target { file-exists "{name}.done" }
+         4 │     run "echo {name} >> log; case {name} in bad*) exit 1;; esac; touch {name}.done"
+           ·     ───────────────────────────────────────┬───────────────────────────────────────
+           ·                                            ╰── this recipe
+         5 │ }
+           ╰────
+          help: required by group-b ← all
+        2 errors
+        "#,
+    );
     assert_eq!(
         project.read("log"),
         "bad1\na-ok\nb-ok\nbad2\nlast\nbad1\nbad2\n"
@@ -891,12 +1395,17 @@ goal flaky {
 }
 "#,
     );
-    project
-        .goal(&["flaky"])
-        .success()
-        .stderr_has("goal: retry flaky: its recipe exited with status 9; attempt 2 of 4 in 10ms")
-        .stderr_has("attempt 3 of 4 in 20ms")
-        .stderr_lacks("attempt 4 of 4");
+    project.goal(&["flaky"]).expect(
+        0,
+        "",
+        "
+            goal: start flaky
+            goal: retry flaky: its recipe exited with status 9; attempt 2 of 4 in <duration>
+            goal: retry flaky: its recipe exited with status 9; attempt 3 of 4 in <duration>
+            goal: done  flaky (<duration>)
+            goal: summary: 1 ran, 0 already reached (<duration>)
+            ",
+    );
     assert_eq!(project.read("attempts"), "try\ntry\ntry\n");
 }
 
@@ -905,11 +1414,25 @@ fn retries_run_out() {
     let project = Project::new().goalfile(
         r#"goal hopeless { run "echo try >> attempts; exit 4" retries="1" delay="1ms" }"#,
     );
-    project
-        .goal(&["hopeless"])
-        .status(1)
-        .stderr_has("attempt 2 of 2")
-        .stderr_has("`hopeless` failed: its recipe exited with status 4");
+    project.goal(&["hopeless"]).expect(
+        1,
+        "",
+        r#"
+            goal: start hopeless
+            goal: retry hopeless: its recipe exited with status 4; attempt 2 of 2 in <duration>
+            goal: FAILED hopeless (<duration>)
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: hopeless
+            goal::recipe-failed
+
+              × `hopeless` failed: its recipe exited with status 4
+               ╭─[Goalfile:1:17]
+             1 │ goal hopeless { run "echo try >> attempts; exit 4" retries="1" delay="<duration>" }
+               ·                 ─────────────────────────────┬─────────────────────────────
+               ·                                              ╰── this recipe
+               ╰────
+            "#,
+    );
     assert_eq!(project.read("attempts"), "try\ntry\n");
 }
 
@@ -929,7 +1452,26 @@ on-success { run "echo \"wide $GOAL_STATUS $GOAL_INSTANCE\" >> {mailbox}" }
 #[test]
 fn hooks_see_the_goal_its_parameters_and_its_status() {
     let project = Project::new().goalfile(HOOKS);
-    project.goal(&["-k"]).status(1);
+    project.goal(&["-k"]).expect(1, "giving up\n", r#"
+        goal: start deliver pkg=good
+        goal: done  deliver pkg=good (<duration>)
+        goal: start deliver pkg=bad
+        goal: FAILED deliver pkg=bad (<duration>)
+        goal: summary: 1 ran, 0 already reached, 1 failed (<duration>)
+        goal: failed: deliver pkg=bad
+        goal::recipe-failed
+
+          × `deliver pkg=bad` failed: its recipe exited with status 5
+           ╭─[Goalfile:5:5]
+         4 │     target { file-exists "{pkg}.done" }
+         5 │     run "case {pkg} in bad) echo giving up; exit 5;; esac; touch {pkg}.done"
+           ·     ────────────────────────────────────┬───────────────────────────────────
+           ·                                         ╰── this recipe
+         6 │     on-failure { run "echo \"goal-hook $GOAL_STATUS $GOAL_GOAL $GOAL_INSTANCE [$GOAL_ERROR] $pkg\" >> {mailbox}" }
+           ╰────
+          help: required by all
+                its output is in .goal/logs/<run>/004-deliver_pkg=bad.log
+        "#);
     assert_eq!(
         project.read("hooks.log"),
         "goal-hook ok good\n\
@@ -941,7 +1483,14 @@ fn hooks_see_the_goal_its_parameters_and_its_status() {
     assert_eq!(project.read("failed.log"), "giving up\n");
     // A goal found reached runs no hook.
     std::fs::remove_file(project.path().join("hooks.log")).unwrap();
-    project.goal(&["deliver", "pkg=good"]).success();
+    project.goal(&["deliver", "pkg=good"]).expect(
+        0,
+        "",
+        "
+        goal: reached deliver pkg=good
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
     assert!(!project.exists("hooks.log"));
 }
 
@@ -956,9 +1505,12 @@ goal fine {
 "#,
     );
     project
-        .goal(&["fine"])
-        .success()
-        .stderr_has("goal: note the on-success hook of fine failed");
+        .goal(&["fine"]).expect(0, "", "
+            goal: start fine
+            goal: done  fine (<duration>)
+            goal: note the on-success hook of fine failed: `fine` failed: its recipe exited with status 3
+            goal: summary: 1 ran, 0 already reached (<duration>)
+            ");
 }
 
 #[test]
@@ -1031,15 +1583,49 @@ goal missing { run "no-such-command-here --flag" }
             "#!/bin/sh\necho \"$1 $(cat /proc/$PPID/comm)\" >> parents\n",
         )
         .file("a file.txt", "content\n");
-    project.goal(&["plain", "piped"]).success();
+    project.goal(&["plain", "piped"]).expect(
+        0,
+        "",
+        "
+        goal: start plain
+        goal: done  plain (<duration>)
+        goal: start piped
+        goal: done  piped (<duration>)
+        goal: summary: 2 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("parents"), "plain goal\npiped sh\n");
     project
         .goal(&["spaced", "src=a file.txt", "dst=the copy.txt"])
-        .success();
+        .expect(
+            0,
+            "",
+            "
+            goal: start spaced src='a file.txt' dst='the copy.txt'
+            goal: done  spaced src='a file.txt' dst='the copy.txt' (<duration>)
+            goal: summary: 1 ran, 0 already reached (<duration>)
+            ",
+        );
     assert_eq!(project.read("the copy.txt"), "content\n");
-    project
-        .goal(&["missing"])
-        .status(1)
-        .stderr_has("not found")
-        .stderr_has("its recipe exited with status 127");
+    project.goal(&["missing"]).expect(
+        1,
+        "",
+        r#"
+            goal: start missing
+            /bin/sh: 1: no-such-command-here: not found
+            goal: FAILED missing (<duration>)
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: missing
+            goal::recipe-failed
+
+              × `missing` failed: its recipe exited with status 127
+               ╭─[Goalfile:5:16]
+             4 │ goal spaced src dst { run "cp {src} {dst}" }
+             5 │ goal missing { run "no-such-command-here --flag" }
+               ·                ─────────────────┬────────────────
+               ·                                 ╰── this recipe
+               ╰────
+              help: its output is in .goal/logs/<run>/001-missing.log
+            "#,
+    );
 }

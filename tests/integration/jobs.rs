@@ -18,15 +18,22 @@ every cron="0 0 1 1 *" name="yearly" {
 }
 "#,
     );
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(
+        0,
+        "",
+        "
+        goal: start every hourly
+        goal: done  every hourly (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.lines("ran.txt"), ["hourly 1"]);
     // Not due again for an hour; the cron job waits for its time.
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(0, "", "");
     assert_eq!(project.lines("ran.txt"), ["hourly 1"]);
     project
         .goal(&["memory", "get", "goal/serial"])
-        .success()
-        .stdout_has("1");
+        .expect(0, "1\n", "");
 }
 
 #[test]
@@ -37,13 +44,32 @@ every "1 hour" name="broken" { run "echo trying >> tries.txt; exit 3" }
 every "1 hour" name="fine" { run "echo fine >> fine.txt" }
 "#,
     );
-    project
-        .goal(&["tick"])
-        .status(1)
-        .stderr_has("`every broken` failed");
+    project.goal(&["tick"]).expect(
+        1,
+        "",
+        r#"
+            goal: start every broken
+            goal: FAILED every broken (<duration>)
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: every broken
+            goal::recipe-failed
+
+              × `every broken` failed: its recipe exited with status 3
+               ╭─[/tmp/project/Goalfile:2:32]
+             1 │
+             2 │ every "1 hour" name="broken" { run "echo trying >> tries.txt; exit 3" }
+               ·                                ───────────────────┬───────────────────
+               ·                                                   ╰── this recipe
+             3 │ every "1 hour" name="fine" { run "echo fine >> fine.txt" }
+               ╰────
+            goal: start every fine
+            goal: done  every fine (<duration>)
+            goal: summary: 1 ran, 0 already reached (<duration>)
+            "#,
+    );
     // The next job still ran.
     assert_eq!(project.lines("fine.txt"), ["fine"]);
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(0, "", "");
     assert_eq!(project.lines("tries.txt"), ["trying"]);
 }
 
@@ -59,17 +85,30 @@ when "release" {
 #[test]
 fn goal_set_fires_a_when_job_once_per_change() {
     let project = Project::new().goalfile(RELEASE);
-    project.goal(&["set", "version=1.0.0"]).success();
+    project.goal(&["set", "version=1.0.0"]).expect(
+        0,
+        "",
+        "
+        goal: start when release
+        goal: done  when release (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.lines("released.txt"), ["1.0.0"]);
     // The same value again: nothing changed since the job last ran.
-    project.goal(&["set", "version=1.0.0"]).success();
+    project.goal(&["set", "version=1.0.0"]).expect(0, "", "");
     assert_eq!(project.lines("released.txt"), ["1.0.0"]);
-    project.goal(&["set", "version=1.1.0"]).success();
+    project.goal(&["set", "version=1.1.0"]).expect(
+        0,
+        "",
+        "
+        goal: start when release
+        goal: done  when release (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.lines("released.txt"), ["1.0.0", "1.1.0"]);
-    project
-        .goal(&["get", "version"])
-        .success()
-        .stdout_has("1.1.0");
+    project.goal(&["get", "version"]).expect(0, "1.1.0\n", "");
 }
 
 #[test]
@@ -77,24 +116,27 @@ fn whisper_and_test_fire_nothing() {
     let project = Project::new().goalfile(RELEASE);
     project
         .goal(&["set", "--whisper", "version=2.0.0"])
-        .success();
+        .expect(0, "", "");
     assert!(project.lines("released.txt").is_empty());
     project
         .goal(&["set", "--test", "version=3.0.0"])
-        .success()
-        .stdout_has("would fire: when release");
+        .expect(0, "would fire: when release\n", "");
     assert!(project.lines("released.txt").is_empty());
-    project
-        .goal(&["get", "version"])
-        .success()
-        .stdout_has("2.0.0");
+    project.goal(&["get", "version"]).expect(0, "2.0.0\n", "");
     // The whispered change is still a change for the job, seen at the next evaluation.
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(
+        0,
+        "",
+        "
+        goal: start when release
+        goal: done  when release (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.lines("released.txt"), ["2.0.0"]);
     project
         .goal(&["set", "--test", "version=2.0.0"])
-        .success()
-        .stdout_has("no when job would fire");
+        .expect(0, "no when job would fire\n", "");
 }
 
 #[test]
@@ -114,11 +156,35 @@ when "down" {
 }
 "#,
     );
-    project.goal(&["set", "v=1.9"]).success();
-    project.goal(&["set", "v=1.10"]).success();
+    project.goal(&["set", "v=1.9"]).expect(
+        0,
+        "",
+        "
+        goal: start when up
+        goal: done  when up (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
+    project.goal(&["set", "v=1.10"]).expect(
+        0,
+        "",
+        "
+        goal: start when up
+        goal: done  when up (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     // Each job compares with its own last run: `down` never ran, so with the default, 1.0.
-    project.goal(&["set", "v=1.2"]).success();
-    project.goal(&["set", "v=0.5"]).success();
+    project.goal(&["set", "v=1.2"]).expect(0, "", "");
+    project.goal(&["set", "v=0.5"]).expect(
+        0,
+        "",
+        "
+        goal: start when down
+        goal: done  when down (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(
         project.lines("moves.txt"),
         ["up 1.9", "up 1.10", "down 0.5"]
@@ -135,16 +201,32 @@ when "flagged" {
 }
 "#,
     );
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(0, "", "");
     assert!(project.lines("fired.txt").is_empty());
     project.write("flag", "");
-    project.goal(&["tick"]).success();
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(
+        0,
+        "",
+        "
+        goal: start when flagged
+        goal: done  when flagged (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
+    project.goal(&["tick"]).expect(0, "", "");
     assert_eq!(project.lines("fired.txt"), ["fired"]);
     std::fs::remove_file(project.path().join("flag")).unwrap();
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(0, "", "");
     project.write("flag", "");
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(
+        0,
+        "",
+        "
+        goal: start when flagged
+        goal: done  when flagged (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.lines("fired.txt"), ["fired", "fired"]);
 }
 
@@ -153,26 +235,57 @@ fn set_checks_every_name_and_value_before_setting_any() {
     let project = Project::new().goalfile(RELEASE);
     project
         .goal(&["set", "version=1.0.0", "versoin=2", "version=banana"])
-        .status(2)
-        .stderr_has("there is no variable `versoin`")
-        .stderr_has("did you mean `version`")
-        .stderr_has("`version` is given twice");
-    project
-        .goal(&["set", "version=banana"])
-        .status(2)
-        .stderr_has("does not match its pattern");
-    project
-        .goal(&["set", "version"])
-        .status(2)
-        .stderr_has("is not NAME=VALUE");
-    project
-        .goal(&["get", "version"])
-        .success()
-        .stdout_has("0.0.0");
-    project
-        .goal(&["get", "nothing"])
-        .status(2)
-        .stderr_has("there is no variable `nothing`");
+        .expect(
+            2,
+            "",
+            "
+            goal::unknown-variable
+
+              × there is no variable `versoin` in the Goalfile
+              help: did you mean `version`?
+            goal::assignment
+
+              × `version` is given twice
+            2 errors
+            ",
+        );
+    project.goal(&["set", "version=banana"]).expect(
+        2,
+        "",
+        r##"
+            goal::pattern-mismatch
+
+              × the value "banana" of the variable `version` does not match its pattern
+               ╭─[/tmp/project/Goalfile:2:37]
+             1 │
+             2 │ var version default="0.0.0" pattern=#"\d+\.\d+\.\d+"# doc="the version to release"
+               ·                                     ────────┬────────
+               ·                                             ╰── the pattern it must match
+             3 │
+               ╰────
+            "##,
+    );
+    project.goal(&["set", "version"]).expect(
+        2,
+        "",
+        "
+            goal::assignment
+
+              × `version` is not NAME=VALUE
+              help: write each variable as NAME=VALUE: goal set version=1.2
+            ",
+    );
+    project.goal(&["get", "version"]).expect(0, "0.0.0\n", "");
+    project.goal(&["get", "nothing"]).expect(
+        2,
+        "",
+        "
+            goal::unknown-variable
+
+              × there is no variable `nothing` in the Goalfile
+              help: `goal vars` lists the variables
+            ",
+    );
     assert!(project.lines("released.txt").is_empty());
 }
 
@@ -184,7 +297,7 @@ var version default="0.0.0" doc="the version to release"
 var channel default="stable"
 "#,
     );
-    project.goal(&["set", "channel=beta"]).success();
+    project.goal(&["set", "channel=beta"]).expect(0, "", "");
     let vars = project.goal(&["vars"]);
     vars.success()
         .stdout_has(r#"version = "0.0.0"  # default; the version to release"#)
@@ -209,11 +322,27 @@ when "watch" {
 }
 "#,
     );
-    project.goal(&["bumped"]).success();
+    project.goal(&["bumped"]).expect(
+        0,
+        "",
+        "
+        goal: start bumped
+        goal: done  bumped (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.lines("seen.txt"), ["before 1", "after 2 2"]);
-    project.goal(&["get", "counter"]).success().stdout_has("2");
+    project.goal(&["get", "counter"]).expect(0, "2\n", "");
     // Without a daemon, the when-job sees the change at the next evaluation.
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(
+        0,
+        "",
+        "
+        goal: start when watch
+        goal: done  when watch (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(
         project.lines("seen.txt"),
         ["before 1", "after 2 2", "changed to 2"]
@@ -225,8 +354,12 @@ when "watch" {
             .read("Goalfile")
             .replace(r#"set counter="2""#, r#"set counter="3""#),
     );
-    project.goal(&["--dry-run", "bumped"]).status(1);
-    project.goal(&["get", "counter"]).success().stdout_has("2");
+    project.goal(&["--dry-run", "bumped"]).expect(
+        1,
+        "would fire: bumped  (it has no target)\n",
+        "goal: summary: 1 would fire, 0 may fire, 0 already reached (<duration>)\n",
+    );
+    project.goal(&["get", "counter"]).expect(0, "2\n", "");
 }
 
 #[test]
@@ -247,7 +380,18 @@ when "release" {
 }
 "#,
     );
-    project.goal(&["set", "tag=v1.2.3"]).success();
+    project.goal(&["set", "tag=v1.2.3"]).expect(
+        0,
+        "",
+        "
+        goal: start when parse-tag
+        goal: done  when parse-tag (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        goal: start when release
+        goal: done  when release (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.lines("released.txt"), ["release 1.2.3"]);
 }
 
@@ -256,20 +400,38 @@ fn job_start_runs_a_job_here_without_a_daemon() {
     let project = Project::new().goalfile(RELEASE);
     project
         .goal(&["set", "--whisper", "version=4.0.0"])
-        .success();
-    project.goal(&["job", "start", "release"]).success();
+        .expect(0, "", "");
+    project.goal(&["job", "start", "release"]).expect(
+        0,
+        "",
+        "
+        goal: start when release
+        goal: done  when release (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.lines("released.txt"), ["4.0.0"]);
     // That run counts as the job's last run: nothing changed since.
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(0, "", "");
     assert_eq!(project.lines("released.txt"), ["4.0.0"]);
-    project
-        .goal(&["job", "start", "relaese"])
-        .status(2)
-        .stderr_has("did you mean `release`");
-    project
-        .goal(&["jobs", "--names"])
-        .success()
-        .stdout_has("release  when its condition turns true");
+    project.goal(&["job", "start", "relaese"]).expect(
+        2,
+        "",
+        "
+            goal::unknown-job
+
+              × there is no job `relaese` in the Goalfile
+              help: did you mean `release`?
+            ",
+    );
+    project.goal(&["jobs", "--names"]).expect(
+        0,
+        "
+            NAME     RUNS
+            release  when its condition turns true
+            ",
+        "",
+    );
 }
 
 #[test]
@@ -281,43 +443,74 @@ fn orders_for_a_daemon_say_when_none_runs() {
         &["daemon", "status"],
         &["daemon", "stop"],
     ] {
-        project
-            .goal(order)
-            .status(1)
-            .stderr_has("no goal daemon runs for this project");
+        project.goal(order).expect(
+            1,
+            "",
+            "
+                goal::no-daemon
+
+                  × no goal daemon runs for this project
+                  help: start one with `goal daemon`
+                ",
+        );
     }
-    project
-        .goal(&["job", "tail", "7"])
-        .status(2)
-        .stderr_has("no output of a job run 7");
+    project.goal(&["job", "tail", "7"]).expect(
+        2,
+        "",
+        "
+            goal::unknown-serial
+
+              × no output of a job run 7 in .goal/jobs/7.log
+              help: `goal jobs` lists the running jobs; the daemon keeps the last 200 runs' output
+            ",
+    );
     project
         .goal(&["jobs", "--ended"])
-        .success()
-        .stdout_has("no job run of the daemon has ended yet");
+        .expect(0, "no job run of the daemon has ended yet\n", "");
 }
 
 #[test]
 fn tick_can_skip_a_missed_firing() {
     let project = Project::new()
         .goalfile(r#"every "1 hour" name="hourly" { run "echo fired >> fired.txt" }"#);
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(
+        0,
+        "",
+        "
+        goal: start every hourly
+        goal: done  every hourly (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     project.set_last_firing("hourly", std::time::Duration::from_secs(3 * 3600));
-    project.goal(&["tick", "--skip-missed"]).success();
+    project.goal(&["tick", "--skip-missed"]).expect(0, "", "");
     assert_eq!(project.lines("fired.txt"), ["fired"]);
-    project.goal(&["tick"]).success();
+    project.goal(&["tick"]).expect(
+        0,
+        "",
+        "
+        goal: start every hourly
+        goal: done  every hourly (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.lines("fired.txt"), ["fired", "fired"]);
 }
 
 #[test]
 fn list_shows_the_variables_and_the_jobs() {
     let project = Project::new().goalfile(RELEASE);
-    project
-        .goal(&["--list"])
-        .success()
-        .stdout_has("Variables (goal set NAME=VALUE):")
-        .stdout_has(r#"version="0.0.0"  # the version to release"#)
-        .stdout_has("Jobs (goal daemon, goal tick):")
-        .stdout_has("release  # when its condition turns true");
+    project.goal(&["--list"]).expect(
+        0,
+        r#"
+            Goals:
+            Variables (goal set NAME=VALUE):
+                version="0.0.0"  # the version to release
+            Jobs (goal daemon, goal tick):
+                release  # when its condition turns true
+            "#,
+        "",
+    );
 }
 
 #[test]
@@ -325,17 +518,26 @@ fn a_job_entry_spoilt_by_hand_is_named_with_the_way_out() {
     let project = Project::new().goalfile(r#"every "1 hour" name="hourly" { run "true" }"#);
     project
         .goal(&["memory", "set", "goal/every/hourly", "yesterday"])
-        .success();
+        .expect(0, "", "");
     project
-        .goal(&["tick"])
-        .status(1)
-        .stderr_has("goal::job-state")
-        .stderr_has("`goal/every/hourly` should be a number")
-        .stderr_has("goal memory delete goal/every/hourly");
+        .goal(&["tick"]).expect(1, "", r#"
+            goal::job-state
+
+              × the Memory's entry `goal/every/hourly` should be a number, but is "yesterday"
+              help: it is goal's own; `goal memory delete goal/every/hourly` makes goal start it afresh
+            "#);
     project
         .goal(&["memory", "delete", "goal/every/hourly"])
-        .success();
-    project.goal(&["tick"]).success();
+        .expect(0, "", "");
+    project.goal(&["tick"]).expect(
+        0,
+        "",
+        "
+        goal: start every hourly
+        goal: done  every hourly (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
 }
 
 /// A job run the daemon recorded: its output and how it ended.
@@ -376,9 +578,148 @@ fn job_tail_gives_a_runs_output_byte_for_byte() {
 fn job_tail_says_when_a_runs_output_cannot_be_read() {
     let project = Project::new().goalfile(r#"every "1 hour" name="hourly" { run "true" }"#);
     recorded_run(&project, 4, None);
+    project.goal(&["job", "tail", "4"]).expect(
+        1,
+        "",
+        "
+            goal::job-log
+
+              × cannot read .goal/jobs/4.log: Is a directory (os error 21)
+            ",
+    );
+}
+
+/// Every entry of the Memory, as `goal memory list` prints them.
+fn memory_entries(project: &Project) -> String {
+    let listing = project.goal(&["memory", "list"]);
+    listing.success();
+    listing.stdout.clone()
+}
+
+#[test]
+fn a_dry_run_tick_says_what_would_fire_and_writes_nothing() {
+    let project = Project::new().goalfile(&format!(
+        "{RELEASE}\nevery \"1 hour\" name=\"hourly\" {{ run \"echo hourly >> hourly.txt\" }}\n"
+    ));
     project
-        .goal(&["job", "tail", "4"])
-        .status(1)
-        .stderr_has("goal::job-log")
-        .stderr_has("cannot read");
+        .goal(&["set", "--whisper", "version=1.0.0"])
+        .expect(0, "", "");
+    let before = memory_entries(&project);
+    project.goal(&["-n", "tick"]).expect(
+        1,
+        "would fire: every hourly\nwould fire: when release\n",
+        "",
+    );
+    assert_eq!(memory_entries(&project), before);
+    assert!(project.lines("hourly.txt").is_empty());
+    assert!(project.lines("released.txt").is_empty());
+    // The firings a dry run saw are still there for the real tick.
+    project.goal(&["tick"]).expect(
+        0,
+        "",
+        "
+        goal: start every hourly
+        goal: done  every hourly (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        goal: start when release
+        goal: done  when release (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
+    assert_eq!(project.lines("hourly.txt"), ["hourly"]);
+    assert_eq!(project.lines("released.txt"), ["1.0.0"]);
+    project
+        .goal(&["-n", "tick"])
+        .expect(0, "no job would fire\n", "");
+}
+
+#[test]
+fn a_dry_run_set_is_set_test() {
+    let project = Project::new().goalfile(RELEASE);
+    let before = memory_entries(&project);
+    project
+        .goal(&["-n", "set", "version=3.0.0"])
+        .expect(0, "would fire: when release\n", "");
+    project
+        .goal(&["-n", "set", "--whisper", "version=3.0.0"])
+        .expect(0, "would fire: when release\n", "");
+    assert_eq!(memory_entries(&project), before);
+    assert!(project.lines("released.txt").is_empty());
+    project.goal(&["get", "version"]).expect(0, "0.0.0\n", "");
+}
+
+#[test]
+fn commands_that_change_things_refuse_a_dry_run() {
+    let project = Project::new().goalfile(&format!(
+        "{RELEASE}\nevery \"1 hour\" name=\"hourly\" {{ run \"echo hourly >> hourly.txt\" }}\n"
+    ));
+    let refusal = |name: &str, help: &str| {
+        format!(
+            "goal::no-dry-run\n\n  × `{name}` changes things: it has no dry run (-n, --dry-run)\n  help: run it without -n; {help}\n"
+        )
+    };
+    project.goal(&["-n", "daemon"]).expect(
+        2,
+        "",
+        &refusal(
+            "goal daemon",
+            "`goal -n tick` says which jobs would fire now, without running them",
+        ),
+    );
+    project.goal(&["-n", "daemon", "stop"]).expect(
+        2,
+        "",
+        &refusal(
+            "goal daemon stop|reload",
+            "`goal daemon status` says what the daemon is doing",
+        ),
+    );
+    project.goal(&["-n", "job", "start", "hourly"]).expect(
+        2,
+        "",
+        &refusal(
+            "goal job start",
+            "`goal -n tick` says which jobs would fire now",
+        ),
+    );
+    project.goal(&["-n", "job", "cancel", "1"]).expect(
+        2,
+        "",
+        &refusal("goal job cancel", "`goal jobs` lists the running jobs"),
+    );
+    for order in [&["set", "key", "value"][..], &["delete", "key"]] {
+        let command: Vec<&str> = ["-n", "memory"].iter().chain(order).copied().collect();
+        project.goal(&command).expect(
+            2,
+            "",
+            &refusal(
+                "goal memory set|delete",
+                "`goal memory get` and `goal memory list` only read",
+            ),
+        );
+    }
+    assert_eq!(memory_entries(&project), "");
+    assert!(project.lines("hourly.txt").is_empty());
+    // Commands that only read take -n and do what they always do.
+    project
+        .goal(&["-n", "get", "version"])
+        .expect(0, "0.0.0\n", "");
+    project.goal(&["-n", "memory", "list"]).expect(0, "", "");
+}
+
+#[test]
+fn a_seconds_cron_job_fires_again_and_again_under_tick() {
+    let project = Project::new()
+        .goalfile(r#"every cron="*/2 * * * * *" name="often" { run "echo fired >> fired.txt" }"#);
+    // Ticks as a timer would call them, until the job has fired twice; each tick is short.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while project.lines("fired.txt").len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cron job fired {} times in 30s",
+            project.lines("fired.txt").len()
+        );
+        project.goal(&["tick"]).success();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

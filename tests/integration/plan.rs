@@ -316,10 +316,14 @@ fn a_longer_plan_wins_when_it_is_cheaper_and_explain_says_why_the_shorter_lost()
         ["cp SRC TMP", "qemu-img resize TMP 5G"]
     );
     // The promise holds now: a second run plans nothing and runs nothing.
-    project
-        .goal(&args[1..])
-        .success()
-        .stderr_has("reached image");
+    project.goal(&args[1..]).expect(
+        0,
+        "",
+        "
+            goal: reached image src=template.img out=disk.img format=raw size=5G
+            goal: summary: 0 ran, 1 already reached (<duration>)
+            ",
+    );
     assert_eq!(logged(&project, "template.img", "disk.img").len(), 2);
 }
 
@@ -399,7 +403,16 @@ goal reach-d {
 #[test]
 fn a_cyclic_transition_graph_terminates_with_a_plan_or_the_error() {
     let project = Project::new().goalfile(CYCLIC).file("in.txt", "data\n");
-    project.goal(&["reach-c"]).success();
+    project.goal(&["reach-c"]).expect(
+        0,
+        "",
+        "
+        goal: plan  reach-c: forward-ab (1) → forward-bc (1), total cost 2
+        goal: start reach-c
+        goal: done  reach-c (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(project.read("steps.log"), "a -> b\nb -> c\n");
     assert_eq!(project.read("out.txt"), "data\n");
 
@@ -434,20 +447,37 @@ fn the_search_stops_at_its_limit() {
     let goalfile = CYCLIC.replace(r#"plan from="in.txt""#, r#"plan limit="2" from="in.txt""#);
     let project = Project::new().goalfile(&goalfile).file("in.txt", "");
     project
-        .goal(&["reach-c"])
-        .status(1)
-        .stderr_has("goal::plan-limit")
-        .stderr_has("explored 2 states, its limit")
-        .stderr_has("raise the limit");
+        .goal(&["reach-c"]).expect(1, "", r#"
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: reach-c
+            goal::plan-limit
+
+              × `reach-c`: the plan search explored 2 states, its limit, without reaching the wanted tags
+                ╭─[Goalfile:39:5]
+             38 │     goal reach-c {
+             39 │ ╭─▶     plan limit="2" from="in.txt" to="out.txt" {
+             40 │ │           start { add "a"; }
+             41 │ │           want { has "c"; }
+             42 │ ├─▶     }
+                · ╰──── this plan
+             43 │     }
+                ╰────
+              help: unmet: has "c"; the closest of the 2 states explored has: a; raise the limit with
+                    `limit="…"` on the plan
+            "#);
 }
 
 #[test]
 fn a_start_that_already_has_the_wanted_tags_runs_no_step() {
     let project = Project::new().goalfile(CYCLIC).file("in.txt", "");
-    project
-        .goal(&["reach-a"])
-        .success()
-        .stderr_has("no step, total cost 0");
+    project.goal(&["reach-a"]).expect(
+        0,
+        "",
+        "
+            goal: plan  reach-a: no step, total cost 0
+            goal: summary: 0 ran, 0 already reached (<duration>)
+            ",
+    );
     assert!(!project.exists("steps.log"));
 }
 
@@ -477,10 +507,24 @@ fn a_failing_step_fails_the_goal_and_leaves_no_intermediate_files() {
     let project = Project::new().goalfile(TWO_STEPS);
     fs::create_dir(project.path().join("out")).unwrap();
     project
-        .goal(&["stepped", "command=exit 3", "limit=2"])
-        .status(1)
-        .stderr_has("goal::recipe-failed")
-        .stderr_has("failed: step 2 of its plan, `step`, exited with");
+        .goal(&["stepped", "command=exit 3", "limit=2"]).expect(1, "", r#"
+            goal: plan  stepped command='exit 3' limit=2 start=true: prepare (0) → step (1), total cost 1
+            goal: start stepped command='exit 3' limit=2 start=true
+            goal: FAILED stepped command='exit 3' limit=2 start=true (<duration>)
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: stepped command='exit 3' limit=2 start=true
+            goal::recipe-failed
+
+              × `stepped command='exit 3' limit=2 start=true` failed: step 2 of its plan, `step`, exited with
+              │ status 3
+                ╭─[Goalfile:10:5]
+              9 │     effects { set "n" "{limit}"; }
+             10 │     run "{command|raw}"
+                ·     ─────────┬─────────
+                ·              ╰── this recipe
+             11 │ }
+                ╰────
+            "#);
     assert_eq!(fs::read_dir(project.path().join("out")).unwrap().count(), 0);
 }
 
@@ -576,8 +620,12 @@ fn step_recipes_see_their_files_and_parameters_in_the_environment() {
             "stepped",
             "command=echo \"$input $output $limit\" > seen",
             "limit=2",
-        ])
-        .success();
+        ]).expect(0, "", r#"
+            goal: plan  stepped command='echo "$input $output $limit" > seen' limit=2 start=true: prepare (0) → step (1), total cost 1
+            goal: start stepped command='echo "$input $output $limit" > seen' limit=2 start=true
+            goal: done  stepped command='echo "$input $output $limit" > seen' limit=2 start=true (<duration>)
+            goal: summary: 1 ran, 0 already reached (<duration>)
+            "#);
     let seen = project.read("seen");
     let (input, rest) = seen.split_once(' ').unwrap();
     assert!(input.starts_with("out/.goal-plan-"), "{seen}");
@@ -599,10 +647,22 @@ fn a_missing_output_directory_is_reported() {
 fn a_comparison_with_a_value_that_is_no_quantity_is_reported() {
     let project = Project::new().goalfile(TWO_STEPS);
     project
-        .goal(&["stepped", "command=true", "limit=lots"])
-        .status(1)
-        .stderr_has("goal::quantity")
-        .stderr_has("`lots` is not a number or a size");
+        .goal(&["stepped", "command=true", "limit=lots"]).expect(1, "", r#"
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: stepped command=true limit=lots start=true
+            goal::quantity
+
+              × `lots` is not a number or a size
+                ╭─[Goalfile:16:16]
+             15 │         start output="{start|raw}" { set "n" "1"; }
+             16 │         want { compare "n" ">=" "{limit}"; }
+                ·                ─────────────┬────────────
+                ·                             ╰── in this comparison
+             17 │     }
+                ╰────
+              help: write a number with an optional K, M, G or T suffix (powers of 1024), such as "4G" or
+                    "1.5G"; terms may be added and subtracted: "{size} - 256M"
+            "#);
 }
 
 #[test]
@@ -615,9 +675,25 @@ fn a_start_command_must_print_tags() {
             "limit=2",
             "start=echo 'not a tag'",
         ])
-        .status(1)
-        .stderr_has("goal::start-tags")
-        .stderr_has("printed `not a tag`");
+        .expect(
+            1,
+            "",
+            r#"
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: stepped command=true limit=2 start='echo '\''not a tag'\'''
+            goal::start-tags
+
+              × the start command printed `not a tag`, which is not a tag
+                ╭─[Goalfile:15:23]
+             14 │     plan from="in" to="out/file" {
+             15 │         start output="{start|raw}" { set "n" "1"; }
+                ·                       ─────┬─────
+                ·                            ╰── this command
+             16 │         want { compare "n" ">=" "{limit}"; }
+                ╰────
+              help: print one tag a line: NAME or NAME=VALUE, where NAME is like `format`
+            "#,
+        );
 }
 
 #[test]
@@ -630,9 +706,11 @@ fn a_start_command_adds_tags_after_the_start_block() {
             "command=true",
             "limit=2",
             "start=printf 'n=5\\nother'",
-        ])
-        .success()
-        .stdout_has("0 step(s), total cost 0");
+        ]).expect(0, r#"plan for stepped command=true limit=2 start='printf '\''n=5\nother'\''': 0 step(s), total cost 0
+"#, r#"
+            goal: reached stepped command=true limit=2 start='printf '\''n=5\nother'\'''
+            goal: summary: 0 would fire, 0 may fire, 1 already reached (<duration>)
+            "#);
 }
 
 #[test]
@@ -640,9 +718,26 @@ fn a_failing_start_command_fails_the_goal() {
     let project = Project::new().goalfile(TWO_STEPS);
     project
         .goal(&["stepped", "command=true", "limit=2", "start=exit 4"])
-        .status(1)
-        .stderr_has("goal::command-failed")
-        .stderr_has("the command of this `start` exited with status 4");
+        .expect(
+            1,
+            "",
+            r#"
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: stepped command=true limit=2 start='exit 4'
+            goal::command-failed
+
+              × the command of this `start` exited with status 4: exit 4
+                ╭─[Goalfile:14:5]
+             13 │         param start default="true"
+             14 │ ╭─▶     plan from="in" to="out/file" {
+             15 │ │           start output="{start|raw}" { set "n" "1"; }
+             16 │ │           want { compare "n" ">=" "{limit}"; }
+             17 │ ├─▶     }
+                · ╰──── this command failed
+             18 │     }
+                ╰────
+            "#,
+        );
 }
 
 /// A Goalfile with one transition and one plan, with `transition` and `plan` replaced.
@@ -715,11 +810,21 @@ goal image src out {
 "#,
     );
     project
-        .goal(&["--check"])
-        .status(2)
-        .stderr_has("transition `convert` takes `format`, which is not defined where this plan")
-        .stderr_has("`format` undefined")
-        .stderr_has("define `format` before it");
+        .goal(&["--check"]).expect(2, "", r#"
+            goal::unknown-name
+
+              × transition `convert` takes `format`, which is not defined where this plan stands
+                ╭─[Goalfile:7:5]
+              6 │     goal image src out {
+              7 │ ╭─▶     plan from="{src}" to="{out}" {
+              8 │ │           want { is "format" "qcow2"; }
+              9 │ ├─▶     }
+                · ╰──── `format` undefined
+             10 │     }
+                ╰────
+              help: a plan binds transition parameters by name: define `format` before it, as a parameter or
+                    with `let`
+            "#);
 }
 
 #[test]
@@ -730,10 +835,29 @@ fn with_keep_going_a_plan_after_a_failed_requirement_does_not_run() {
          want {{ has \"c\"; }}\n    }}\n}}\n"
     );
     let project = Project::new().goalfile(&goalfile).file("in.txt", "");
-    project
-        .goal(&["-k", "after-broken"])
-        .status(1)
-        .stderr_has("goal::recipe-failed");
+    project.goal(&["-k", "after-broken"]).expect(
+        1,
+        "",
+        r#"
+            goal: start broken
+            goal: FAILED broken (<duration>)
+            goal: blocked after-broken (requires broken, which failed)
+            goal: summary: 0 ran, 0 already reached, 1 failed, 1 blocked (<duration>)
+            goal: failed: broken
+            goal: blocked: after-broken
+            goal::recipe-failed
+
+              × `broken` failed: its recipe exited with status 1
+                ╭─[Goalfile:51:15]
+             50 │
+             51 │ goal broken { run "exit 1" }
+                ·               ──────┬──────
+                ·                     ╰── this recipe
+             52 │ goal after-broken {
+                ╰────
+              help: required by after-broken
+            "#,
+    );
     assert!(!project.exists("steps.log"));
     assert!(!project.exists("out.txt"));
 }
@@ -741,9 +865,17 @@ fn with_keep_going_a_plan_after_a_failed_requirement_does_not_run() {
 #[test]
 fn list_shows_the_transitions_with_their_costs_and_docs() {
     let project = disk_image();
-    project.goal(&["--list"]).success().stdout_has(
-        "Transitions:\n    \
-         convert (cost 1 + size)         # qemu-img convert: any format to any format\n    \
-         copy (cost 0.5 * size)          # cp: a copy that later steps may change in place\n",
-    );
+    project.goal(&["--list"]).expect(0, "
+        Goals:
+            image src out format size  # Make `out` from the template `src`, in `format`, of `size`
+                src: the template image, maybe xz-compressed
+                format: matches raw|qcow2
+                size: the wanted size, such as 8G or 4196M; matches [0-9]+[MG]
+        Transitions:
+            convert (cost 1 + size)         # qemu-img convert: any format to any format
+            copy (cost 0.5 * size)          # cp: a copy that later steps may change in place
+            decompress (cost 1 + 2 * size)  # xzcat: only an uncompressed image can be worked on
+            grow (cost 3 + 2 * size)        # virt-resize: converts too, grows by 256M or more
+            resize (cost 0.5)               # qemu-img resize: cheap, but in place, so never on the template
+        ", "");
 }

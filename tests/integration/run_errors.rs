@@ -7,28 +7,54 @@ use common::Project;
 #[test]
 fn command_line_errors_exit_2_with_their_codes() {
     let project = Project::new().goalfile(r#"goal build pkg { run "true" }"#);
-    project
-        .goal(&["pkg=x"])
-        .status(2)
-        .stderr_has("goal::argument-before-goal");
-    project
-        .goal(&[])
-        .status(2)
-        .stderr_has("goal::no-default-goal");
-    project
-        .goal(&["build", "pkg=a", "pkg=b"])
-        .status(2)
-        .stderr_has("goal::duplicate-parameter")
-        .stderr_has("the parameter `pkg` of `build` is bound twice");
-    project
-        .goal(&["-C", "no/such/dir"])
-        .status(2)
-        .stderr_has("goal::directory")
-        .stderr_has("cannot change to no/such/dir");
-    Project::new()
-        .goal(&[])
-        .status(2)
-        .stderr_has("goal::no-goalfile");
+    project.goal(&["pkg=x"]).expect(
+        2,
+        "",
+        "
+            goal::argument-before-goal
+
+              × `pkg=x` binds a parameter, but no goal is named before it
+              help: name the goal first: goal GOAL name=value
+            ",
+    );
+    project.goal(&[]).expect(
+        2,
+        "",
+        "
+            goal::no-default-goal
+
+              × no goal was named and the Goalfile has no goal `all`
+              help: name a goal (`goal --list` shows them), or add `goal all { … }`
+            ",
+    );
+    project.goal(&["build", "pkg=a", "pkg=b"]).expect(
+        2,
+        "",
+        "
+            goal::duplicate-parameter
+
+              × the parameter `pkg` of `build` is bound twice
+            ",
+    );
+    project.goal(&["-C", "no/such/dir"]).expect(
+        2,
+        "",
+        "
+            goal::directory
+
+              × cannot change to no/such/dir: No such file or directory (os error 2)
+            ",
+    );
+    Project::new().goal(&[]).expect(
+        2,
+        "",
+        "
+            goal::no-goalfile
+
+              × no Goalfile in /tmp/project or any directory above it
+              help: create one, or name one with -f FILE or a directory with -C DIR
+            ",
+    );
 }
 
 #[test]
@@ -40,20 +66,63 @@ goal unkept { target { file-exists "never" }; run "true" }
 goal bad-output { let x output="exit 3"; run "echo {x}" }
 "#,
     );
-    project
-        .goal(&["failing"])
-        .status(1)
-        .stderr_has("goal::recipe-failed")
-        .stderr_has("its recipe exited with status 7");
-    project
-        .goal(&["unkept"])
-        .status(1)
-        .stderr_has("goal::broken-promise");
-    project
-        .goal(&["bad-output"])
-        .status(1)
-        .stderr_has("goal::command-failed")
-        .stderr_has("exited with status 3");
+    project.goal(&["failing"]).expect(
+        1,
+        "",
+        r#"
+            goal: start failing
+            goal: FAILED failing (<duration>)
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: failing
+            goal::recipe-failed
+
+              × `failing` failed: its recipe exited with status 7
+               ╭─[Goalfile:2:16]
+             1 │
+             2 │ goal failing { run "exit 7" }
+               ·                ──────┬──────
+               ·                      ╰── this recipe
+             3 │ goal unkept { target { file-exists "never" }; run "true" }
+               ╰────
+            "#,
+    );
+    project.goal(&["unkept"]).expect(
+        1,
+        "",
+        r#"
+            goal: start unkept
+            goal: FAILED unkept (<duration>)
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: unkept
+            goal::broken-promise
+
+              × `unkept` ran, but its target is still false: never does not exist
+               ╭─[Goalfile:3:15]
+             2 │ goal failing { run "exit 7" }
+             3 │ goal unkept { target { file-exists "never" }; run "true" }
+               ·               ───────────────┬──────────────
+               ·                              ╰── this target is still false
+             4 │ goal bad-output { let x output="exit 3"; run "echo {x}" }
+               ╰────
+            "#,
+    );
+    project.goal(&["bad-output"]).expect(
+        1,
+        "",
+        r#"
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: bad-output
+            goal::command-failed
+
+              × the command of this `let` exited with status 3: exit 3
+               ╭─[Goalfile:4:19]
+             3 │ goal unkept { target { file-exists "never" }; run "true" }
+             4 │ goal bad-output { let x output="exit 3"; run "echo {x}" }
+               ·                   ──────────┬──────────
+               ·                             ╰── this command failed
+               ╰────
+            "#,
+    );
 }
 
 #[test]
@@ -62,11 +131,15 @@ fn an_unusable_state_directory_is_a_run_lock_error() {
     let project = Project::new()
         .goalfile(r#"goal all { run "touch ran" }"#)
         .file(".goal", "not a directory");
-    project
-        .goal(&[])
-        .status(1)
-        .stderr_has("goal::run-lock")
-        .stderr_has("cannot use the run lock");
+    project.goal(&[]).expect(
+        1,
+        "",
+        "
+            goal::run-lock
+
+              × cannot use the run lock `.goal/run.lock`: File exists (os error 17)
+            ",
+    );
     assert!(!project.exists("ran"));
 }
 
@@ -81,11 +154,26 @@ goal all {
 }
 "#,
     );
-    project
-        .goal(&[])
-        .status(1)
-        .stderr_has("goal::spawn")
-        .stderr_has("could not start /bin/sh");
+    project.goal(&[]).expect(
+        1,
+        "",
+        r#"
+            goal: start all
+            goal: FAILED all (<duration>)
+            goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+            goal: failed: all
+            goal::spawn
+
+              × could not start /bin/sh: Argument list too long (os error 7)
+               ╭─[Goalfile:4:5]
+             3 │     let big output="head -c 200000 /dev/zero | tr '\\0' x"
+             4 │     run "echo {big}"
+               ·     ────────┬───────
+               ·             ╰── running this
+             5 │ }
+               ╰────
+            "#,
+    );
 }
 
 #[test]

@@ -51,8 +51,16 @@ fn url_targets_decide_what_fires() {
             "released",
             "version=3.0",
         ])
-        .success()
-        .stderr_has("0 ran, 3 already reached");
+        .expect(
+            0,
+            "",
+            "
+            goal: reached released version=1.0
+            goal: reached released version=2.0
+            goal: reached released version=3.0
+            goal: summary: 0 ran, 3 already reached (<duration>)
+            ",
+        );
     project
         .goal(&[
             "--dry-run",
@@ -64,7 +72,14 @@ fn url_targets_decide_what_fires() {
         .status(1)
         .stdout_has("would fire: released version=4.0  (HTTP 404 from")
         .stdout_has("does not contain \"version 2.0\"");
-    project.goal(&["announced", "version=1.0"]).success();
+    project.goal(&["announced", "version=1.0"]).expect(
+        0,
+        "",
+        "
+        goal: reached announced version=1.0
+        goal: summary: 0 ran, 1 already reached (<duration>)
+        ",
+    );
     assert!(!project.exists("log"), "nothing should have fired");
     assert!(server
         .requests()
