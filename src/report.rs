@@ -120,10 +120,10 @@ impl Reporter {
         }
     }
 
-    /// Recording: the state an instance settled in.
-    pub fn settled(&mut self, instance: &str, state: State) {
+    /// Recording: the state an instance settled in; `failure`, the message of its own failure.
+    pub fn settled(&mut self, instance: &str, state: State, failure: Option<&str>) {
         if let Some(record) = &mut self.record {
-            record.settled(instance, state);
+            record.settled(instance, state, failure);
         }
     }
 

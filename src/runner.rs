@@ -82,18 +82,20 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
     let stats = evaluator.stats();
     let record = evaluator.take_record();
     evaluator.end();
+    // With -k the walk went on past each failure, so the record is whole and shows them; a
+    // failure without -k stopped it part-way, and a partial answer would mislead.
+    if result.is_ok() || settings.options.keep_going {
+        let answer = match (settings.answer, &record) {
+            (Answer::Json, Some(record)) => json::dry_run(record, stats),
+            (Answer::Graph, Some(record)) => graph::instances(record),
+            _ => String::new(),
+        };
+        print(&answer)?;
+    }
     result?;
-    let answer = match (settings.answer, record) {
-        (Answer::Json, Some(record)) => json::dry_run(&record, stats),
-        (Answer::Graph, Some(record)) => {
-            print(&graph::instances(&record))?;
-            // The picture is the answer, whatever would fire.
-            return Ok(0);
-        }
-        _ => String::new(),
-    };
-    print(&answer)?;
-    Ok(u8::from(dry_run && stats.would_fire + stats.may_fire > 0))
+    // A graph is the answer, whatever would fire.
+    let fires = settings.answer != Answer::Graph && stats.would_fire + stats.may_fire > 0;
+    Ok(u8::from(dry_run && fires))
 }
 
 /// Writes a command's answer to standard output.

@@ -496,8 +496,12 @@ impl<'g> Evaluator<'g> {
                 Ok(Outcome::MayFire) => State::MayFire,
                 Ok(Outcome::Failed) | Err(_) => State::Failed,
             };
+            let failure = result
+                .as_ref()
+                .err()
+                .map(|problem| problem.message.as_str());
             let text = self.describe(instance);
-            self.report().settled(&text, state);
+            self.report().settled(&text, state, failure);
         }
         self.stack.pop();
         let settled = match result {

@@ -94,15 +94,34 @@ impl Record {
         }
     }
 
-    /// The state the instance settled in.
-    pub fn settled(&mut self, instance: &str, state: State) {
-        if let Some(&id) = self.ids.get(instance) {
-            let recorded = &mut self.instances[id];
-            recorded.state = state;
-            if recorded.reason.is_none() && state == State::Reached {
-                recorded.reason =
-                    Some("it has no target, and everything it requires is reached".into());
-            }
+    /// The state the instance settled in; `failure`, the message of its own failure.
+    pub fn settled(&mut self, instance: &str, state: State, failure: Option<&str>) {
+        let Some(&id) = self.ids.get(instance) else {
+            return;
+        };
+        // Only an instance with nothing of its own to say settles without a reason: one that
+        // groups others, or one blocked by a requirement that failed.
+        let failed_requirement = self.instances[id]
+            .requires
+            .iter()
+            .find(|&&required| self.instances[required].state == State::Failed)
+            .map(|&required| {
+                format!(
+                    "requires {}, which failed",
+                    self.instances[required].instance
+                )
+            });
+        let recorded = &mut self.instances[id];
+        recorded.state = state;
+        if recorded.reason.is_none() {
+            recorded.reason = match (state, failure) {
+                (State::Failed, Some(message)) => Some(message.to_string()),
+                (State::Failed, None) => failed_requirement,
+                (State::Reached, _) => {
+                    Some("it has no target, and everything it requires is reached".to_string())
+                }
+                _ => None,
+            };
         }
     }
 }

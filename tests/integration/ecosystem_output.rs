@@ -415,15 +415,17 @@ fn json_with_a_command_that_has_no_json_answer_is_an_error() {
           help: add --dry-run to see as JSON what a run would do
         ",
     );
-    project.goal(&["vars", "--json"]).expect(
-        2,
-        "",
-        "
+    for args in [["vars", "--json"], ["graph", "--json"]] {
+        project.goal(&args).expect(
+            2,
+            "",
+            "
         goal::json-unsupported
 
           × --json goes only with --list, --dry-run, `goal status` and `goal jobs`
         ",
-    );
+        );
+    }
     nothing_written(&project, "greeting-world.txt");
 }
 
@@ -556,4 +558,142 @@ fn graph_last_run_without_a_run_says_so() {
           help: a run of goal keeps the output of every recipe it runs
         ",
     );
+}
+
+const ONE_FAILS: &str = r#"
+goal broken {
+    let version output="exit 4"
+    run "echo {version} > version.txt"
+}
+goal fine { run "touch fine.txt" }
+goal all { require broken; require fine }
+"#;
+
+/// The diagnostic of ONE_FAILS's failure, after the summary.
+const ONE_FAILS_STDERR: &str = "
+    goal: summary: 1 would fire, 0 may fire, 0 already reached, 1 failed (0.00s)
+    goal: failed: broken
+    goal::command-failed
+
+      × the command of this `let` exited with status 4: exit 4
+       ╭─[Goalfile:3:5]
+     2 │ goal broken {
+     3 │     let version output=\"exit 4\"
+       ·     ─────────────┬─────────────
+       ·                  ╰── this command failed
+     4 │     run \"echo {version} > version.txt\"
+       ╰────
+      help: required by all
+    ";
+
+#[test]
+fn dry_run_json_with_keep_going_shows_what_failed_and_why() {
+    let project = Project::new().goalfile(ONE_FAILS);
+    let document = json_of(&project, &["-n", "-k", "--json"], 1, ONE_FAILS_STDERR);
+    validate(&document, "dry-run");
+    assert_eq!(
+        document["instances"],
+        json!([
+            {
+                "instance": "all",
+                "goal": "all",
+                "arguments": {},
+                "state": "failed",
+                "reason": "requires broken, which failed",
+                "requires": ["broken", "fine"],
+            },
+            {
+                "instance": "broken",
+                "goal": "broken",
+                "arguments": {},
+                "state": "failed",
+                "reason": "the command of this `let` exited with status 4: exit 4",
+                "requires": [],
+            },
+            {
+                "instance": "fine",
+                "goal": "fine",
+                "arguments": {},
+                "state": "would-fire",
+                "reason": "it has no target",
+                "requires": [],
+            },
+        ])
+    );
+    nothing_written(&project, "fine.txt");
+}
+
+#[test]
+fn a_dry_run_stopped_by_a_failure_prints_no_document_and_no_graph() {
+    let project = Project::new().goalfile(ONE_FAILS);
+    // It stopped at the failure, before it met `fine`.
+    let stderr = ONE_FAILS_STDERR.replace(
+        "1 would fire, 0 may fire, 0 already reached, 1 failed",
+        "0 would fire, 0 may fire, 0 already reached, 1 failed",
+    );
+    project.goal(&["-n", "--json"]).expect(1, "", &stderr);
+    project.goal(&["graph"]).expect(1, "", &stderr);
+    nothing_written(&project, "fine.txt");
+}
+
+#[test]
+fn graph_with_keep_going_draws_what_failed_in_red() {
+    let project = Project::new().goalfile(ONE_FAILS);
+    let run = project.goal(&["graph", "-k"]);
+    run.expect(
+        1,
+        r##"
+        digraph goal {
+            node [shape=box, style="rounded,filled", fontname="Helvetica"];
+            i0 [label="all\nfailed", fillcolor="#ffc9c9"];
+            i1 [label="broken\nfailed", fillcolor="#ffc9c9"];
+            i2 [label="fine\nwould fire", fillcolor="#ffd8a8"];
+            i0 -> i1;
+            i0 -> i2;
+        }
+        "##,
+        ONE_FAILS_STDERR,
+    );
+    svg_of(&run.stdout);
+    nothing_written(&project, "fine.txt");
+}
+
+#[test]
+fn a_plan_in_a_dry_run_with_json_keeps_standard_output_for_the_document() {
+    let project = Project::new().goalfile(
+        r#"
+transition decompress cost="2" {
+    when { has "xz"; }
+    effects { remove "xz"; }
+    run "xzcat {input} > {output}"
+}
+
+goal image {
+    plan from="disk.xz" to="disk" {
+        start output="echo xz"
+        want { lacks "xz"; }
+    }
+}
+"#,
+    );
+    let document = json_of(
+        &project,
+        &["-n", "--json", "image"],
+        1,
+        "goal: plan  image: decompress (2), total cost 2\n\
+         goal: summary: 1 would fire, 0 may fire, 0 already reached (0.00s)\n",
+    );
+    validate(&document, "dry-run");
+    assert_eq!(
+        document["instances"],
+        json!([{
+            "instance": "image",
+            "goal": "image",
+            "arguments": {},
+            "state": "would-fire",
+            "reason": "it has no target",
+            "requires": [],
+        }])
+    );
+    nothing_written(&project, "disk");
 }
