@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use serde_json::{json, Value};
 
 use crate::common::{repo_root, Project};
+use crate::daemon::{wait_until, Daemon};
 use crate::examples::example;
 
 /// The fields spec/json.md documents for `kind`: each path (`goals[].name`) and its type, from
@@ -696,4 +697,57 @@ goal image {
         }])
     );
     nothing_written(&project, "disk");
+}
+
+#[test]
+fn jobs_json_lists_the_daemons_running_and_ended_runs() {
+    let project = Project::new().goalfile(
+        r#"
+every cron="0 0 1 1 *" name="slow" {
+    run "touch started; sleep 60 & echo $! > sleep.pid; wait"
+}
+"#,
+    );
+    let _daemon = Daemon::start(&project);
+    project.goal(&["job", "start", "slow"]).success();
+    wait_until("the recipe", || project.exists("sleep.pid"));
+    let mut running = json_of(&project, &["jobs", "--json"], 0, "");
+    validate(&running, "jobs");
+    // When it started, its pid and its log's path change from run to run.
+    let job = &mut running["jobs"][0];
+    assert!(job["log"].as_str().unwrap().ends_with(".log"), "{job}");
+    for field in ["started", "pid", "log"] {
+        job[field] = json!("<varies>");
+    }
+    assert_eq!(
+        running,
+        json!({
+            "version": 1,
+            "kind": "jobs",
+            "jobs": [{"serial": "1", "job": "every slow", "started": "<varies>", "pid": "<varies>", "log": "<varies>"}],
+        })
+    );
+    project
+        .goal(&["job", "cancel", "1"])
+        .expect(0, "goal: job 1 is stopping\n", "");
+    wait_until("the run to end", || {
+        project
+            .goal(&["jobs", "--ended"])
+            .stdout
+            .contains("cancelled")
+    });
+    let mut ended = json_of(&project, &["jobs", "--ended", "--json"], 0, "");
+    validate(&ended, "ended-jobs");
+    let job = &mut ended["jobs"][0];
+    for field in ["started", "took"] {
+        job[field] = json!("<varies>");
+    }
+    assert_eq!(
+        ended,
+        json!({
+            "version": 1,
+            "kind": "ended-jobs",
+            "jobs": [{"serial": "1", "job": "every slow", "started": "<varies>", "took": "<varies>", "result": "cancelled"}],
+        })
+    );
 }
