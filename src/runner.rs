@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use crate::diagnostic::Problem;
 use crate::diagnostic::{Error, Result};
+use crate::diagnostic::{Kind, Problem};
 use crate::eval::{Depfiles, Evaluator, Listings, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::interrupt;
@@ -83,8 +83,18 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
     let record = evaluator.take_record();
     evaluator.end();
     // With -k the walk went on past each failure, so the record is whole and shows them; a
-    // failure without -k stopped it part-way, and a partial answer would mislead.
-    if result.is_ok() || settings.options.keep_going {
+    // failure without -k, or an interruption, stopped it part-way, and a partial answer would
+    // mislead.
+    let whole = match &result {
+        Ok(()) => true,
+        Err(problems) => {
+            settings.options.keep_going
+                && problems
+                    .iter()
+                    .all(|problem| problem.kind != Kind::Interrupted)
+        }
+    };
+    if whole {
         let answer = match (settings.answer, &record) {
             (Answer::Json, Some(record)) => json::dry_run(record, stats),
             (Answer::Graph, Some(record)) => graph::instances(record),
