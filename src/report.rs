@@ -282,7 +282,7 @@ impl Reporter {
     pub fn would_fire(&mut self, instance: &str, why: &str) {
         self.stats.would_fire += 1;
         match &mut self.record {
-            Some(record) => record.reason(instance, why),
+            Some(record) => record.verdict(instance, why),
             None => drop(print_out(&format!("would fire: {instance}  ({why})\n"))),
         }
     }
@@ -291,7 +291,7 @@ impl Reporter {
     pub fn may_fire(&mut self, instance: &str, why: &str) {
         self.stats.may_fire += 1;
         match &mut self.record {
-            Some(record) => record.reason(instance, why),
+            Some(record) => record.verdict(instance, why),
             None => drop(print_out(&format!("may fire:   {instance}  ({why})\n"))),
         }
     }

@@ -94,6 +94,14 @@ impl Record {
         }
     }
 
+    /// Why the instance would or may fire: the dry run's last word on it, which replaces a
+    /// reason given on the way (a target that held after a recipe that would run).
+    pub fn verdict(&mut self, instance: &str, why: &str) {
+        if let Some(&id) = self.ids.get(instance) {
+            self.instances[id].reason = Some(why.to_string());
+        }
+    }
+
     /// The state the instance settled in; `failure`, the message of its own failure.
     pub fn settled(&mut self, instance: &str, state: State, failure: Option<&str>) {
         let Some(&id) = self.ids.get(instance) else {

@@ -751,3 +751,33 @@ every cron="0 0 1 1 *" name="slow" {
         })
     );
 }
+
+#[test]
+fn a_recipe_before_a_target_that_holds_gives_the_reason_it_would_fire() {
+    let project = Project::new().goalfile(
+        r#"
+goal prepared {
+    run "touch prepared"
+    target { file-exists "Goalfile" }
+}
+"#,
+    );
+    let document = json_of(
+        &project,
+        &["-n", "--json", "prepared"],
+        1,
+        "goal: summary: 1 would fire, 0 may fire, 0 already reached (0.00s)\n",
+    );
+    assert_eq!(
+        document["instances"],
+        json!([{
+            "instance": "prepared",
+            "goal": "prepared",
+            "arguments": {},
+            "state": "would-fire",
+            "reason": "it runs a recipe before its target",
+            "requires": [],
+        }])
+    );
+    nothing_written(&project, "prepared");
+}
