@@ -70,25 +70,58 @@ pub struct Location {
     pub label: String,
 }
 
+/// How far along its line a span may start or end and still be shown with its line: miette
+/// pads to a column with a formatting width, which panics past 65,535, and a tab or a wide
+/// character takes several columns. Lines this long are generated, not read, anyway.
+const MAX_SHOWN_COLUMN: usize = 4096;
+
 impl Location {
     /// "Goalfile:3:7": where the problem is, as editors count lines and columns.
     pub fn place(&self) -> String {
         place(self.source.name(), self.source.inner(), self.span.offset())
     }
+
+    /// Whether the span can be shown in its line: it starts and ends near enough to the
+    /// start of its line.
+    fn showable(&self) -> bool {
+        let text = self.source.inner().as_str();
+        let column = |offset: usize| {
+            let before = text.get(..offset).unwrap_or(text);
+            let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+            before[line_start..].chars().count()
+        };
+        let start = self.span.offset();
+        column(start) <= MAX_SHOWN_COLUMN && column(start + self.span.len()) <= MAX_SHOWN_COLUMN
+    }
 }
 
 /// "NAME:LINE:COLUMN" of a byte offset into `text`, lines and characters counted from 1.
 pub fn place(name: &str, text: &str, offset: usize) -> String {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .count()
-        + 1;
-    format!("{name}:{line}:{column}")
+    LineStarts::of(text).place(name, text, offset)
+}
+
+/// Where the lines of a text start, so that many offsets are placed without a scan of the text
+/// each: problems about a generated file can be as many as its lines.
+#[derive(Debug, Clone, Default)]
+pub struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    pub fn of(text: &str) -> LineStarts {
+        let after_newlines = text.match_indices('\n').map(|(at, _)| at + 1);
+        LineStarts(std::iter::once(0).chain(after_newlines).collect())
+    }
+
+    /// "NAME:LINE:COLUMN" of `offset` in `text`, the text these line starts are of.
+    pub fn place(&self, name: &str, text: &str, offset: usize) -> String {
+        let offset = offset.min(text.len());
+        let line = self.0.partition_point(|&start| start <= offset).max(1);
+        let start = self.0[line - 1];
+        let column = text
+            .get(start..offset)
+            .map_or(0, |before| before.chars().count())
+            + 1;
+        format!("{name}:{line}:{column}")
+    }
 }
 
 impl Problem {
@@ -145,6 +178,15 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// The location, when it can be shown with its line.
+    fn shown_location(&self) -> Option<&Location> {
+        self.location
+            .as_ref()
+            .filter(|location| location.showable())
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -158,20 +200,30 @@ impl Diagnostic for Problem {
         Some(Box::new(self.code))
     }
 
+    /// The help, and where the problem is when its line cannot be shown.
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+        let hidden = match (&self.location, self.shown_location()) {
+            (Some(location), None) => Some(format!(
+                "at {}: too far along its line to show",
+                location.place()
+            )),
+            _ => None,
+        };
+        match (&self.help, hidden) {
+            (Some(help), Some(hidden)) => Some(Box::new(format!("{help}\n{hidden}"))),
+            (Some(help), None) => Some(Box::new(help)),
+            (None, Some(hidden)) => Some(Box::new(hidden)),
+            (None, None) => None,
+        }
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.location
-            .as_ref()
+        self.shown_location()
             .map(|location| location.source.as_ref() as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let location = self.location.as_ref()?;
+        let location = self.shown_location()?;
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
             Some(location.label.clone()),
             location.span,
@@ -214,6 +266,10 @@ impl From<Vec<Problem>> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How many problems are shown: a generated or mangled file can have one per node, and each
+/// shows its lines, so showing them all would take time and output beyond the file's size.
+const MAX_SHOWN_PROBLEMS: usize = 50;
+
 /// Renders problems for stderr: colour only on a terminal and without `NO_COLOR`; a fixed width
 /// when `GOAL_DIAGNOSTIC_WIDTH` is set so tests get stable text.
 pub fn render(problems: &[Problem]) -> String {
@@ -231,10 +287,17 @@ pub fn render(problems: &[Problem]) -> String {
         handler = handler.with_width(width);
     }
     let mut out = String::new();
-    for problem in problems {
+    for problem in problems.iter().take(MAX_SHOWN_PROBLEMS) {
         if handler.render_report(&mut out, problem).is_err() {
             out.push_str(&format!("error: {}\n", problem.message));
         }
+    }
+    if let Some(hidden) = problems
+        .len()
+        .checked_sub(MAX_SHOWN_PROBLEMS)
+        .filter(|&n| n > 0)
+    {
+        out.push_str(&format!("{hidden} more not shown\n"));
     }
     if problems.len() > 1 {
         out.push_str(&format!("{} errors\n", problems.len()));
@@ -249,4 +312,24 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -
         .filter(|(distance, candidate)| *distance <= (name.len().max(candidate.len()) / 3).max(1))
         .min()
         .map(|(_, candidate)| format!("did you mean `{candidate}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_count_lines_and_characters_from_one() {
+        let text = "ab\néé x\n\nlast";
+        let starts = LineStarts::of(text);
+        let at = |needle: &str| text.find(needle).unwrap();
+        assert_eq!(starts.place("G", text, 0), "G:1:1");
+        assert_eq!(starts.place("G", text, 2), "G:1:3");
+        assert_eq!(starts.place("G", text, at("x")), "G:2:4");
+        assert_eq!(starts.place("G", text, at("\n\n") + 1), "G:3:1");
+        assert_eq!(starts.place("G", text, at("last")), "G:4:1");
+        assert_eq!(starts.place("G", text, text.len()), "G:4:5");
+        assert_eq!(starts.place("G", text, text.len() + 10), "G:4:5");
+        assert_eq!(place("G", text, at("x")), "G:2:4");
+    }
 }

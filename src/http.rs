@@ -224,10 +224,9 @@ fn search_reader(mut reader: impl Read, needle: &str, cap: u64) -> io::Result<Se
     if needle.is_empty() {
         return Ok(Search::Found);
     }
-    // A literal regex is a memmem searcher (SIMD where available); regex is already a
-    // dependency, so no other crate is needed for a fast substring search.
-    let finder = regex::bytes::Regex::new(&regex::escape(needle))
-        .expect("an escaped literal is a valid regex");
+    // A substring searcher that cannot fail, whatever the needle's size (a regex built from a
+    // long needle exceeds regex's size limit).
+    let finder = memchr::memmem::Finder::new(needle.as_bytes());
     const CHUNK: usize = 64 * 1024;
     let keep = needle.len() - 1;
     let mut window: Vec<u8> = Vec::with_capacity(CHUNK + keep);
@@ -248,7 +247,7 @@ fn search_reader(mut reader: impl Read, needle: &str, cap: u64) -> io::Result<Se
         };
         read_so_far += n as u64;
         window.extend_from_slice(&chunk[..n]);
-        if finder.is_match(&window) {
+        if finder.find(&window).is_some() {
             return Ok(Search::Found);
         }
         let drop = window.len().saturating_sub(keep);
@@ -298,6 +297,21 @@ mod tests {
         assert_eq!(
             search_reader(Trickle(body, 3), "needle", 16).unwrap(),
             Search::Found
+        );
+    }
+
+    /// A 3 MB needle once made a regex that exceeded regex's size limit, and panicked.
+    #[test]
+    fn a_needle_of_megabytes_is_searched() {
+        let needle = "ab".repeat(1_500_000);
+        let body = format!("x{needle}y");
+        assert_eq!(
+            search_reader(body.as_bytes(), &needle, u64::MAX).unwrap(),
+            Search::Found
+        );
+        assert_eq!(
+            search_reader(&body.as_bytes()[..body.len() - 2], &needle, u64::MAX).unwrap(),
+            Search::NotFound
         );
     }
 

@@ -9,12 +9,13 @@ mod cycles;
 mod lists;
 mod newer;
 mod plan;
+mod quoting;
 
 use std::collections::HashMap;
 
 use regex::Regex;
 
-use crate::diagnostic::{did_you_mean, Problem, Result, Sources};
+use crate::diagnostic::{did_you_mean, LineStarts, Problem, Result, Sources};
 use crate::goalfile::{
     Arg, ForSource, Goalfile, Hooks, LetValue, Name, OutputTest, Param, Paths, Pattern, Predicate,
     PredicateKind, Span, Statement, Variable, BUILTIN_PREDICATES, NEWER,
@@ -72,6 +73,8 @@ pub fn check(goalfile: &Goalfile) -> Result<()> {
 struct Checker<'g> {
     goalfile: &'g Goalfile,
     sources: Sources,
+    /// Where the lines of each file start, for [`Checker::position`].
+    line_starts: Vec<LineStarts>,
     problems: Vec<Problem>,
     goals: HashMap<&'g str, usize>,
     predicates: HashMap<&'g str, usize>,
@@ -121,16 +124,20 @@ impl<'g> Scope<'g> {
     }
 }
 
-/// "file:line:column" of a span, for help that points at a second place.
-fn position(goalfile: &Goalfile, span: Span) -> String {
-    let Some(file) = goalfile.files.get(span.file as usize) else {
-        return String::new();
-    };
-    let name = file.path.display().to_string();
-    crate::diagnostic::place(&name, file.text.get(), span.offset as usize)
-}
-
 impl<'g> Checker<'g> {
+    /// "file:line:column" of a span, for help that points at a second place.
+    fn position(&self, span: Span) -> String {
+        let file = span.file as usize;
+        match (self.goalfile.files.get(file), self.line_starts.get(file)) {
+            (Some(source), Some(line_starts)) => line_starts.place(
+                &source.path.display().to_string(),
+                source.text.get(),
+                span.offset as usize,
+            ),
+            _ => String::new(),
+        }
+    }
+
     fn new(goalfile: &'g Goalfile) -> Checker<'g> {
         let mut globals = HashMap::new();
         for (index, global) in goalfile.globals.iter().enumerate() {
@@ -139,6 +146,11 @@ impl<'g> Checker<'g> {
         Checker {
             goalfile,
             sources: Sources::of(goalfile),
+            line_starts: goalfile
+                .files
+                .iter()
+                .map(|file| LineStarts::of(file.text.get()))
+                .collect(),
             problems: Vec::new(),
             goals: first_by_name(goalfile.goals.iter().map(|goal| &goal.name)),
             predicates: first_by_name(goalfile.predicates.iter().map(|def| &def.name)),
@@ -164,7 +176,7 @@ impl<'g> Checker<'g> {
 
     /// A second definition of a name, pointing at the second with help naming the first.
     fn defined_twice(&mut self, code: &'static str, what: &str, first: Span, second: &Name) {
-        let help = format!("the first is at {}", position(self.goalfile, first));
+        let help = format!("the first is at {}", self.position(first));
         self.report(
             code,
             format!("{what} `{}` is defined twice", second.text),
@@ -308,7 +320,7 @@ impl<'g> Checker<'g> {
             };
             let mut help = format!(
                 "the first is at {}; `every` and `when` jobs share one set of names",
-                position(goalfile, earlier)
+                self.position(earlier)
             );
             if defaulted || earlier_defaulted {
                 help.push_str(
@@ -430,7 +442,8 @@ impl<'g> Checker<'g> {
                         }
                     }
                     ForSource::Glob(pattern) => self.glob(pattern, scope),
-                    ForSource::Output(value) | ForSource::Words(value) => self.refs(value, scope),
+                    ForSource::Output(command) => self.command(command, scope),
+                    ForSource::Words(value) => self.refs(value, scope),
                 }
                 let outer = (scope.locals.len(), scope.place);
                 self.define_local(&for_.var, scope);
@@ -441,7 +454,7 @@ impl<'g> Checker<'g> {
                 scope.locals.truncate(outer.0);
                 scope.place = outer.1;
             }
-            Statement::Run(run) => self.refs(&run.script, scope),
+            Statement::Run(run) => self.command(&run.script, scope),
             Statement::MemorySet { key, value, .. } => {
                 self.refs(key, scope);
                 self.refs(value, scope);
@@ -464,7 +477,8 @@ impl<'g> Checker<'g> {
 
     fn let_value(&mut self, value: &LetValue, scope: &mut Scope<'g>) {
         match value {
-            LetValue::Template(template) | LetValue::Output(template) => self.refs(template, scope),
+            LetValue::Template(template) => self.refs(template, scope),
+            LetValue::Output(command) => self.command(command, scope),
             // A `var`'s default is checked where the `var` stands, like a global's value.
             LetValue::Variable(index) => {
                 if let Some(default) = &self.goalfile.variables[*index].default {
@@ -492,7 +506,7 @@ impl<'g> Checker<'g> {
         } else if let Some(&first) = scope.targets.first() {
             let help = format!(
                 "the first is at {}; put all predicates in one `target {{ … }}`",
-                position(self.goalfile, first)
+                self.position(first)
             );
             self.report(
                 "goal::target",
@@ -522,13 +536,14 @@ impl<'g> Checker<'g> {
                 self.refs(url, scope);
                 self.refs(text, scope);
             }
-            PredicateKind::MemoryExists(key) | PredicateKind::Sh(key) => self.refs(key, scope),
+            PredicateKind::MemoryExists(key) => self.refs(key, scope),
+            PredicateKind::Sh(command) => self.command(command, scope),
             PredicateKind::MemoryEquals { key, value } => {
                 self.refs(key, scope);
                 self.refs(value, scope);
             }
             PredicateKind::Output { command, test } => {
-                self.refs(command, scope);
+                self.command(command, scope);
                 match test {
                     OutputTest::Equals(expected) => self.refs(expected, scope),
                     OutputTest::Matches(pattern) => {
@@ -697,10 +712,7 @@ impl<'g> Checker<'g> {
                 format!("`{literal}` does not match the pattern of `{}`", name.text),
                 value.span,
                 format!("must match `{}`", pattern.source),
-                Some(format!(
-                    "the pattern is at {}",
-                    position(self.goalfile, pattern.span)
-                )),
+                Some(format!("the pattern is at {}", self.position(pattern.span))),
             );
         }
     }
@@ -792,7 +804,7 @@ impl<'g> Checker<'g> {
         if let Some((earlier, what)) = earlier {
             let help = format!(
                 "it is defined at {}; choose another name",
-                position(self.goalfile, earlier.span)
+                self.position(earlier.span)
             );
             self.report(
                 "goal::redefined",
@@ -910,12 +922,13 @@ impl<'g> Checker<'g> {
         cycle: &[usize],
     ) {
         let Some(&first) = cycle.first() else { return };
-        let chain: Vec<&str> = cycle
-            .iter()
-            .map(|&call| names[calls[call].from])
-            .chain([names[calls[first].from]])
-            .collect();
-        let steps: Vec<String> = cycle
+        let shown = &cycle[..cycle.len().min(MAX_CYCLE_STEPS_SHOWN)];
+        let mut chain: Vec<&str> = shown.iter().map(|&call| names[calls[call].from]).collect();
+        if shown.len() < cycle.len() {
+            chain.push("…");
+        }
+        chain.push(names[calls[first].from]);
+        let mut steps: Vec<String> = shown
             .iter()
             .map(|&call| {
                 let call = &calls[call];
@@ -923,10 +936,13 @@ impl<'g> Checker<'g> {
                     "`{}` {verb} `{}` at {}",
                     names[call.from],
                     names[call.to],
-                    position(self.goalfile, call.span)
+                    self.position(call.span)
                 )
             })
             .collect();
+        if shown.len() < cycle.len() {
+            steps.push(format!("{} more steps", cycle.len() - shown.len()));
+        }
         self.report(
             code,
             format!("{what}: {}", chain.join(" → ")),
@@ -939,6 +955,10 @@ impl<'g> Checker<'g> {
         );
     }
 }
+
+/// The steps of a cycle named in its problem: a generated Goalfile can have a cycle through
+/// thousands of goals, and finding where each step is written costs a scan of the file.
+const MAX_CYCLE_STEPS_SHOWN: usize = 12;
 
 fn first_by_name<'g>(names: impl Iterator<Item = &'g Name>) -> HashMap<&'g str, usize> {
     let mut index = HashMap::new();

@@ -1,7 +1,7 @@
 //! `{newer}`: the statements after a goal's `target` see its changed sources under that name,
 //! so it is defined there and may not be defined again.
 
-use super::{position, Checker, Place, Scope};
+use super::{Checker, Place, Scope};
 use crate::goalfile::{Name, Span, NEWER};
 
 impl<'g> Checker<'g> {
@@ -20,7 +20,7 @@ impl<'g> Checker<'g> {
         if let Some(earlier) = earlier {
             let help = format!(
                 "the target at {} gives its changed sources the name `{NEWER}`; choose another name",
-                position(self.goalfile, span)
+                self.position(span)
             );
             self.report(
                 "goal::redefined",
@@ -40,7 +40,7 @@ impl<'g> Checker<'g> {
         };
         let help = format!(
             "the target at {} gives its changed sources this name; choose another name",
-            position(self.goalfile, target)
+            self.position(target)
         );
         self.report(
             "goal::redefined",

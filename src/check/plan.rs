@@ -24,6 +24,7 @@ impl<'g> Checker<'g> {
                 self.tag_effect(effect, &scope);
             }
             self.refs(&without_step_files(&transition.run.script), &scope);
+            self.quoting(&transition.run.script);
         }
         self.tags();
     }
@@ -36,7 +37,7 @@ impl<'g> Checker<'g> {
             self.tag_effect(effect, scope);
         }
         if let Some(command) = &plan.start_output {
-            self.refs(command, scope);
+            self.command(command, scope);
         }
         for test in &plan.want {
             self.tag_test(test, scope);

@@ -113,6 +113,7 @@ pub fn start(launch: Launch) -> io::Result<Child> {
     // job goes on without the Memory it was served. Their runs were not recorded as ended, so
     // the next daemon fires them again.
     // SAFETY: prctl is async-signal-safe and touches only the child's own state.
+    #[cfg(target_os = "linux")]
     unsafe {
         command.pre_exec(|| {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {

@@ -10,7 +10,7 @@ use super::reader::FileCx;
 pub fn report(cx: &mut FileCx, error: KdlError) {
     // A bare URL on a line with a closing `}` comments the brace out; kdl then reports a
     // missing `}` far from the cause, so the cause comes first.
-    if let Some((offset, len)) = super::depth::bare_url(cx.text) {
+    if let Some((offset, len)) = super::guard::bare_url(cx.text) {
         let url = &cx.text[offset..offset + len];
         cx.report(
             "goal::unquoted-url",

@@ -7,7 +7,7 @@
 //! the order they were written in.
 
 mod body;
-mod depth;
+mod guard;
 mod kdl_errors;
 mod plan;
 mod reader;
@@ -108,13 +108,14 @@ impl Loader {
             sources: &self.sources,
             problems: &mut self.problems,
         };
-        if let Some(offset) = depth::too_deep(text) {
+        if let Some(excess) = guard::excess(text) {
+            let (code, message, offset, len, label, help) = excess_problem(excess);
             cx.report(
-                "goal::too-deep",
-                format!("blocks are nested more than {} deep", depth::MAX_DEPTH),
-                (offset, 1).into(),
-                "this block is too deep",
-                Some("a Goalfile never needs this much nesting; split it into goals".into()),
+                code,
+                message,
+                (offset, len).into(),
+                label,
+                Some(help.into()),
             );
             return None;
         }
@@ -239,6 +240,68 @@ fn add_variable(goalfile: &mut Goalfile, variable: Variable) {
     };
     goalfile.globals.push(global);
     goalfile.variables.push(variable);
+}
+
+/// The problem for what the guard found: code, message, offset, length, label and help.
+fn excess_problem(
+    excess: guard::Excess,
+) -> (
+    &'static str,
+    String,
+    usize,
+    usize,
+    &'static str,
+    &'static str,
+) {
+    match excess {
+        guard::Excess::Blocks(offset) => (
+            "goal::too-deep",
+            format!("blocks are nested more than {} deep", guard::MAX_DEPTH),
+            offset,
+            1,
+            "this block is too deep",
+            "a Goalfile never needs this much nesting; split it into goals",
+        ),
+        guard::Excess::BracesWithStrings(offset) => (
+            "goal::too-deep",
+            format!(
+                "braces are nested more than {} deep, counting those in strings",
+                guard::MAX_DEPTH_WITH_STRINGS
+            ),
+            offset,
+            1,
+            "this brace is too deep",
+            "close the `{`s in the strings: the KDL parser reads the rest of a string it \
+             rejects as nodes, where braces open blocks",
+        ),
+        guard::Excess::Comments(offset) => (
+            "goal::too-deep",
+            format!(
+                "`/* */` comments are nested more than {} deep",
+                guard::MAX_COMMENT_DEPTH
+            ),
+            offset,
+            2,
+            "this comment is too deep",
+            "close the comments with `*/`, or comment lines out with `//`",
+        ),
+        guard::Excess::Slashdashes(offset) => (
+            "goal::slashdash-chain",
+            format!("more than {} `/-` in a row", guard::MAX_SLASHDASH_CHAIN),
+            offset,
+            2,
+            "one too many",
+            "one `/-` comments out the whole node or value after it: remove the others",
+        ),
+        guard::Excess::Properties(offset) => (
+            "goal::too-many-properties",
+            format!("a node has more than {} properties", guard::MAX_PROPERTIES),
+            offset,
+            1,
+            "one too many",
+            "no node of a Goalfile takes this many: split it, or pass values in a file",
+        ),
+    }
 }
 
 /// kdl recurses per block; the depth guard keeps that within a 2 MiB debug thread, and a big

@@ -252,6 +252,16 @@ fn a_needle_at_the_end_of_a_large_body_is_found() {
     );
 }
 
+/// A 3 MB `text=` made a regex beyond regex's size limit, and `goal` panicked.
+#[test]
+fn a_text_of_megabytes_is_searched() {
+    let text = "ab".repeat(1_500_000);
+    let server = server([("/huge", Reply::ok(format!("<p>{text}</p>")))]);
+    assert_holds(&url_contains(&server.url("/huge"), &text, TIMEOUT));
+    let longer = format!("{text}a");
+    assert!(!url_contains(&server.url("/huge"), &longer, TIMEOUT).holds);
+}
+
 #[test]
 fn a_tls_failure_is_a_false_answer() {
     // A server that answers a TLS handshake with plain HTTP exercises the TLS error path without

@@ -22,6 +22,7 @@ mod parse_no_panic;
 mod plan;
 mod restart;
 mod run_errors;
+mod shell_quoting;
 mod spec_examples;
 mod terminal;
 mod transcripts;

@@ -18,7 +18,7 @@ goal side name {
         touch {name}.here
         i=0
         while [ ! -e {other}.here ]; do
-            i=$((i + 1)); [ $i -lt 200 ] || {{ echo "{other} never came"; exit 1; }}
+            i=$((i + 1)); [ $i -lt 200 ] || {{ echo {other} never came; exit 1; }}
             sleep 0.01
         done
         touch {name}.done
@@ -122,7 +122,7 @@ goal::recipe-failed
 fn j1_runs_one_recipe_at_a_time() {
     let project = Project::new().goalfile(MEET);
     project
-        .goal(&["consecutive"]).expect(1, "'right' never came\n", r#"
+        .goal(&["consecutive"]).expect(1, "right never came\n", r#"
             goal: start side name=left
             goal: FAILED side name=left (<duration>)
             goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
@@ -136,7 +136,7 @@ fn j1_runs_one_recipe_at_a_time() {
               6 │ │           touch {name}.here
               7 │ │           i=0
               8 │ │           while [ ! -e {other}.here ]; do
-              9 │ │               i=$((i + 1)); [ $i -lt 200 ] || {{ echo "{other} never came"; exit 1; }}
+              9 │ │               i=$((i + 1)); [ $i -lt 200 ] || {{ echo {other} never came; exit 1; }}
              10 │ │               sleep 0.01
              11 │ │           done
              12 │ │           touch {name}.done
