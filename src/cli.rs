@@ -243,7 +243,7 @@ fn run(cli: Cli) -> Result<u8> {
         Some(Command::Graph { last_run: true, .. }) => {
             let path = find_goalfile(cli.file.as_deref())?;
             let runs = logs::last_run(&Location::beside(&project_dir(&path), None).state_dir)?;
-            runner::print(&crate::report::graph::last_run(&runs))?;
+            crate::report::print_answer(&crate::report::graph::last_run(&runs))?;
             return Ok(0);
         }
         Some(Command::Daemon {
@@ -316,7 +316,7 @@ fn run(cli: Cli) -> Result<u8> {
     if cli.list {
         let listing = GoalList::of(&goalfile);
         let json = cli.json.then(|| crate::report::json::list(&listing));
-        runner::print(&json.unwrap_or_else(|| listing.text()))?;
+        crate::report::print_answer(&json.unwrap_or_else(|| listing.text()))?;
         return Ok(0);
     }
     let targets = match &cli.command {

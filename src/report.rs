@@ -379,6 +379,17 @@ pub(crate) fn seconds(elapsed: Duration) -> String {
     format!("{:.2}s", elapsed.as_secs_f64())
 }
 
+/// Writes a command's answer (`--list`, a JSON document, a graph) to standard output.
+pub fn print_answer(answer: &str) -> crate::diagnostic::Result<()> {
+    print_out(answer).map_err(|error| {
+        crate::diagnostic::Problem::failure(
+            "goal::output",
+            format!("cannot write to standard output: {error}"),
+        )
+        .into()
+    })
+}
+
 /// Writes to standard output; a reader that stopped reading (`goal -n | head`) is not an
 /// error, and must not become a panic.
 pub fn print_out(text: &str) -> std::io::Result<()> {

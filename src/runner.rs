@@ -3,14 +3,13 @@
 
 use std::time::Instant;
 
-use crate::diagnostic::{Error, Result};
-use crate::diagnostic::{Kind, Problem};
+use crate::diagnostic::{Error, Kind, Result};
 use crate::eval::{Depfiles, Evaluator, Listings, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::interrupt;
 use crate::logs::Logs;
 use crate::memory::{Location, Memory, RunLock};
-use crate::report::{graph, json, Reporter, Verbosity};
+use crate::report::{graph, json, print_answer, Reporter, Verbosity};
 
 /// How to run: what the command line said.
 #[derive(Debug, Clone, Copy)]
@@ -100,21 +99,10 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
             (Answer::Graph, Some(record)) => graph::instances(record),
             _ => String::new(),
         };
-        print(&answer)?;
+        print_answer(&answer)?;
     }
     result?;
     // A graph is the answer, whatever would fire.
     let fires = settings.answer != Answer::Graph && stats.would_fire + stats.may_fire > 0;
     Ok(u8::from(dry_run && fires))
-}
-
-/// Writes a command's answer to standard output.
-pub fn print(answer: &str) -> Result<()> {
-    crate::report::print_out(answer).map_err(|error| {
-        Problem::failure(
-            "goal::output",
-            format!("cannot write to standard output: {error}"),
-        )
-        .into()
-    })
 }

@@ -1075,12 +1075,11 @@ impl<'g> Evaluator<'g> {
                 || (nested && self.report().shows_nested_reached())
             {
                 let text = self.current();
+                let why = verdict.reason.as_deref().unwrap_or("its target holds");
                 if self.shared.recording {
-                    let why = verdict.reason.as_deref().unwrap_or("its target holds");
                     self.report().reason(&text, why);
                 }
                 if self.options.explain {
-                    let why = verdict.reason.as_deref().unwrap_or("its target holds");
                     self.report()
                         .explain(&text, &format!("already reached: {why}"));
                 }
