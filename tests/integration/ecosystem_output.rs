@@ -781,3 +781,31 @@ goal prepared {
     );
     nothing_written(&project, "prepared");
 }
+
+#[test]
+fn the_picture_of_mass_rebuild_in_the_guide_shows_the_graph_goal_draws_today() {
+    let project = example("mass-rebuild");
+    let run = project.goal(&["graph"]);
+    run.status(0);
+    let picture = std::fs::read_to_string(repo_root().join("docs/mass-rebuild.svg")).unwrap();
+    // Graphviz writes each line of a label as a text element, with `-` as `&#45;`.
+    let labels: Vec<String> = run
+        .stdout
+        .lines()
+        .filter_map(|line| line.split_once("label=\"")?.1.split_once('"'))
+        .flat_map(|(label, _)| label.split("\\n").map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(labels.len(), 26, "{}", run.stdout);
+    for label in labels {
+        let drawn = format!(">{}</text>", label.replace('-', "&#45;"));
+        assert!(
+            picture.contains(&drawn),
+            "docs/mass-rebuild.svg lacks `{label}`: draw it again with \
+             `goal graph | dot -Tsvg > docs/mass-rebuild.svg` in a fresh copy of the example"
+        );
+    }
+    assert_eq!(
+        picture.matches("class=\"edge\"").count(),
+        run.stdout.matches(" -> ").count()
+    );
+}
