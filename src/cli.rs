@@ -151,6 +151,7 @@ pub enum Command {
     },
     /// Print the instance graph a dry run sees from these goals (default: all), as Graphviz DOT
     Graph {
+        /// Goals to draw from, each followed by its parameters as name=value (default: all)
         #[arg(value_name = "GOAL [NAME=VALUE]...")]
         targets: Vec<String>,
         /// Draw the latest run's recipe runs from its log instead: what ran, how long, what failed
