@@ -14,8 +14,8 @@ use crate::goalfile::Goalfile;
 use crate::jobs::commands::{self, Listing, Project, SetMode};
 use crate::logs;
 use crate::memory::{self, Access, Location, Memory, MemoryCommand, RunLock};
-use crate::report::{Reporter, Verbosity};
-use crate::runner::{self, Run, Settings};
+use crate::report::{GoalList, Reporter, Verbosity};
+use crate::runner::{self, Answer, Run, Settings};
 
 /// The file `goal` looks for in the current directory and its parents.
 pub const GOALFILE: &str = "Goalfile";
@@ -72,6 +72,9 @@ pub struct Cli {
     /// Also show goals already reached and each command before it runs (-vv: debug traces)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Print the answer as JSON (spec/json.md): with --list, --dry-run, `status` and `jobs`
+    #[arg(long, global = true)]
+    pub json: bool,
     /// When to colour what goal writes to standard error
     #[arg(long, value_name = "WHEN", default_value = "auto", global = true)]
     pub color: colour::When,
@@ -146,6 +149,15 @@ pub enum Command {
     Job {
         #[command(subcommand)]
         order: JobOrder,
+    },
+    /// Print the instance graph a dry run sees from these goals (default: all), as Graphviz DOT
+    Graph {
+        /// Goals to draw from, each followed by its parameters as name=value (default: all)
+        #[arg(value_name = "GOAL [NAME=VALUE]...")]
+        targets: Vec<String>,
+        /// Draw the latest run's recipe runs from its log instead: what ran, how long, what failed
+        #[arg(long, conflicts_with = "targets")]
+        last_run: bool,
     },
     /// Print the script that completes goal's command line in SHELL, to source at its start
     Completions {
@@ -234,6 +246,7 @@ fn run(cli: Cli) -> Result<u8> {
             return Err(problem.into());
         }
     }
+    check_json(&cli)?;
     // Absolute, so that recipes, which run in the project's directory, name the same Memory;
     // a PostgreSQL URL is kept as it is.
     let memory_dir = cli
@@ -250,6 +263,12 @@ fn run(cli: Cli) -> Result<u8> {
             return log_command(&cli, goal.as_deref(), args, *follow)
         }
         Some(Command::Status { count }) => return status_command(&cli, *count),
+        Some(Command::Graph { last_run: true, .. }) => {
+            let path = find_goalfile(cli.file.as_deref())?;
+            let runs = logs::last_run(&Location::beside(&project_dir(&path), None).state_dir)?;
+            crate::report::print_answer(&crate::report::graph::last_run(&runs))?;
+            return Ok(0);
+        }
         Some(Command::Daemon {
             order: Some(order), ..
         }) => {
@@ -294,7 +313,7 @@ fn run(cli: Cli) -> Result<u8> {
                 (false, true) => Listing::Ended,
                 (false, false) => Listing::Running,
             };
-            return with_project(&cli, memory_dir, |p| commands::list(p, listing));
+            return with_project(&cli, memory_dir, |p| commands::list(p, listing, cli.json));
         }
         Some(Command::Job { order }) => {
             return with_project(&cli, memory_dir, |p| match order {
@@ -307,7 +326,7 @@ fn run(cli: Cli) -> Result<u8> {
             return print_made(|out| completion::script(*shell, out))
         }
         Some(Command::Man) => return print_made(|out| crate::manual::write(Cli::command(), out)),
-        None => {}
+        Some(Command::Graph { .. }) | None => {}
     }
     let path = find_goalfile(cli.file.as_deref())?;
     tracing::debug!(goalfile = %path.display(), "reading");
@@ -322,15 +341,16 @@ fn run(cli: Cli) -> Result<u8> {
     // time was a seventh of a cached no-op's instructions (a chain of 1,000 goals).
     let goalfile = ManuallyDrop::new(crate::cache::load_checked(&path, &state_dir)?);
     if cli.list {
-        crate::report::print_out(&list(&goalfile)).map_err(|error| {
-            Problem::failure(
-                "goal::output",
-                format!("cannot write to standard output: {error}"),
-            )
-        })?;
+        let listing = GoalList::of(&goalfile);
+        let json = cli.json.then(|| crate::report::json::list(&listing));
+        crate::report::print_answer(&json.unwrap_or_else(|| listing.text()))?;
         return Ok(0);
     }
-    let requests = requests(&cli.targets, &goalfile)?;
+    let targets = match &cli.command {
+        Some(Command::Graph { targets, .. }) => targets,
+        _ => &cli.targets,
+    };
+    let requests = requests(targets, &goalfile)?;
     let project = project_dir(&path);
     // Every command runs in the root Goalfile's directory and every path in it is relative to
     // it: moving there once makes both true for the whole run.
@@ -342,7 +362,7 @@ fn run(cli: Cli) -> Result<u8> {
 /// What every Memory handle of this command may do: the one place `--dry-run` is made to
 /// write nothing.
 fn access(cli: &Cli) -> Access {
-    if cli.dry_run {
+    if dry_run(cli) {
         Access::ReadOnly
     } else {
         Access::ReadWrite
@@ -511,7 +531,7 @@ fn instance_text(path: &Path, words: &[String], location: Location) -> Result<Op
 fn status_command(cli: &Cli, count: usize) -> Result<u8> {
     let path = find_goalfile(cli.file.as_deref())?;
     let location = Location::beside(&project_dir(&path), None);
-    Ok(logs::status(&location.state_dir, count)?)
+    Ok(logs::status(&location.state_dir, count, cli.json)?)
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -525,10 +545,11 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 }
 
 fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Location) -> Result<u8> {
+    let settings = settings(cli);
     // A recipe that runs `goal` again is part of the run that started it: it shares that run's
     // Memory through the socket and must not wait for that run's lock.
     let nested = memory::inherited_socket(Some(&location)).is_some();
-    let lock = if cli.dry_run || nested {
+    let lock = if settings.options.dry_run || nested {
         None
     } else {
         Some(RunLock::acquire(&location.state_dir, cli.wait)?)
@@ -541,14 +562,47 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
         lock: lock.as_ref(),
         environment: Vec::new(),
     };
-    runner::reach(settings(cli), run, requests)
+    runner::reach(settings, run, requests)
+}
+
+/// `--json` where it has no meaning is a mistake to say, not to ignore.
+fn check_json(cli: &Cli) -> Result<()> {
+    let answers_json = match cli.command {
+        Some(Command::Status { .. } | Command::Jobs { .. }) => true,
+        None => cli.list || cli.dry_run,
+        Some(_) => false,
+    };
+    if cli.json && !answers_json {
+        return Err(Problem::input(
+            "goal::json-unsupported",
+            "--json goes only with --list, --dry-run, `goal status` and `goal jobs`",
+        )
+        .with_optional_help(
+            cli.command
+                .is_none()
+                .then(|| "add --dry-run to see as JSON what a run would do".to_string()),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Whether the command line asks for a dry run: `goal graph` draws one.
+fn dry_run(cli: &Cli) -> bool {
+    cli.dry_run || matches!(cli.command, Some(Command::Graph { .. }))
 }
 
 /// How the command line asks runs to be made.
 fn settings(cli: &Cli) -> Settings {
+    let graph = matches!(cli.command, Some(Command::Graph { .. }));
     Settings {
+        answer: match (graph, cli.json) {
+            (true, _) => Answer::Graph,
+            (false, true) => Answer::Json,
+            (false, false) => Answer::Lines,
+        },
         options: Options {
-            dry_run: cli.dry_run,
+            dry_run: dry_run(cli),
             explain: cli.explain,
             keep_going: cli.keep_going,
             jobs: cli.jobs.into(),
@@ -674,107 +728,6 @@ fn requests(words: &[String], goalfile: &Goalfile) -> Result<Vec<Request>> {
         });
     }
     Ok(requests)
-}
-
-/// `goal --list`: each goal as it is called, with its doc and its parameters' docs.
-fn list(goalfile: &Goalfile) -> String {
-    let mut goals: Vec<_> = goalfile.goals.iter().collect();
-    goals.sort_by(|a, b| a.name.text.cmp(&b.name.text));
-    let usage: Vec<String> = goals
-        .iter()
-        .map(|goal| {
-            let mut usage = goal.name.text.to_string();
-            for param in &goal.params {
-                usage.push(' ');
-                usage.push_str(&param.name.text);
-                if let Some(default) = param.default.as_ref().and_then(|d| d.as_literal()) {
-                    usage.push_str(&format!("={default:?}"));
-                }
-            }
-            usage
-        })
-        .collect();
-    let width = usage.iter().map(String::len).max().unwrap_or(0);
-    let mut out = String::from("Goals:\n");
-    for (goal, usage) in goals.iter().zip(&usage) {
-        match &goal.doc {
-            Some(doc) => out.push_str(&format!("    {usage:width$}  # {doc}\n")),
-            None => out.push_str(&format!("    {usage}\n")),
-        }
-        for param in &goal.params {
-            let mut notes = Vec::new();
-            if let Some(doc) = &param.doc {
-                notes.push(doc.to_string());
-            }
-            if let Some(pattern) = &param.pattern {
-                notes.push(format!("matches {}", pattern.source));
-            }
-            if !notes.is_empty() {
-                out.push_str(&format!(
-                    "        {}: {}\n",
-                    param.name.text,
-                    notes.join("; ")
-                ));
-            }
-        }
-    }
-    out.push_str(&list_others(goalfile));
-    out
-}
-
-/// The transitions plans may take, the persistent variables and the jobs, as `--list` shows
-/// them after the goals: each is something a user can call or set.
-fn list_others(goalfile: &Goalfile) -> String {
-    let mut transitions: Vec<_> = goalfile.transitions.iter().collect();
-    transitions.sort_by(|a, b| a.name.text.cmp(&b.name.text));
-    let transitions = transitions
-        .iter()
-        .map(|t| {
-            let usage = format!("{} (cost {})", t.name.text, t.cost);
-            (usage, t.doc.as_ref().map(ToString::to_string))
-        })
-        .collect();
-    let variables = goalfile
-        .variables
-        .iter()
-        .map(|variable| {
-            let usage = match variable.default.as_ref().and_then(|d| d.as_literal()) {
-                Some(default) => format!("{}={default:?}", variable.name.text),
-                None => variable.name.text.to_string(),
-            };
-            (usage, variable.doc.as_ref().map(ToString::to_string))
-        })
-        .collect();
-    let jobs = crate::jobs::all(goalfile)
-        .iter()
-        .map(|job| (job.name.clone(), Some(job.trigger())))
-        .collect();
-    [
-        section("Transitions", transitions),
-        section("Variables (goal set NAME=VALUE)", variables),
-        section("Jobs (goal daemon, goal tick)", jobs),
-    ]
-    .concat()
-}
-
-/// One part of `--list`: a title, then each entry with its doc aligned after it.
-fn section(title: &str, entries: Vec<(String, Option<String>)>) -> String {
-    if entries.is_empty() {
-        return String::new();
-    }
-    let width = entries
-        .iter()
-        .map(|(usage, _)| usage.len())
-        .max()
-        .unwrap_or(0);
-    let mut out = format!("{title}:\n");
-    for (usage, doc) in entries {
-        match doc {
-            Some(doc) => out.push_str(&format!("    {usage:width$}  # {doc}\n")),
-            None => out.push_str(&format!("    {usage}\n")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -70,7 +70,8 @@ fn this_binary() -> String {
 /// What a word of the command line may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Offer {
-    /// `goal GOAL NAME=VALUE…`: a goal, or a parameter of the goal named before it.
+    /// `goal GOAL NAME=VALUE…` (and `goal graph GOAL NAME=VALUE…`): a goal, or a parameter of
+    /// the goal named before it.
     GoalsAndParameters,
     /// `goal log GOAL`.
     Goals,
@@ -88,6 +89,11 @@ fn with_goal_completion(command: Command, load: Loader) -> Command {
     command
         .mut_arg("targets", |arg| {
             arg.add(completer(Offer::GoalsAndParameters))
+        })
+        .mut_subcommand("graph", |command| {
+            command.mut_arg("targets", |arg| {
+                arg.add(completer(Offer::GoalsAndParameters))
+            })
         })
         .mut_subcommand("log", move |command| {
             command
@@ -128,6 +134,11 @@ fn offered(
             .get_one::<String>("goal")
             .into_iter()
             .chain(log.get_many::<String>("args").into_iter().flatten())
+            .collect(),
+        Some(("graph", graph)) => graph
+            .get_many::<String>("targets")
+            .into_iter()
+            .flatten()
             .collect(),
         _ => matches
             .get_many::<String>("targets")

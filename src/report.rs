@@ -3,10 +3,20 @@
 //! Status lines go to standard error, prefixed `goal:` like make's, so a recipe's own standard
 //! output can be piped untouched; a dry run's answer (what would fire) is the product of that
 //! command and goes to standard output. Coloured as [`crate::colour`] decides.
+//! A dry run asked for as JSON or as a graph keeps its answer in a [`Record`] instead, printed
+//! whole at the end.
+
+pub mod graph;
+pub mod json;
+mod list;
+mod record;
 
 use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Duration;
+
+pub use list::{GoalList, Location};
+pub use record::{RecipeRun, Record, RecordedInstance, RunState, State};
 
 /// How much to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,6 +37,8 @@ pub struct Reporter {
     failed: Vec<String>,
     interrupted: Vec<String>,
     blocked: Vec<String>,
+    /// Kept for a dry run printed as JSON or drawn: its answer is not written line by line.
+    record: Option<Record>,
 }
 
 /// Counts for the closing summary. Grouping goals are not counted.
@@ -65,6 +77,53 @@ impl Reporter {
             failed: Vec::new(),
             interrupted: Vec::new(),
             blocked: Vec::new(),
+            record: None,
+        }
+    }
+
+    /// A reporter that keeps a dry run's answer in a [`Record`] rather than printing it.
+    pub fn recording(verbosity: Verbosity) -> Reporter {
+        Reporter {
+            record: Some(Record::default()),
+            ..Reporter::new(verbosity)
+        }
+    }
+
+    /// Whether the dry run's answer is kept in a [`Record`].
+    pub fn records(&self) -> bool {
+        self.record.is_some()
+    }
+
+    /// The record kept, once the run has ended.
+    pub fn take_record(&mut self) -> Option<Record> {
+        self.record.take()
+    }
+
+    /// Recording: an instance met, required by `requirer` (none for a goal named on the
+    /// command line).
+    pub fn met(
+        &mut self,
+        requirer: Option<&str>,
+        instance: &str,
+        goal: &str,
+        arguments: Vec<(String, String)>,
+    ) {
+        if let Some(record) = &mut self.record {
+            record.met(requirer, instance, goal, arguments);
+        }
+    }
+
+    /// Recording: why an instance is in the state it settles in, when nothing prints it.
+    pub fn reason(&mut self, instance: &str, why: &str) {
+        if let Some(record) = &mut self.record {
+            record.reason(instance, why);
+        }
+    }
+
+    /// Recording: the state an instance settled in; `failure`, the message of its own failure.
+    pub fn settled(&mut self, instance: &str, state: State, failure: Option<&str>) {
+        if let Some(record) = &mut self.record {
+            record.settled(instance, state, failure);
         }
     }
 
@@ -222,19 +281,26 @@ impl Reporter {
     /// `--dry-run`: an instance that would run its recipe, and why. Standard output.
     pub fn would_fire(&mut self, instance: &str, why: &str) {
         self.stats.would_fire += 1;
-        let _ = print_out(&format!("would fire: {instance}  ({why})\n"));
+        match &mut self.record {
+            Some(record) => record.verdict(instance, why),
+            None => drop(print_out(&format!("would fire: {instance}  ({why})\n"))),
+        }
     }
 
     /// `--dry-run`: an instance whose target can only be known once what it requires has run.
     pub fn may_fire(&mut self, instance: &str, why: &str) {
         self.stats.may_fire += 1;
-        let _ = print_out(&format!("may fire:   {instance}  ({why})\n"));
+        match &mut self.record {
+            Some(record) => record.verdict(instance, why),
+            None => drop(print_out(&format!("may fire:   {instance}  ({why})\n"))),
+        }
     }
 
     /// The steps a `plan` chose, each with its cost: on standard output in a dry run (it is
-    /// part of the answer), else as a status line.
+    /// part of the answer), else as a status line; a dry run kept in a [`Record`] keeps standard
+    /// output for the record alone.
     pub fn plan(&mut self, instance: &str, steps: &[(&str, String)], total: &str, dry_run: bool) {
-        if dry_run {
+        if dry_run && !self.records() {
             let mut text = format!(
                 "plan for {instance}: {} step(s), total cost {total}\n",
                 steps.len()
@@ -311,6 +377,17 @@ impl Reporter {
 
 pub(crate) fn seconds(elapsed: Duration) -> String {
     format!("{:.2}s", elapsed.as_secs_f64())
+}
+
+/// Writes a command's answer (`--list`, a JSON document, a graph) to standard output.
+pub fn print_answer(answer: &str) -> crate::diagnostic::Result<()> {
+    print_out(answer).map_err(|error| {
+        crate::diagnostic::Problem::failure(
+            "goal::output",
+            format!("cannot write to standard output: {error}"),
+        )
+        .into()
+    })
 }
 
 /// Writes to standard output; a reader that stopped reading (`goal -n | head`) is not an

@@ -3,19 +3,31 @@
 
 use std::time::Instant;
 
-use crate::diagnostic::{Error, Result};
+use crate::diagnostic::{Error, Kind, Result};
 use crate::eval::{Depfiles, Evaluator, Listings, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::interrupt;
 use crate::logs::Logs;
 use crate::memory::{Location, Memory, RunLock};
-use crate::report::{Reporter, Verbosity};
+use crate::report::{graph, json, print_answer, Reporter, Verbosity};
 
 /// How to run: what the command line said.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
     pub options: Options,
     pub verbosity: Verbosity,
+    pub answer: Answer,
+}
+
+/// How a dry run gives its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// A line for each instance that would fire, as it is found.
+    Lines,
+    /// One JSON document at the end (`--json`).
+    Json,
+    /// The instance graph in Graphviz DOT (`goal graph`).
+    Graph,
 }
 
 /// What one run works on.
@@ -42,7 +54,10 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
         run.goalfile,
         run.memory.clone(),
         settings.options,
-        Reporter::new(settings.verbosity),
+        match settings.answer {
+            Answer::Lines => Reporter::new(settings.verbosity),
+            Answer::Json | Answer::Graph => Reporter::recording(settings.verbosity),
+        },
     )?;
     evaluator.set_environment(run.environment);
     evaluator.remember_listings(Listings::new(&run.location.state_dir));
@@ -64,7 +79,30 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
         crate::daemon::poke(&run.location.state_dir);
     }
     let stats = evaluator.stats();
+    let record = evaluator.take_record();
     evaluator.end();
+    // With -k the walk went on past each failure, so the record is whole and shows them; a
+    // failure without -k, or an interruption, stopped it part-way, and a partial answer would
+    // mislead.
+    let whole = match &result {
+        Ok(()) => true,
+        Err(problems) => {
+            settings.options.keep_going
+                && problems
+                    .iter()
+                    .all(|problem| problem.kind != Kind::Interrupted)
+        }
+    };
+    if whole {
+        let answer = match (settings.answer, &record) {
+            (Answer::Json, Some(record)) => json::dry_run(record, stats),
+            (Answer::Graph, Some(record)) => graph::instances(record),
+            _ => String::new(),
+        };
+        print_answer(&answer)?;
+    }
     result?;
-    Ok(u8::from(dry_run && stats.would_fire + stats.may_fire > 0))
+    // A graph is the answer, whatever would fire.
+    let fires = settings.answer != Answer::Graph && stats.would_fire + stats.may_fire > 0;
+    Ok(u8::from(dry_run && fires))
 }

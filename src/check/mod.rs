@@ -39,13 +39,13 @@ pub const RESERVED_NAMES: &[&str] = &[
     "vars",
     "jobs",
     "job",
-    // Planned.
-    "init",
-    "fmt",
     "graph",
     "completions",
     "man",
     "help",
+    // Planned.
+    "init",
+    "fmt",
 ];
 
 /// Reports every static problem of the Goalfile at once.

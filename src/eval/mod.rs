@@ -40,7 +40,7 @@ use crate::interrupt;
 use crate::logs::Logs;
 use crate::memory::{InstanceLock, Memory, RunLock};
 use crate::progress;
-use crate::report::{Reporter, Stats};
+use crate::report::{Record, Reporter, State, Stats};
 use crate::run;
 use crate::template::Context;
 pub use depfiles::Depfiles;
@@ -179,6 +179,7 @@ impl<'g> Evaluator<'g> {
         let jobs = run::JobSlots::new(options.jobs).map_err(|error| {
             Problem::failure("goal::jobs", format!("cannot make the job slots: {error}"))
         })?;
+        let recording = reporter.records();
         let shared = Shared {
             goals: goalfile.goal_index(),
             predicates: goalfile.predicate_index(),
@@ -200,6 +201,7 @@ impl<'g> Evaluator<'g> {
             listings: Mutex::new(None),
             forced: Mutex::default(),
             depfiles: Mutex::new(Depfiles::unkept()),
+            recording,
         };
         Ok(Evaluator {
             goalfile,
@@ -229,6 +231,11 @@ impl<'g> Evaluator<'g> {
 
     pub fn summary(&self, elapsed: Duration, dry_run: bool) {
         self.report().summary(elapsed, dry_run);
+    }
+
+    /// The dry run's answer, when the reporter kept it (see [`Reporter::recording`]).
+    pub fn take_record(&self) -> Option<Record> {
+        self.report().take_record()
     }
 
     /// Reuses directory listings kept in `listings`; [`Evaluator::end`] keeps those this run
@@ -350,12 +357,31 @@ impl<'g> Evaluator<'g> {
     fn reach_requested(&mut self, instance: Instance) -> Result<()> {
         let text = self.describe(&instance);
         let grouping = self.goalfile.goals[instance.goal].is_grouping();
+        if self.shared.recording {
+            self.record_met(&instance);
+        }
         if let Outcome::Reached = self.reach(instance, None)? {
             if !grouping {
                 self.report().reached(&text, true);
             }
         }
         Ok(())
+    }
+
+    /// Recording: the reporter meets `instance`, required by the instance being reached now.
+    #[inline(never)]
+    fn record_met(&self, instance: &Instance) {
+        let goal = &self.goalfile.goals[instance.goal];
+        let arguments = goal
+            .params
+            .iter()
+            .zip(instance.values.iter())
+            .map(|(param, value)| (param.name.text.to_string(), value.clone()))
+            .collect();
+        let requirer = self.stack.last().map(|&id| self.describe_id(id));
+        let text = self.describe(instance);
+        self.report()
+            .met(requirer.as_deref(), &text, &goal.name.text, arguments);
     }
 
     fn describe(&self, instance: &Instance) -> String {
@@ -465,6 +491,20 @@ impl<'g> Evaluator<'g> {
         blocked: bool,
     ) -> Result<Outcome> {
         self.run_hooks(id, instance, &result, blocked);
+        if self.shared.recording {
+            let state = match result {
+                Ok(Outcome::Reached | Outcome::Ran) => State::Reached,
+                Ok(Outcome::WouldFire) => State::WouldFire,
+                Ok(Outcome::MayFire) => State::MayFire,
+                Ok(Outcome::Failed) | Err(_) => State::Failed,
+            };
+            let failure = result
+                .as_ref()
+                .err()
+                .map(|problem| problem.message.as_str());
+            let text = self.describe(instance);
+            self.report().settled(&text, state, failure);
+        }
         self.stack.pop();
         let settled = match result {
             Ok(outcome) => Ok(outcome),
@@ -698,9 +738,12 @@ impl<'g> Evaluator<'g> {
             self.report().would_fire(&text, why);
             Outcome::WouldFire
         } else if let Some(requirement) = &body.pending {
+            let why = format!("requires {requirement}, which may fire first");
             if goal.target().is_some() || body.would_act {
-                let why = format!("requires {requirement}, which may fire first");
                 self.report().may_fire(&text, &why);
+            } else {
+                // A goal that only groups others is not shown, but a record names it.
+                self.report().reason(&text, &why);
             }
             Outcome::MayFire
         } else if body.would_act {
@@ -769,6 +812,9 @@ impl<'g> Evaluator<'g> {
     /// Reaches the instance a `require` names, and notes its outcome in the body.
     fn require(&mut self, require: &'g Require, scope: &Scope<'g>, body: &mut Body) -> Result<()> {
         let required = self.required_instance(require, scope)?;
+        if self.shared.recording {
+            self.record_met(&required);
+        }
         match self.reach(required.clone(), Some(require.span)) {
             Ok(outcome) => {
                 self.note_requirement(&required, outcome, body);
@@ -1034,10 +1080,16 @@ impl<'g> Evaluator<'g> {
             let nested = body.started.is_none() && self.stack.len() > 1;
             // Building the instance's text for each of ten thousand reached goals would be
             // the bulk of a no-op run's work: only when it is shown.
-            if self.options.explain || (nested && self.report().shows_nested_reached()) {
+            if self.options.explain
+                || self.shared.recording
+                || (nested && self.report().shows_nested_reached())
+            {
                 let text = self.current();
+                let why = verdict.reason.as_deref().unwrap_or("its target holds");
+                if self.shared.recording {
+                    self.report().reason(&text, why);
+                }
                 if self.options.explain {
-                    let why = verdict.reason.as_deref().unwrap_or("its target holds");
                     self.report()
                         .explain(&text, &format!("already reached: {why}"));
                 }

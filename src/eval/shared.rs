@@ -53,6 +53,9 @@ pub(super) struct Shared<'g> {
     pub(super) forced: Mutex<Vec<Instance>>,
     /// What depfiles said, kept between runs when the run keeps them.
     pub(super) depfiles: Mutex<Depfiles>,
+    /// The reporter keeps a dry run's answer whole (JSON, a graph): it is told of every
+    /// instance and requirement. Read once, so the hot path asks no lock.
+    pub(super) recording: bool,
 }
 
 /// Every instance met in this invocation, by id: each is stored once, and stacks and outcomes

@@ -308,51 +308,54 @@ pub enum Listing {
 /// How many ended runs `goal jobs --ended` lists.
 const ENDED_SHOWN: usize = 20;
 
-/// `goal jobs [--names | --ended]`.
-pub fn list(project: &Project, listing: Listing) -> Result<u8> {
-    if listing == Listing::Ended {
-        let rows: Vec<Vec<String>> = Ended::recent(project.state_dir(), ENDED_SHOWN)
-            .into_iter()
-            .map(|ended| {
-                vec![
-                    ended.serial.to_string(),
-                    ended.label,
-                    ended.started,
-                    ended.took,
-                    ended.result,
-                ]
-            })
-            .collect();
-        if rows.is_empty() {
-            say("no job run of the daemon has ended yet\n")?;
-        } else {
-            say(&table(
-                &["SERIAL", "JOB", "STARTED", "TOOK", "RESULT"],
-                &rows,
-            ))?;
+/// `goal jobs [--names | --ended] [--json]`.
+pub fn list(project: &Project, listing: Listing, json: bool) -> Result<u8> {
+    let (kind, header, rows, none): (_, &[&str], Vec<Vec<String>>, _) = match listing {
+        Listing::Ended => (
+            "ended-jobs",
+            &["SERIAL", "JOB", "STARTED", "TOOK", "RESULT"],
+            Ended::recent(project.state_dir(), ENDED_SHOWN)
+                .into_iter()
+                .map(|ended| {
+                    vec![
+                        ended.serial.to_string(),
+                        ended.label,
+                        ended.started,
+                        ended.took,
+                        ended.result,
+                    ]
+                })
+                .collect(),
+            "no job run of the daemon has ended yet\n",
+        ),
+        Listing::Names => {
+            let fields = match control::ask(project.state_dir(), &["names"])? {
+                Some(fields) => fields,
+                None => super::names(project.goalfile()?),
+            };
+            (
+                "job-names",
+                &["NAME", "RUNS"],
+                fields.chunks(2).map(<[String]>::to_vec).collect(),
+                "the Goalfile has no jobs: no `every` or `when` blocks\n",
+            )
         }
-        return Ok(0);
-    }
-    let names = listing == Listing::Names;
-    if names {
-        let fields = match control::ask(project.state_dir(), &["names"])? {
-            Some(fields) => fields,
-            None => super::names(project.goalfile()?),
-        };
-        let rows: Vec<Vec<String>> = fields.chunks(2).map(<[String]>::to_vec).collect();
-        if rows.is_empty() {
-            say("the Goalfile has no jobs: no `every` or `when` blocks\n")?;
-        } else {
-            say(&table(&["NAME", "RUNS"], &rows))?;
-        }
-        return Ok(0);
-    }
-    let fields = ask_daemon(project, &["jobs"])?;
-    let rows: Vec<Vec<String>> = fields.chunks(5).map(<[String]>::to_vec).collect();
-    if rows.is_empty() {
-        say("no job is running\n")?;
+        Listing::Running => (
+            "jobs",
+            &["SERIAL", "JOB", "STARTED", "PID", "LOG"],
+            ask_daemon(project, &["jobs"])?
+                .chunks(5)
+                .map(<[String]>::to_vec)
+                .collect(),
+            "no job is running\n",
+        ),
+    };
+    if json {
+        say(&crate::report::json::table(kind, header, &rows))?;
+    } else if rows.is_empty() {
+        say(none)?;
     } else {
-        say(&table(&["SERIAL", "JOB", "STARTED", "PID", "LOG"], &rows))?;
+        say(&table(header, &rows))?;
     }
     Ok(0)
 }

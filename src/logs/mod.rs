@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 pub(crate) use record::record;
-pub use show::{show, status};
+pub use show::{last_run, show, status};
 
 use index::Ending;
 

@@ -9,10 +9,10 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Duration;
 
-use super::index::{self, Outcome, RecordedRun};
+use super::index::{self, Ending, Outcome, RecordedRun};
 use super::{logs_dir, prune};
 use crate::diagnostic::Problem;
-use crate::report::seconds;
+use crate::report::{seconds, RecipeRun, RunState};
 
 const NO_LOG: &str = "goal::no-log";
 
@@ -138,14 +138,14 @@ fn write_out(bytes: &[u8]) -> Result<bool, Problem> {
     })
 }
 
-/// `goal status`: the latest `count` recipe runs, newest last, one a line.
-pub fn status(state_dir: &Path, count: usize) -> Result<u8, Problem> {
+/// `goal status`: the latest `count` recipe runs, newest last, one a line, or as JSON.
+pub fn status(state_dir: &Path, count: usize, json: bool) -> Result<u8, Problem> {
     let logs_dir = logs_dir(state_dir);
     let mut runs = Vec::new();
     if count > 0 {
         index::newest_first(&logs_dir, |invocation| {
             for run in invocation.into_iter().rev() {
-                runs.push(run);
+                runs.push(recipe_run(&run));
                 if runs.len() == count {
                     return ControlFlow::Break(());
                 }
@@ -153,21 +153,25 @@ pub fn status(state_dir: &Path, count: usize) -> Result<u8, Problem> {
             ControlFlow::Continue(())
         })?;
     }
+    runs.reverse();
+    if json {
+        write_out(crate::report::json::status(&runs).as_bytes())?;
+        return Ok(0);
+    }
     if runs.is_empty() {
         eprintln!("goal: no recipe run is recorded in {}", logs_dir.display());
         return Ok(0);
     }
     let rows: Vec<[String; 4]> = runs
-        .iter()
-        .rev()
+        .into_iter()
         .map(|run| {
             [
-                humantime::format_rfc3339_seconds(run.started).to_string(),
-                run.duration()
-                    .map(seconds)
+                run.started,
+                run.seconds
+                    .map(|took| seconds(Duration::from_secs_f64(took)))
                     .unwrap_or_else(|| "-".to_string()),
-                run.outcome().to_string(),
-                run.instance.clone(),
+                run.result,
+                run.instance,
             ]
         })
         .collect();
@@ -181,6 +185,41 @@ pub fn status(state_dir: &Path, count: usize) -> Result<u8, Problem> {
     }
     write_out(out.as_bytes())?;
     Ok(0)
+}
+
+/// The recipe runs of the latest invocation that ran any, in the order they started.
+pub fn last_run(state_dir: &Path) -> Result<Vec<RecipeRun>, Problem> {
+    let logs_dir = logs_dir(state_dir);
+    let mut runs = Vec::new();
+    index::newest_first(&logs_dir, |invocation| {
+        runs = invocation.iter().map(recipe_run).collect();
+        if runs.is_empty() {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    })?;
+    if runs.is_empty() {
+        return Err(no_run(None, &logs_dir));
+    }
+    Ok(runs)
+}
+
+/// A run as `goal status` and `goal graph --last-run` show it.
+fn recipe_run(run: &RecordedRun) -> RecipeRun {
+    let outcome = run.outcome();
+    RecipeRun {
+        instance: run.instance.clone(),
+        started: humantime::format_rfc3339_seconds(run.started).to_string(),
+        seconds: run.duration().map(|took| took.as_secs_f64()),
+        state: match outcome {
+            Outcome::Ok => RunState::Ok,
+            Outcome::Failed(Ending::Interrupted) | Outcome::Interrupted => RunState::Interrupted,
+            Outcome::Failed(_) => RunState::Failed,
+            Outcome::Running => RunState::Running,
+        },
+        result: outcome.to_string(),
+    }
 }
 
 /// "0.52s, failed (status 2)", "3.10s so far, running", "interrupted".

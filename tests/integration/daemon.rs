@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use common::{alive, Project};
 
 /// A daemon running in a project; stopped (or killed) when dropped, so no test leaves one.
-struct Daemon {
+pub(crate) struct Daemon {
     child: Child,
 }
 
 impl Daemon {
-    fn start(project: &Project) -> Daemon {
+    pub(crate) fn start(project: &Project) -> Daemon {
         let started = |project: &Project| log(project).matches(" started (pid").count();
         let before = started(project);
         let child = project
@@ -59,7 +59,7 @@ fn log(project: &Project) -> String {
     std::fs::read_to_string(project.path().join("daemon.log")).unwrap_or_default()
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -86,25 +86,29 @@ offered goal -C sub d
 offered goal log ''
 offered goal log rebuilt p
 offered goal log rebuilt pkg=zlib ''
+offered goal graph pub
+offered goal graph rebuilt pkg=zlib p
 "#
     );
     shell(&project, "bash", &["-c", &calls]).expect(
         0,
         "
         complete -o bashdefault -o nosort -o nospace -F _clap_complete_goal goal
-        [goal ] memory log status daemon tick set get vars jobs job completions man help published rebuilt --file --directory --memory --dry-run --explain --keep-going --always --force --jobs --list --check --wait --quiet --verbose --color --help --version
+        [goal ] memory log status daemon tick set get vars jobs job graph completions man help published rebuilt --file --directory --memory --dry-run --explain --keep-going --always --force --jobs --list --check --wait --quiet --verbose --json --color --help --version
         [goal co] completions
         [goal pub] published
         [goal rebuilt p] published pkg= profile=
         [goal rebuilt pkg=zlib p] published profile=
-        [goal published pkg=zlib rebuilt ] published rebuilt pkg= profile= --file --directory --memory --dry-run --explain --keep-going --always --force --jobs --list --check --wait --quiet --verbose --color --help --version
+        [goal published pkg=zlib rebuilt ] published rebuilt pkg= profile= --file --directory --memory --dry-run --explain --keep-going --always --force --jobs --list --check --wait --quiet --verbose --json --color --help --version
         [goal --c] --check --color
         [goal --color ] auto always never
-        [goal completions ] bash zsh fish --file --directory --memory --dry-run --explain --keep-going --jobs --wait --quiet --verbose --color --help
+        [goal completions ] bash zsh fish --file --directory --memory --dry-run --explain --keep-going --jobs --wait --quiet --verbose --json --color --help
         [goal -C sub d] daemon deployed
-        [goal log ] published rebuilt --follow --file --directory --memory --dry-run --explain --keep-going --jobs --wait --quiet --verbose --color --help
+        [goal log ] published rebuilt --follow --file --directory --memory --dry-run --explain --keep-going --jobs --wait --quiet --verbose --json --color --help
         [goal log rebuilt p] pkg= profile=
-        [goal log rebuilt pkg=zlib ] profile= --follow --file --directory --memory --dry-run --explain --keep-going --jobs --wait --quiet --verbose --color --help
+        [goal log rebuilt pkg=zlib ] profile= --follow --file --directory --memory --dry-run --explain --keep-going --jobs --wait --quiet --verbose --json --color --help
+        [goal graph pub] published
+        [goal graph rebuilt pkg=zlib p] published profile=
         ",
         "",
     );

@@ -30,7 +30,7 @@ fn example_goalfiles_check_clean() {
 }
 
 /// Copies `examples/NAME` into a fresh project, leaving out what a run creates.
-fn example(name: &str) -> Project {
+pub(crate) fn example(name: &str) -> Project {
     let project = Project::new();
     let source = repo_root().join("examples").join(name);
     let mut stack = vec![PathBuf::new()];

@@ -8,6 +8,7 @@ mod c_builds;
 mod cache;
 mod daemon;
 mod ecosystem_cli;
+mod ecosystem_output;
 mod evaluate;
 mod examples;
 mod http_predicates;
