@@ -128,6 +128,7 @@ every "1 hour" name="skipping" missed="skip" {
     let daemon = Daemon::start(&project);
     std::thread::sleep(Duration::from_millis(1500));
     project
+        // The next firing's time is the wall clock's: only the line's start is known.
         .goal(&["daemon", "status"])
         .success()
         .stdout_has("next: every hourly at");
@@ -154,6 +155,7 @@ fn a_second_daemon_for_the_project_refuses_to_start() {
     let project = Project::new().goalfile(r#"every "1 hour" { run "true" }"#);
     let _daemon = Daemon::start(&project);
     project
+        // The message names the running daemon's pid.
         .goal(&["daemon"])
         .status(1)
         .stderr_has("a goal daemon (pid")
@@ -211,6 +213,7 @@ every cron="0 0 1 1 *" name="slow" {
 "#,
     );
     let _daemon = Daemon::start(&project);
+    // The answer names the job run's serial, which depends on the runs before it.
     let started = project.goal(&["job", "start", "slow"]);
     started.success().stdout_has("the daemon started job");
     let serial: String = started

@@ -1048,6 +1048,7 @@ goal quick { run "touch quick" }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     project
+        // The message names the first run's pid.
         .goal(&["quick"])
         .status(1)
         .stderr_has("another goal run")

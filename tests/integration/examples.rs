@@ -245,6 +245,7 @@ fn mass_rebuild_builds_each_package_once_after_its_dependencies() {
 #[test]
 fn commit_tests_tests_each_commit_once() {
     let project = example("commit-tests");
+    // The tests' output names commits by their hashes, which differ with every repository made.
     project.goal(&[]).success().stdout_has("all tests passed");
     project.goal(&[]).expect(
         0,

@@ -153,6 +153,7 @@ goal all { require built pkg="foo" }
         "building foo for x86_64\noops\n"
     );
     // The instance is named as on the command line, defaults included.
+    // The header names the run's start time and its log's path, with the run's pid.
     let shown = project.goal(&["log", "built", "pkg=foo"]);
     shown
         .success()

@@ -268,6 +268,7 @@ fn a_recipe_reaches_the_running_goal_through_its_socket() {
 fn a_socket_nobody_serves_is_an_error_not_a_fallback() {
     let project = Project::new().goalfile("");
     let gone = project.path().join("gone");
+    // The message names the socket's temporary path, wrapped by its length: its words are looked for.
     through(&project, &gone, &["memory", "get", "k"])
         .status(2)
         .stderr_has("goal::memory-socket")
@@ -290,6 +291,7 @@ fn a_dry_run_memory_refuses_writes_also_through_its_socket() {
     assert!(memory.delete("k").is_err());
 
     let socket = memory.serve().unwrap();
+    // The message names the socket's temporary path, wrapped by its length: its words are looked for.
     through(&project, &socket, &["memory", "set", "k", "w"])
         .status(2)
         .stderr_has("goal::memory-read-only")
@@ -308,6 +310,7 @@ fn another_terminal_reaches_the_running_goal_through_the_run_lock() {
     memory.set("held", "yes").unwrap();
     run_lock.advertise(&[&memory.serve().unwrap()]).unwrap();
 
+    // The message names this test process's pid, whose length varies, and is wrapped by it.
     let get = project.goal(&["memory", "get", "held"]);
     get.success();
     assert_eq!(get.stdout, "yes\n");

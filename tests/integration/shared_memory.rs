@@ -412,6 +412,7 @@ fn a_server_gone_mid_run_stops_it_and_a_rerun_completes() {
     run()
         .status(1)
         .stdout_is("")
+        // The message names the server's temporary socket directory and database, wrapped by their length.
         .stderr_has("goal::memory-io")
         .stderr_has("cannot write the Memory at `postgres://goal@localhost/")
         .stderr_has(

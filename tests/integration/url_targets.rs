@@ -61,6 +61,7 @@ fn url_targets_decide_what_fires() {
             goal: summary: 0 ran, 3 already reached (<duration>)
             ",
         );
+    // The reasons name the test server's port, which changes from run to run.
     project
         .goal(&[
             "--dry-run",
@@ -88,6 +89,7 @@ fn url_targets_decide_what_fires() {
 
     let started = Instant::now();
     project
+        // The reasons below name the test server's port, which changes from run to run.
         .goal(&["--dry-run", "slow"])
         .status(1)
         .stdout_has("would fire: slow  (timed out");
@@ -105,6 +107,7 @@ fn an_unreachable_host_is_false_not_a_hang() {
     let project = Project::new().goalfile(&format!(
         r#"goal up {{ target {{ url-exists "http://127.0.0.1:{port}/" }}; run "true" }}"#
     ));
+    // The reasons name the port, and the operating system's words for the refused connection.
     project
         .goal(&["--dry-run", "up"])
         .status(1)

@@ -115,27 +115,7 @@ impl Project {
             .stderr(Stdio::piped())
             .output()
             .expect("running goal");
-        let run = Run::from(output);
-        if let Some(path) = std::env::var_os("GOAL_TEST_RECORD") {
-            let at = std::panic::Location::caller();
-            let record = format!(
-                "{}\t{}\t{}\t{:?}\t{:?}\t{:?}\n",
-                at.file(),
-                at.line(),
-                at.column(),
-                run.status,
-                normalize(&run.stdout),
-                normalize(&run.stderr)
-            );
-            use std::io::Write;
-            let mut file = fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(path)
-                .unwrap();
-            file.write_all(record.as_bytes()).unwrap();
-        }
-        run
+        Run::from(output)
     }
 }
 
