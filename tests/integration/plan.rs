@@ -339,10 +339,12 @@ fn a_dry_run_prints_the_plan_and_runs_nothing() {
         "format=raw",
         "size=4G",
     ]);
-    run.status(1).stdout_has(
-        "plan for image src=template.img out=disk.img format=raw size=4G: 2 step(s), total cost 14\n  \
-         1. decompress  (cost 9)\n  2. convert     (cost 5)\n",
-    );
+    run.expect(1, "
+        plan for image src=template.img out=disk.img format=raw size=4G: 2 step(s), total cost 14
+          1. decompress  (cost 9)
+          2. convert     (cost 5)
+        would fire: image src=template.img out=disk.img format=raw size=4G  (`tools/is-image 'disk.img' 'raw' '4G'` exited with status 1)
+        ", "goal: summary: 1 would fire, 0 may fire, 0 already reached (<duration>)\n");
     assert!(!project.exists("tools.log"));
     assert!(!project.exists("disk.img"));
 }
@@ -417,10 +419,27 @@ fn a_cyclic_transition_graph_terminates_with_a_plan_or_the_error() {
     assert_eq!(project.read("out.txt"), "data\n");
 
     let run = project.goal(&["reach-d"]);
-    run.status(1)
-        .stderr_has("goal::no-plan")
-        .stderr_has("`reach-d`: no plan reaches the wanted tags")
-        .stderr_has(r#"unmet: has "d"; the closest of the 3 states explored has: a"#);
+    run.expect(
+        1,
+        "",
+        r#"
+        goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+        goal: failed: reach-d
+        goal::no-plan
+
+          × `reach-d`: no plan reaches the wanted tags
+            ╭─[Goalfile:45:5]
+         44 │     goal reach-d {
+         45 │ ╭─▶     plan from="in.txt" to="out.txt" {
+         46 │ │           start { add "a"; }
+         47 │ │           want { has "d"; }
+         48 │ ├─▶     }
+            · ╰──── this plan
+         49 │     }
+            ╰────
+          help: unmet: has "d"; the closest of the 3 states explored has: a
+        "#,
+    );
 }
 
 #[test]
@@ -741,6 +760,7 @@ fn a_failing_start_command_fails_the_goal() {
 }
 
 /// A Goalfile with one transition and one plan, with `transition` and `plan` replaced.
+#[track_caller]
 fn mistake(transition: &str, plan: &str) -> Run {
     let goalfile = format!(
         "transition copy cost=\"1\" {{\n{transition}\n}}\n\ngoal copied src out {{\n    \
@@ -755,43 +775,146 @@ const WANT: &str = r#"        want { has "copied"; }"#;
 
 #[test]
 fn mistakes_in_transitions_and_plans_are_pointed_at_with_help() {
-    mistake(COPY, &format!("{WANT}\n{WANT}"))
-        .status(2)
-        .stderr_has("goal::plan")
-        .stderr_has("a plan has at most one `want`")
-        .stderr_has("given again")
-        .stderr_has("merge the two `want` nodes");
+    mistake(COPY, &format!("{WANT}\n{WANT}")).expect(
+        2,
+        "",
+        r#"
+        goal::plan
+
+          × a plan has at most one `want`
+            ╭─[Goalfile:9:9]
+          8 │         want { has "copied"; }
+          9 │         want { has "copied"; }
+            ·         ──┬─
+            ·           ╰── given again
+         10 │     }
+            ╰────
+          help: merge the two `want` nodes
+        "#,
+    );
     mistake(
         COPY,
         "        start { add \"copied\"; }\n        start { }\n        want { has \"copied\"; }",
     )
-    .status(2)
-    .stderr_has("a plan has at most one `start`");
-    mistake(&format!("{COPY}\n    run \"true\""), WANT)
-        .status(2)
-        .stderr_has("goal::transition")
-        .stderr_has("a transition has at most one `run`");
-    mistake(&format!("    when {{ hass \"copied\"; }}\n{COPY}"), WANT)
-        .status(2)
-        .stderr_has("goal::unknown-node")
-        .stderr_has("unknown tag test `hass`")
-        .stderr_has("did you mean `has`?");
-    mistake(COPY, r#"        want { has "copid"; }"#)
-        .status(2)
-        .stderr_has("goal::unknown-tag")
-        .stderr_has("no start and no transition gives the tag `copid`")
-        .stderr_has("did you mean `copied`?");
-    mistake(COPY, r#"        want { is "copied"; }"#)
-        .status(2)
-        .stderr_has("goal::arguments")
-        .stderr_has("write `is \"tag\" \"value\"`");
-    mistake(&format!("{COPY}\n    fly \"away\""), WANT)
-        .status(2)
-        .stderr_has("unknown transition part `fly`")
-        .stderr_has("expected one of: when, effects, run");
-    mistake(COPY, &format!("{WANT}\n        wish {{ }}"))
-        .status(2)
-        .stderr_has("unknown plan part `wish`");
+    .expect(
+        2,
+        "",
+        r#"
+        goal::plan
+
+          × a plan has at most one `start`
+            ╭─[Goalfile:9:9]
+          8 │         start { add "copied"; }
+          9 │         start { }
+            ·         ──┬──
+            ·           ╰── given again
+         10 │         want { has "copied"; }
+            ╰────
+          help: merge the two `start` nodes
+        "#,
+    );
+    mistake(&format!("{COPY}\n    run \"true\""), WANT).expect(
+        2,
+        "",
+        r#"
+        goal::transition
+
+          × a transition has at most one `run`
+           ╭─[Goalfile:4:5]
+         3 │     run "cp {input} {output}"
+         4 │     run "true"
+           ·     ─┬─
+           ·      ╰── given again
+         5 │ }
+           ╰────
+          help: merge the two `run` nodes
+        "#,
+    );
+    mistake(&format!("    when {{ hass \"copied\"; }}\n{COPY}"), WANT).expect(
+        2,
+        "",
+        r#"
+        goal::unknown-node
+
+          × unknown tag test `hass`
+           ╭─[Goalfile:2:12]
+         1 │ transition copy cost="1" {
+         2 │     when { hass "copied"; }
+           ·            ──┬─
+           ·              ╰── not a tag test
+         3 │     effects { add "copied"; }
+           ╰────
+          help: did you mean `has`?
+        "#,
+    );
+    mistake(COPY, r#"        want { has "copid"; }"#).expect(
+        2,
+        "",
+        r#"
+        goal::unknown-tag
+
+          × no start and no transition gives the tag `copid`
+           ╭─[Goalfile:8:20]
+         7 │     plan from="{src}" to="{out}" {
+         8 │         want { has "copid"; }
+           ·                    ───┬───
+           ·                       ╰── never given
+         9 │     }
+           ╰────
+          help: did you mean `copied`?
+        "#,
+    );
+    mistake(COPY, r#"        want { is "copied"; }"#).expect(
+        2,
+        "",
+        r#"
+        goal::arguments
+
+          × `is` needs 2 argument(s), found 1
+           ╭─[Goalfile:8:16]
+         7 │     plan from="{src}" to="{out}" {
+         8 │         want { is "copied"; }
+           ·                ─────┬─────
+           ·                     ╰── here
+         9 │     }
+           ╰────
+          help: write `is "tag" "value"`
+        "#,
+    );
+    mistake(&format!("{COPY}\n    fly \"away\""), WANT).expect(
+        2,
+        "",
+        r#"
+        goal::unknown-node
+
+          × unknown transition part `fly`
+           ╭─[Goalfile:4:5]
+         3 │     run "cp {input} {output}"
+         4 │     fly "away"
+           ·     ─┬─
+           ·      ╰── not a transition part
+         5 │ }
+           ╰────
+          help: expected one of: when, effects, run
+        "#,
+    );
+    mistake(COPY, &format!("{WANT}\n        wish {{ }}")).expect(
+        2,
+        "",
+        r#"
+        goal::unknown-node
+
+          × unknown plan part `wish`
+            ╭─[Goalfile:9:9]
+          8 │         want { has "copied"; }
+          9 │         wish { }
+            ·         ──┬─
+            ·           ╰── not a plan part
+         10 │     }
+            ╰────
+          help: expected one of: start, want
+        "#,
+    );
 }
 
 #[test]
