@@ -694,3 +694,50 @@ goal again {
         ",
     );
 }
+
+/// A dry run reuses the depfiles and listings the last run kept, and keeps none of its own: it
+/// writes nothing, where the real run after it keeps both.
+#[test]
+fn a_dry_run_keeps_no_depfiles_or_listings() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal compiled {
+    target { file-newer "x.o" than="x.c" depfile="x.d" }
+    run "touch x.o"
+}
+goal all {
+    for c glob="src/*.c" { require compiled }
+}
+"#,
+        )
+        .file("x.c", "")
+        .file("x.h", "")
+        .file("x.d", "x.o: x.c x.h\n")
+        .file("src/a.c", "")
+        .file("x.o", "");
+    // The object newer than its source but older than the header only the depfile names.
+    age(&project, &["x.c", "x.d", "src/a.c"], -200);
+    age(&project, &["x.o"], -120);
+    age(&project, &["x.h"], -60);
+    // What changed (its ctime too) less than a few seconds ago is read again, not kept.
+    std::thread::sleep(Duration::from_millis(3100));
+    project.goal(&["-n"]).expect(
+        1,
+        "would fire: compiled  (x.o is older than x.h)\n",
+        "goal: summary: 1 would fire, 0 may fire, 0 already reached (0.00s)\n",
+    );
+    assert!(!project.exists(".goal/cache/depfiles"));
+    assert!(!project.exists(".goal/cache/listings"));
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start compiled
+        goal: done  compiled (0.00s)
+        goal: summary: 1 ran, 0 already reached (0.00s)
+        ",
+    );
+    assert!(project.exists(".goal/cache/depfiles"));
+    assert!(project.exists(".goal/cache/listings"));
+}
