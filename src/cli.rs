@@ -228,7 +228,7 @@ fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(colour::enabled())
-        .without_time()
+        .event_format(crate::report::StatusLines::default())
         .init();
 }
 
