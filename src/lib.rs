@@ -25,7 +25,7 @@ pub mod parse;
 pub mod plan;
 pub mod progress;
 pub mod report;
-pub mod run;
+pub mod shell;
 pub mod runner;
 pub mod socket;
 pub mod template;

@@ -288,7 +288,7 @@ impl Daemon {
         let how = match (run.cancelled, status.code()) {
             (true, _) => "cancelled".to_owned(),
             (false, Some(0)) => "ok".to_owned(),
-            (false, _) => format!("failed ({})", crate::run::describe_status(status)),
+            (false, _) => format!("failed ({})", crate::shell::describe_status(status)),
         };
         let took = humantime::format_duration(Duration::from_secs(run.clock.elapsed().as_secs()));
         self.say(&format!(

@@ -1,4 +1,4 @@
-//! Run: shell commands, for recipes and for the commands predicates and `let output=` ask.
+//! Shell commands, for recipes and for the commands predicates and `let output=` ask.
 //!
 //! Every command runs as `/bin/sh -ec SCRIPT`, so a multi-line recipe stops at its first failing
 //! command (a plain command with no shell syntax at all is run directly, as make does: the same
@@ -40,7 +40,7 @@ pub struct Finished {
     pub stdout: String,
 }
 
-pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
+pub fn run(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
     tracing::debug!(script, ?stdout, "running");
     let mut direct = plain_command(script).map(|words| {
         let mut command = Command::new(&words[0]);
