@@ -278,3 +278,36 @@ fn check_never_trusts_the_cache_but_fills_it() {
         .expect(0, "", "DEBUG goal::cli: reading goalfile=Goalfile\n");
     project.goal(&["-vv"]).success().stderr_has("cache hit");
 }
+
+/// A dry run writes nothing, not even the cache: it parses a new or changed Goalfile each time,
+/// and the first real run keeps it.
+#[test]
+fn a_dry_run_keeps_no_cache() {
+    let project =
+        Project::new().goalfile(r#"goal all { target { file-exists "made" }; run "touch made" }"#);
+    for _ in 0..2 {
+        project
+            .goal(&["-n", "-vv"])
+            .status(1)
+            .stderr_has("cache miss");
+        project.goal(&["--check", "-n"]).expect(0, "", "");
+    }
+    assert!(!project.exists(".goal"));
+    project.goal(&["--check"]).expect(0, "", "");
+    project
+        .goal(&["-n", "-vv"])
+        .status(1)
+        .stderr_has("cache hit");
+    // A changed Goalfile is parsed again by a dry run, and the stale cache left as it was.
+    let cache = cache_file(&project);
+    let before = fs::read(&cache).unwrap();
+    project.write(
+        "Goalfile",
+        r#"goal all { target { file-exists "done" }; run "touch done" }"#,
+    );
+    project
+        .goal(&["-n", "-vv"])
+        .status(1)
+        .stderr_has("cache miss");
+    assert_eq!(fs::read(&cache).unwrap(), before);
+}
