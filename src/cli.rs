@@ -4,7 +4,7 @@ use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::colour;
 use crate::completion;
@@ -212,8 +212,13 @@ fn binding(word: &str) -> std::result::Result<String, String> {
 
 pub fn main() -> ExitCode {
     completion::answer_if_asked(Cli::command, load_goalfile);
-    let cli = Cli::parse();
-    colour::decide(cli.color);
+    colour::decide(colour::requested(std::env::args_os()));
+    let choice = match colour::enabled() {
+        true => clap::ColorChoice::Always,
+        false => clap::ColorChoice::Never,
+    };
+    let cli = Cli::from_arg_matches(&Cli::command().color(choice).get_matches())
+        .unwrap_or_else(|error| error.exit());
     init_tracing(cli.verbose);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
