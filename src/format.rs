@@ -43,7 +43,10 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let failed = |error: std::io::Error| {
         Problem::failure(
             "goal::fmt-write",
-            format!("cannot write {}: {error}; it is left as it was", path.display()),
+            format!(
+                "cannot write {}: {error}; it is left as it was",
+                path.display()
+            ),
         )
     };
     let target = std::fs::canonicalize(path).map_err(failed)?;
@@ -56,7 +59,6 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     std::io::Write::write_all(&mut copy, text.as_bytes()).map_err(failed)?;
     copy.as_file().sync_all().map_err(failed)?;
     std::fs::set_permissions(copy.path(), permissions).map_err(failed)?;
-    copy.persist(&target)
-        .map_err(|error| failed(error.error))?;
+    copy.persist(&target).map_err(|error| failed(error.error))?;
     Ok(())
 }

@@ -152,8 +152,14 @@ pub fn write(path: &Path, starter: &Starter, dry_run: bool) -> Result<String> {
 
 fn summary(verb: &str, path: &Path, starter: &Starter) -> String {
     let (template, next) = match starter.template {
-        Template::C => ("C-project", "`goal --list` lists its goals, `goal` builds the program"),
-        Template::Chores => ("chores", "`goal --list` lists its goals, `goal` reaches `all`"),
+        Template::C => (
+            "C-project",
+            "`goal --list` lists its goals, `goal` builds the program",
+        ),
+        Template::Chores => (
+            "chores",
+            "`goal --list` lists its goals, `goal` reaches `all`",
+        ),
     };
     format!(
         "{verb} {} from the {template} template ({})\nnext: {next}, `goal fmt` keeps it tidy\n",

@@ -428,7 +428,10 @@ impl<'g> Evaluator<'g> {
         if ids.is_empty() {
             return None;
         }
-        Some(format!("required by {}", self.requirer_chain(ids).join(" ← ")))
+        Some(format!(
+            "required by {}",
+            self.requirer_chain(ids).join(" ← ")
+        ))
     }
 
     /// The instances of a stack of requirers, the nearest (the top) first.

@@ -34,7 +34,9 @@ pub fn format(name: &str, text: &str) -> Result<String> {
 fn unstable(name: &str) -> Problem {
     Problem::failure(
         "goal::fmt-unstable",
-        format!("`goal fmt` cannot lay {name} out without changing what it says; it is left as it is"),
+        format!(
+            "`goal fmt` cannot lay {name} out without changing what it says; it is left as it is"
+        ),
     )
     .with_help("this is a bug in `goal fmt`: please report it with the file")
 }
@@ -130,10 +132,14 @@ fn comments_above(out: &mut String, decor: &str, indent: &str, first: &mut bool)
                 .saturating_sub(line.matches("*/").count());
         }
     }
-    let only_line_comments = text.trim_end().lines().last().is_some_and(|l| l.trim_start().starts_with("//"));
+    // A line comment ends its line: what follows goes on the next one, whatever the decor says.
+    let ends_with_line_comment = text
+        .lines()
+        .last()
+        .is_some_and(|line| line.trim_start().starts_with("//"));
     let after = &decor[decor.trim_end().len()..];
     match after.matches('\n').count() {
-        0 if !only_line_comments => {
+        0 if !ends_with_line_comment => {
             out.pop();
             out.push(' ');
             false

@@ -44,7 +44,9 @@ pub fn parse_text(name: &str, text: &str) -> Result<Goalfile> {
 /// (the depth guard, kdl's errors turned into problems), without reading it as a Goalfile.
 pub fn kdl_document(name: &str, text: &str) -> Result<KdlDocument> {
     let mut loader = Loader::new();
-    loader.sources.push(source(name, Arc::new(text.to_string())));
+    loader
+        .sources
+        .push(source(name, Arc::new(text.to_string())));
     match loader.parse_kdl(0, text) {
         Some(document) => Ok(document),
         None => Err(loader.problems.into()),

@@ -94,7 +94,7 @@ offered goal graph rebuilt pkg=zlib p
         0,
         "
         complete -o bashdefault -o nosort -o nospace -F _clap_complete_goal goal
-        [goal ] memory log status daemon tick set get vars jobs job graph completions man help published rebuilt --file --directory --memory --dry-run --explain --keep-going --always --force --jobs --list --check --wait --quiet --verbose --json --color --help --version
+        [goal ] memory log status daemon tick set get vars jobs job graph completions man init fmt help published rebuilt --file --directory --memory --dry-run --explain --keep-going --always --force --jobs --list --check --wait --quiet --verbose --json --color --help --version
         [goal co] completions
         [goal pub] published
         [goal rebuilt p] published pkg= profile=
@@ -380,7 +380,10 @@ fn color_chooses_the_escape_codes_of_clap_help_and_usage_errors() {
     assert_eq!(help(&["--help"], &[]), plain_usage);
     assert_eq!(help(&["--color=always", "--help"], &[]), coloured_usage);
     assert_eq!(help(&["--help", "--color", "always"], &[]), coloured_usage);
-    assert_eq!(help(&["--help"], &[("CLICOLOR_FORCE", "1")]), coloured_usage);
+    assert_eq!(
+        help(&["--help"], &[("CLICOLOR_FORCE", "1")]),
+        coloured_usage
+    );
     assert_eq!(
         help(&["--help"], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]),
         plain_usage

@@ -555,13 +555,11 @@ goal all { require middle; require bad }
 
 #[test]
 fn graph_last_run_reads_logs_written_before_requirements_were_kept() {
-    let project = Project::new()
-        .goalfile("goal all { run \"true\" }\n")
-        .file(
-            ".goal/logs/20261123T103151.123Z-4242/index",
-            "start\t1\t2026-11-23T10:31:51.123Z\t001-all.log\tall\n\
+    let project = Project::new().goalfile("goal all { run \"true\" }\n").file(
+        ".goal/logs/20261123T103151.123Z-4242/index",
+        "start\t1\t2026-11-23T10:31:51.123Z\t001-all.log\tall\n\
              end\t1\t2026-11-23T10:31:51.623Z\texit 0\tsilent\n",
-        );
+    );
     project.goal(&["graph", "--last-run"]).expect(
         0,
         r##"

@@ -67,7 +67,9 @@ fn layout_is_idempotent_and_keeps_the_goals_on_every_goalfile_we_have() {
             failures.push(format!("{place}: the laid-out file fails goal --check"));
         }
         if goals(&project) != before {
-            failures.push(format!("{place}: goal --list --json differs after goal fmt"));
+            failures.push(format!(
+                "{place}: goal --list --json differs after goal fmt"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -153,7 +155,10 @@ fn check_prints_a_diff_exits_1_and_writes_nothing() {
     project.goal(&["-n", "fmt"]).expect(1, diff, "");
     assert_eq!(project.read("Goalfile"), text);
     project.goal(&["fmt"]).expect(0, "", "");
-    assert_eq!(project.read("Goalfile"), "goal all {\n    run \"true\"\n}\n");
+    assert_eq!(
+        project.read("Goalfile"),
+        "goal all {\n    run \"true\"\n}\n"
+    );
 }
 
 #[test]

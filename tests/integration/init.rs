@@ -49,7 +49,9 @@ fn c_template_builds_the_program_from_the_sources_in_src() {
         ",
         "",
     );
-    assert!(project.read("Goalfile").contains("let program \"build/hello\""));
+    assert!(project
+        .read("Goalfile")
+        .contains("let program \"build/hello\""));
     project.goal(&["--check"]).expect(0, "", "");
     project.goal(&["-q"]).expect(0, "", "");
     assert!(project.exists("build/hello"));
@@ -117,7 +119,10 @@ fn dry_run_says_what_it_would_write_and_writes_nothing() {
     let project = Project::new();
     let run = project.goal(&["-n", "init"]);
     run.success().stderr_is("");
-    let (said, text) = run.stdout.split_once("\n\n").expect("a summary, then the text");
+    let (said, text) = run
+        .stdout
+        .split_once("\n\n")
+        .expect("a summary, then the text");
     assert_eq!(
         said,
         "would write Goalfile from the chores template (found no C sources)\n\
@@ -135,5 +140,7 @@ fn dash_f_names_the_file_written() {
     project.goal(&["-f", "chores.goal", "init"]).success();
     assert!(project.exists("chores.goal"));
     assert!(!project.exists("Goalfile"));
-    project.goal(&["-f", "chores.goal", "--check"]).expect(0, "", "");
+    project
+        .goal(&["-f", "chores.goal", "--check"])
+        .expect(0, "", "");
 }
