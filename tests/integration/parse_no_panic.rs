@@ -549,4 +549,3 @@ fn thousands_of_problems_show_the_first_fifty() {
         .collect::<String>();
     run.expect(2, "", &format!("{shown}1950 more not shown\n2000 errors\n"));
 }
-
