@@ -100,12 +100,15 @@ fn defines_main(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|text| text.contains("main("))
 }
 
+/// Whether a Makefile here names a C compiler or a C source among its words.
 fn makefile_compiles_c(dir: &Path) -> bool {
     ["Makefile", "makefile", "GNUmakefile"].iter().any(|name| {
         std::fs::read_to_string(dir.join(name)).is_ok_and(|text| {
-            ["$(CC)", "${CC}", "cc ", "gcc ", "clang ", ".c"]
-                .iter()
-                .any(|word| text.contains(word))
+            text.split(|c: char| c.is_whitespace() || c == ':' || c == '=')
+                .any(|word| {
+                    ["$(CC)", "${CC}", "cc", "gcc", "clang"].contains(&word)
+                        || word.len() > 2 && word.ends_with(".c")
+                })
         })
     })
 }
@@ -178,6 +181,22 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let goalfile = crate::parse::load(&path).unwrap();
         crate::check::check(&goalfile).unwrap();
+    }
+
+    #[test]
+    fn a_makefile_that_names_a_compiler_or_a_c_source_is_a_c_project() {
+        let dir = tempfile::tempdir().unwrap();
+        let makefile = dir.path().join("Makefile");
+        for (text, c) in [
+            ("hello: hello.o\n\t$(CC) -o $@ $^\n", true),
+            ("OBJS=main.o\nmain.o: main.c\n", true),
+            ("all:\n\tgcc -o x x.o\n", true),
+            ("docs:\n\tsphinx-build . .cache\n", false),
+            ("site:\n\tcp -r src public\n", false),
+        ] {
+            std::fs::write(&makefile, text).unwrap();
+            assert_eq!(makefile_compiles_c(dir.path()), c, "{text}");
+        }
     }
 
     #[test]

@@ -19,10 +19,14 @@ const INDENT: &str = "    ";
 pub fn format(name: &str, text: &str) -> Result<String> {
     let document = super::kdl_document(name, text)?;
     let formatted = layout(&document, text);
-    // The layout is checked before anyone gets it: it must parse to the same nodes and
-    // values, keep every comment marker, and be its own layout.
+    verified(name, text, &document, formatted)
+}
+
+/// `formatted`, once checked to be a faithful layout of `text` (parsed as `document`): it
+/// parses to the same nodes and values, keeps every comment marker, and is its own layout.
+fn verified(name: &str, text: &str, document: &KdlDocument, formatted: String) -> Result<String> {
     let reparsed = super::kdl_document(name, &formatted).map_err(|_| unstable(name))?;
-    if without_comments(&reparsed) != without_comments(&document)
+    if without_comments(&reparsed) != without_comments(document)
         || comment_markers(&formatted) != comment_markers(text)
         || layout(&reparsed, &formatted) != formatted
     {
@@ -48,8 +52,11 @@ fn without_comments(document: &KdlDocument) -> String {
     bare.to_string()
 }
 
-/// How many times each comment marker appears: a lost comment changes a count.
+/// How many times each comment marker appears: a lost comment changes a count. Whitespace is
+/// left out, since the layout changes only that around comments: `a/**/*b` counts as
+/// `a /**/ *b` does.
 fn comment_markers(text: &str) -> [usize; 3] {
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     ["//", "/*", "/-"].map(|marker| text.matches(marker).count())
 }
 
@@ -78,7 +85,10 @@ fn block(out: &mut String, document: &KdlDocument, depth: usize, source: &str) {
             out.push_str(&indent);
         }
         node_line(out, node, depth, source);
-        out.push('\n');
+        // A line continuation followed by a comment has ended the line already.
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
         first = false;
     }
     let line_ended = comments_above(out, trailing, &indent, &mut first);
@@ -226,14 +236,15 @@ fn one_line_block(out: &mut String, children: &KdlDocument, source: &str) {
 
 /// Comments between the parts of a line, after a space: one on this line as written, one
 /// that goes on over lines (after a line continuation) as written from its first character
-/// to the next part's indent. Nothing when there is none.
+/// to the next part's indent. Nothing when there is none; a line continuation with no comment
+/// is left out, so the node is written on one line.
 fn inline(out: &mut String, decor: &str) {
     let text = decor.trim();
-    if text.is_empty() {
+    if text.chars().all(|c| c == '\\' || c.is_whitespace()) {
         return;
     }
     space(out);
-    if decor.trim_end().contains('\n') || text.ends_with('\\') {
+    if decor.trim_start().contains('\n') {
         out.push_str(decor.trim_start());
     } else {
         out.push_str(text);
@@ -272,4 +283,33 @@ fn entry_text(out: &mut String, entry: &KdlEntry) {
         _ => out.push_str(&entry.value().to_string()),
     }
     inline(out, decor(|f| &f.trailing));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the layout writes is checked: a layout that lost a comment, changed a value, or is
+    /// not its own layout is refused.
+    #[test]
+    fn an_unfaithful_layout_is_refused() {
+        let text = "goal a { run \"x\" } // why\n";
+        let document = super::super::kdl_document("Goalfile", text).unwrap();
+        for wrong in [
+            "goal a { run \"x\" }\n",
+            "goal a { run \"y\" } // why\n",
+            "goal a {   run \"x\" } // why\n",
+            "goal a { run \"x\" // why\n",
+        ] {
+            let error = verified("Goalfile", text, &document, wrong.to_string()).unwrap_err();
+            assert_eq!(error.problems[0].code, "goal::fmt-unstable", "{wrong}");
+        }
+        let right = verified(
+            "Goalfile",
+            text,
+            &document,
+            format("Goalfile", text).unwrap(),
+        );
+        assert_eq!(right.unwrap(), "goal a { run \"x\" } // why\n");
+    }
 }

@@ -138,6 +138,21 @@ fn every_comment_survives_in_its_place() {
 }
 
 #[test]
+fn a_bare_line_continuation_is_joined_and_one_with_a_comment_kept() {
+    let project = Project::new().goalfile(
+        "goal a {\n    run \"x\" \\\n        \"y\"\n    run \"z\" \\  // why\n        \"w\"\n}\n\
+         goal b { run/**/\"v\" }\ngoal c { run \"u\" } \\",
+    );
+    project.goal(&["fmt"]).expect(0, "", "");
+    assert_eq!(
+        project.read("Goalfile"),
+        "goal a {\n    run \"x\" \"y\"\n    run \"z\" \\  // why\n        \"w\"\n}\n\
+         goal b { run /**/ \"v\" }\ngoal c { run \"u\" }\n"
+    );
+    project.goal(&["fmt", "--check"]).expect(0, "", "");
+}
+
+#[test]
 fn check_prints_a_diff_exits_1_and_writes_nothing() {
     let text = "goal all   {\n  run \"true\"\n}\n";
     let project = Project::new().goalfile(text);

@@ -144,3 +144,17 @@ fn dash_f_names_the_file_written() {
         .goal(&["-f", "chores.goal", "--check"])
         .expect(0, "", "");
 }
+
+#[test]
+fn a_goalfile_that_cannot_be_written_is_said_so() {
+    let project = Project::new();
+    project.goal(&["-f", "missing/Goalfile", "init"]).expect(
+        1,
+        "",
+        "
+        goal::init-write
+
+          × cannot write missing/Goalfile: No such file or directory (os error 2)
+        ",
+    );
+}
