@@ -180,10 +180,20 @@ fn check_prints_a_diff_exits_1_and_writes_nothing() {
 fn a_goalfile_that_does_not_parse_is_refused_and_left_alone() {
     let text = "goal all {\n  run \"true\"\n";
     let project = Project::new().goalfile(text);
-    let run = project.goal(&["fmt"]);
-    run.status(2).stdout_is("");
-    // The kdl diagnostic is tested in parse_errors; here only that fmt refuses with it.
-    run.stderr_has("goal::kdl");
+    let refused = "
+        goal::kdl-syntax
+
+          × No closing '}' for child block
+           ╭─[Goalfile:1:10]
+         1 │ goal all {
+           ·          ┬
+           ·          ╰── not closed
+         2 │   run \"true\"
+           ╰────
+          help: close the block with `}`
+        ";
+    project.goal(&["fmt"]).expect(2, "", refused);
+    project.goal(&["fmt", "--check"]).expect(2, "", refused);
     assert_eq!(project.read("Goalfile"), text);
 }
 

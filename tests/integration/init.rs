@@ -84,15 +84,14 @@ fn c_sources_at_the_top_and_a_directory_named_with_dash_c() {
 #[test]
 fn a_makefile_that_compiles_c_chooses_the_c_template() {
     let project = Project::new().file("Makefile", "hello: hello.o\n\t$(CC) -o $@ $^\n");
-    project
-        .goal(&["init"])
-        .stdout_is(
-            "
-            wrote Goalfile from the C-project template (the Makefile compiles C; the template looks for the sources in src/)
-            next: `goal --list` lists its goals, `goal` builds the program, `goal fmt` keeps it tidy
-            ",
-        )
-        .success();
+    project.goal(&["init"]).expect(
+        0,
+        "
+        wrote Goalfile from the C-project template (the Makefile compiles C; the template looks for the sources in src/)
+        next: `goal --list` lists its goals, `goal` builds the program, `goal fmt` keeps it tidy
+        ",
+        "",
+    );
     project.goal(&["--check"]).expect(0, "", "");
 }
 
@@ -137,7 +136,14 @@ fn dry_run_says_what_it_would_write_and_writes_nothing() {
 #[test]
 fn dash_f_names_the_file_written() {
     let project = Project::new();
-    project.goal(&["-f", "chores.goal", "init"]).success();
+    project.goal(&["-f", "chores.goal", "init"]).expect(
+        0,
+        "
+        wrote chores.goal from the chores template (found no C sources)
+        next: `goal --list` lists its goals, `goal` reaches `all`, `goal fmt` keeps it tidy
+        ",
+        "",
+    );
     assert!(project.exists("chores.goal"));
     assert!(!project.exists("Goalfile"));
     project
