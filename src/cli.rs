@@ -4,7 +4,7 @@ use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::colour;
 use crate::completion;
@@ -166,6 +166,14 @@ pub enum Command {
     },
     /// Print goal's manual page: `goal man | man -l -`, or install it as goal.1
     Man,
+    /// Write a commented starting Goalfile here (or in -C DIR), never over an existing one
+    Init,
+    /// Rewrite the Goalfile in the canonical layout, keeping every comment
+    Fmt {
+        /// Write nothing: print a diff and exit 1 if the layout would change
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::Subcommand)]
@@ -204,8 +212,13 @@ fn binding(word: &str) -> std::result::Result<String, String> {
 
 pub fn main() -> ExitCode {
     completion::answer_if_asked(Cli::command, load_goalfile);
-    let cli = Cli::parse();
-    colour::decide(cli.color);
+    colour::decide(colour::requested(std::env::args_os()));
+    let choice = match colour::enabled() {
+        true => clap::ColorChoice::Always,
+        false => clap::ColorChoice::Never,
+    };
+    let cli = Cli::from_arg_matches(&Cli::command().color(choice).get_matches())
+        .unwrap_or_else(|error| error.exit());
     init_tracing(cli.verbose);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -326,6 +339,11 @@ fn run(cli: Cli) -> Result<u8> {
             return print_made(|out| completion::script(*shell, out))
         }
         Some(Command::Man) => return print_made(|out| crate::manual::write(Cli::command(), out)),
+        Some(Command::Init) => return init_command(&cli),
+        Some(Command::Fmt { check }) => {
+            let path = find_goalfile(cli.file.as_deref())?;
+            return crate::format::run(&path, *check || cli.dry_run);
+        }
         Some(Command::Graph { .. }) | None => {}
     }
     let path = find_goalfile(cli.file.as_deref())?;
@@ -533,6 +551,15 @@ fn instance_text(path: &Path, words: &[String], location: Location) -> Result<Op
     Ok(instances
         .pop()
         .map(|instance| describe(&goalfile.goals[instance.goal], &instance.values)))
+}
+
+/// `goal init`: the file `-f` names, else `Goalfile` here.
+fn init_command(cli: &Cli) -> Result<u8> {
+    let path = cli.file.clone().unwrap_or_else(|| PathBuf::from(GOALFILE));
+    let starter = crate::init::starter(&project_dir(&path));
+    let said = crate::init::write(&path, &starter, cli.dry_run)?;
+    crate::report::print_answer(&said)?;
+    Ok(0)
 }
 
 /// `goal status [--count N]`.

@@ -42,10 +42,9 @@ pub const RESERVED_NAMES: &[&str] = &[
     "graph",
     "completions",
     "man",
-    "help",
-    // Planned.
     "init",
     "fmt",
+    "help",
 ];
 
 /// Reports every static problem of the Goalfile at once.

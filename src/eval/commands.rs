@@ -178,7 +178,10 @@ impl<'g> Evaluator<'g> {
     /// A log for a recipe run of the instance being reached now.
     fn recipe_log(&mut self) -> Option<RecipeLog> {
         let text = self.current();
-        let log = lock(&self.shared.logs).as_mut()?.start(&text)?;
+        let required_by = self.requirer_chain(&self.stack[..self.stack.len().saturating_sub(1)]);
+        let log = lock(&self.shared.logs)
+            .as_mut()?
+            .start(&text, &required_by)?;
         Some(if self.options.jobs > 1 {
             log.prefix_lines(&text)
         } else {

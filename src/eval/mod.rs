@@ -428,8 +428,15 @@ impl<'g> Evaluator<'g> {
         if ids.is_empty() {
             return None;
         }
-        let chain: Vec<String> = ids.iter().rev().map(|&id| self.describe_id(id)).collect();
-        Some(format!("required by {}", chain.join(" ← ")))
+        Some(format!(
+            "required by {}",
+            self.requirer_chain(ids).join(" ← ")
+        ))
+    }
+
+    /// The instances of a stack of requirers, the nearest (the top) first.
+    fn requirer_chain(&self, ids: &[usize]) -> Vec<String> {
+        ids.iter().rev().map(|&id| self.describe_id(id)).collect()
     }
 
     // `reach`, `reach_new`, `statements` and `require` are the evaluator's recursion: a chain

@@ -73,9 +73,10 @@ impl Logs {
         }
     }
 
-    /// Starts the log of a recipe run of `instance` (as users see it). When the log cannot be
-    /// written, says so once and returns `None` from then on: losing a log must not stop work.
-    pub fn start(&mut self, instance: &str) -> Option<RecipeLog> {
+    /// Starts the log of a recipe run of `instance` (as users see it), which the instances of
+    /// `required_by` required, the nearest first. When the log cannot be written, says so once
+    /// and returns `None` from then on: losing a log must not stop work.
+    pub fn start(&mut self, instance: &str, required_by: &[String]) -> Option<RecipeLog> {
         if let State::Unopened = self.state {
             self.state = match Invocation::open(&self.logs_dir) {
                 Ok(invocation) => {
@@ -88,7 +89,7 @@ impl Logs {
         let State::Open(invocation) = &mut self.state else {
             return None;
         };
-        match invocation.start(instance) {
+        match invocation.start(instance, required_by) {
             Ok(log) => Some(log),
             Err(error) => self.give_up(&error),
         }
@@ -126,12 +127,12 @@ impl Invocation {
         })
     }
 
-    fn start(&mut self, instance: &str) -> io::Result<RecipeLog> {
+    fn start(&mut self, instance: &str, required_by: &[String]) -> io::Result<RecipeLog> {
         let number = self.next;
         self.next += 1;
         let name = format!("{number:03}-{}.log", file_name_part(instance));
         let path = self.dir.join(&name);
-        let line = index::start_line(number, SystemTime::now(), &name, instance);
+        let line = index::start_line(number, SystemTime::now(), &name, instance, required_by);
         (&*self.index).write_all(line.as_bytes())?;
         Ok(RecipeLog {
             number,

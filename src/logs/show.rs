@@ -210,6 +210,7 @@ fn recipe_run(run: &RecordedRun) -> RecipeRun {
     let outcome = run.outcome();
     RecipeRun {
         instance: run.instance.clone(),
+        required_by: run.required_by.clone(),
         started: humantime::format_rfc3339_seconds(run.started).to_string(),
         seconds: run.duration().map(|took| took.as_secs_f64()),
         state: match outcome {

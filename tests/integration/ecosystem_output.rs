@@ -522,12 +522,13 @@ fn graph_of_mass_rebuild_is_drawn_by_dot() {
 }
 
 #[test]
-fn graph_last_run_shows_what_ran_how_long_and_what_failed() {
+fn graph_last_run_shows_what_ran_how_long_what_failed_and_what_required_it() {
     let project = Project::new().goalfile(
         r#"
 goal good { run "echo fine" }
 goal bad { run "exit 3" }
-goal all { require good; require bad }
+goal middle { require good }
+goal all { require middle; require bad }
 "#,
     );
     project.goal(&["-k"]).status(1);
@@ -539,11 +540,36 @@ goal all { require good; require bad }
             node [shape=box, style="rounded,filled", fontname="Helvetica"];
             r1 [label="good\nok, 0.00s", fillcolor="#d5f5d5"];
             r2 [label="bad\nfailed (status 3), 0.00s", fillcolor="#ffc9c9"];
+            n1 [label="middle\nno recipe run", fillcolor="#ffffff"];
+            n2 [label="all\nno recipe run", fillcolor="#ffffff"];
+            n1 -> r1;
+            n2 -> n1;
+            n2 -> r2;
         }
         "##,
         "",
     );
-    svg_of(&run.stdout);
+    let svg = svg_of(&run.stdout);
+    assert_eq!(svg.matches("class=\"edge\"").count(), 3, "{svg}");
+}
+
+#[test]
+fn graph_last_run_reads_logs_written_before_requirements_were_kept() {
+    let project = Project::new().goalfile("goal all { run \"true\" }\n").file(
+        ".goal/logs/20261123T103151.123Z-4242/index",
+        "start\t1\t2026-11-23T10:31:51.123Z\t001-all.log\tall\n\
+             end\t1\t2026-11-23T10:31:51.623Z\texit 0\tsilent\n",
+    );
+    project.goal(&["graph", "--last-run"]).expect(
+        0,
+        r##"
+        digraph "last run" {
+            node [shape=box, style="rounded,filled", fontname="Helvetica"];
+            r1 [label="all\nok, 0.50s", fillcolor="#d5f5d5"];
+        }
+        "##,
+        "",
+    );
 }
 
 #[test]
