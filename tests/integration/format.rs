@@ -75,6 +75,21 @@ fn layout_is_idempotent_and_keeps_the_goals_on_every_goalfile_we_have() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The examples are what users copy: they are kept in the layout `goal fmt` gives.
+#[test]
+fn the_examples_are_laid_out_as_goal_fmt_lays_them_out() {
+    let root = common::repo_root();
+    for entry in std::fs::read_dir(root.join("examples")).unwrap().flatten() {
+        if entry.path().join("Goalfile").exists() {
+            let project = Project::new();
+            let dir = entry.path().display().to_string();
+            project
+                .goal(&["-C", &dir, "fmt", "--check"])
+                .expect(0, "", "");
+        }
+    }
+}
+
 /// A comment in every place KDL allows one, laid out badly.
 const COMMENTS: &str = r#"// 1 first line of the file
 
