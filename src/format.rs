@@ -1,4 +1,4 @@
-//! `goal fmt`: lays a Goalfile out ([`crate::parse::format`]) and writes it back, or with
+//! `goal fmt`: lays a Goalfile out ([`crate::parse::layout`]) and writes it back, or with
 //! `--check` (and in a dry run) shows as a unified diff what it would change.
 
 use std::path::Path;
@@ -15,7 +15,7 @@ pub fn run(path: &Path, check: bool) -> Result<u8> {
         )
     })?;
     let name = path.display().to_string();
-    let formatted = crate::parse::format::format(&name, &text)?;
+    let formatted = crate::parse::layout::lay_out(&name, &text)?;
     if formatted == text {
         return Ok(0);
     }

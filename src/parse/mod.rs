@@ -7,7 +7,7 @@
 //! the order they were written in.
 
 mod body;
-pub mod format;
+pub mod layout;
 mod guard;
 mod kdl_errors;
 mod plan;

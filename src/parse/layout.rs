@@ -16,7 +16,7 @@ const INDENT: &str = "    ";
 
 /// `text`, the Goalfile `name`, in the canonical layout; a file that does not parse is
 /// refused with its problems.
-pub fn format(name: &str, text: &str) -> Result<String> {
+pub fn lay_out(name: &str, text: &str) -> Result<String> {
     let document = super::kdl_document(name, text)?;
     let formatted = layout(&document, text);
     verified(name, text, &document, formatted)
@@ -308,7 +308,7 @@ mod tests {
             "Goalfile",
             text,
             &document,
-            format("Goalfile", text).unwrap(),
+            lay_out("Goalfile", text).unwrap(),
         );
         assert_eq!(right.unwrap(), "goal a { run \"x\" } // why\n");
     }
