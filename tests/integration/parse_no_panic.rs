@@ -81,7 +81,7 @@ fn parse_and_check(text: &str) {
     if let Ok(goalfile) = goal::parse::parse_text("Goalfile", text) {
         let _ = goal::check::check(&goalfile);
     }
-    if let Err(error) = goal::parse::format::format("Goalfile", text) {
+    if let Err(error) = goal::parse::layout::lay_out("Goalfile", text) {
         assert!(
             error
                 .problems
