@@ -16,6 +16,7 @@ use crate::daemon::{self, control, Ended};
 use crate::diagnostic::{self, Error, Problem, Result};
 use crate::eval::Request;
 use crate::goalfile::Goalfile;
+use crate::memory::fleet::{self, Election, Leader, Standing};
 use crate::memory::{self, Location, Memory, RunLock};
 use crate::report::print_bytes;
 use crate::runner::{self, Run, Settings};
@@ -78,6 +79,28 @@ impl Project {
             .into());
         }
         Ok(RunLock::acquire(self.state_dir(), self.wait)?)
+    }
+
+    /// With a shared Memory, who runs the campaign's jobs: this command, once it took the lead
+    /// (held until dropped), or another process.
+    fn lead(&self) -> Result<Lead, Problem> {
+        let Some(database) = &self.location.database else {
+            return Ok(Lead::Alone);
+        };
+        let mut election = Election::open(database, false)?;
+        Ok(match election.round()? {
+            Standing::Leads => Lead::Taken(election),
+            Standing::StandsBy(Some(leader)) => Lead::Daemon(leader),
+            Standing::StandsBy(None) => Lead::Busy,
+        })
+    }
+
+    /// The namespace of the shared Memory, for messages.
+    fn namespace(&self) -> &str {
+        self.location
+            .database
+            .as_ref()
+            .map_or("", |database| database.namespace.as_str())
     }
 
     /// Runs one firing of `job` here, as `goal NAME` runs a goal; its exit status. A failure is
@@ -151,6 +174,18 @@ impl Project {
     }
 }
 
+/// Who runs the jobs of a campaign sharing its Memory.
+enum Lead {
+    /// The Memory is this project's own.
+    Alone,
+    /// This command leads, until the election is dropped.
+    Taken(Election),
+    /// A daemon leads.
+    Daemon(Leader),
+    /// Another `goal tick` or `goal set` runs the jobs now.
+    Busy,
+}
+
 /// `goal tick`: runs the `every` jobs that are due and the `when` jobs that fire, then exits.
 /// In a dry run, says which would, and writes nothing.
 pub fn tick(project: &Project, skip_missed: bool) -> Result<u8> {
@@ -158,6 +193,31 @@ pub fn tick(project: &Project, skip_missed: bool) -> Result<u8> {
         return tick_dry_run(project, skip_missed);
     }
     let lock = project.lock_without_daemon("`goal tick`")?;
+    let namespace = project.namespace();
+    let _lead = match project.lead()? {
+        Lead::Alone => None,
+        Lead::Taken(election) => Some(election),
+        Lead::Daemon(leader) => {
+            return Err(Problem::input(
+                "goal::daemon-running",
+                format!(
+                    "the goal daemon on host {} (pid {}) runs the jobs of namespace \
+                     `{namespace}`: `goal tick` would run them twice",
+                    leader.host, leader.pid
+                ),
+            )
+            .with_help("the daemon fires them; `goal status` shows their runs")
+            .into())
+        }
+        Lead::Busy => {
+            return Err(Problem::failure(
+                "goal::jobs-busy",
+                format!("another goal runs the jobs of namespace `{namespace}` now"),
+            )
+            .with_help("wait for it to finish, then run `goal tick` again")
+            .into())
+        }
+    };
     let memory = Memory::new(project.location.clone());
     let mut status = 0;
     for job in super::all(project.goalfile()?) {
@@ -242,7 +302,38 @@ pub fn set(project: &Project, words: &[String], mode: SetMode) -> Result<u8> {
     if mode == SetMode::Whisper {
         return Ok(0);
     }
-    project.run_when_jobs(&memory, &lock)
+    // With a shared Memory, the `when` jobs are run by whoever leads the campaign's jobs, so
+    // that each fires once across the hosts.
+    let namespace = project.namespace();
+    match project.lead()? {
+        Lead::Alone => project.run_when_jobs(&memory, &lock),
+        // Held until the jobs have run.
+        Lead::Taken(_election) => project.run_when_jobs(&memory, &lock),
+        Lead::Daemon(leader) => leave_to_the_lead(
+            project,
+            &format!(
+                "goal: the daemon on host {} leads the jobs of namespace `{namespace}`: it \
+                 fires the when jobs\n",
+                leader.host
+            ),
+        ),
+        Lead::Busy => leave_to_the_lead(
+            project,
+            &format!(
+                "goal: another goal runs the jobs of namespace `{namespace}` now: the daemon \
+                 leading them, or the next `goal set` or `goal tick`, fires the when jobs\n"
+            ),
+        ),
+    }
+}
+
+/// Tells whoever leads the campaign's jobs that variables changed, and the user who fires them.
+fn leave_to_the_lead(project: &Project, message: &str) -> Result<u8> {
+    if let Some(database) = &project.location.database {
+        fleet::announce_change(database)?;
+    }
+    say(message)?;
+    Ok(0)
 }
 
 fn test_set(project: &Project, pairs: &[(String, String)]) -> Result<u8> {

@@ -8,6 +8,7 @@
 //! values are: the socket named in its environment, else the database itself, else (when another
 //! process holds the database) the socket advertised in the run lock.
 
+pub mod fleet;
 mod lock;
 mod postgres;
 mod socket;

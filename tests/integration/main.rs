@@ -11,6 +11,7 @@ mod ecosystem_cli;
 mod ecosystem_output;
 mod evaluate;
 mod examples;
+mod fleet;
 mod http_predicates;
 mod interrupt;
 mod jobs;
