@@ -534,12 +534,7 @@ fn instance_text(path: &Path, words: &[String], location: Location) -> Result<Op
 }
 
 /// `goal status [--count N] [--local]`.
-fn status_command(
-    cli: &Cli,
-    count: usize,
-    local: bool,
-    memory_dir: Option<PathBuf>,
-) -> Result<u8> {
+fn status_command(cli: &Cli, count: usize, local: bool, memory_dir: Option<PathBuf>) -> Result<u8> {
     let path = find_goalfile(cli.file.as_deref())?;
     let location = Location::beside(&project_dir(&path), memory_dir);
     let fleet = location.database.as_ref().filter(|_| !local);

@@ -252,9 +252,7 @@ fn recipe_run(run: &RecordedRun) -> RecipeRun {
 
 /// A run of the campaign's record as `goal status` shows it, read as its index would be.
 fn fleet_run(run: &FleetRun) -> RecipeRun {
-    let ended = run
-        .ended
-        .zip(run.ending.as_deref().and_then(Ending::parse));
+    let ended = run.ended.zip(run.ending.as_deref().and_then(Ending::parse));
     let recorded = RecordedRun {
         number: 0,
         instance: run.instance.clone(),

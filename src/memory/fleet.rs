@@ -232,10 +232,7 @@ pub fn announce_change(database: &Database) -> Result<(), Problem> {
     let store = PostgresStore::open(database)?;
     store.with_client("write", |client| {
         client
-            .execute(
-                "SELECT pg_notify($1, $2)",
-                &[&CHANNEL, &database.namespace],
-            )
+            .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &database.namespace])
             .map(drop)
     })
 }

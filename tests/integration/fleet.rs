@@ -100,7 +100,9 @@ fn leader_and_standby<'p>(
 ) -> (Daemon<'p>, Daemon<'p>) {
     let leader = Daemon::start(host_a, "host-a", database);
     wait_until("the first daemon to lead", PATIENCE, || {
-        leader.log().contains("leads the jobs of namespace `fleet` as host host-a")
+        leader
+            .log()
+            .contains("leads the jobs of namespace `fleet` as host host-a")
     });
     let standby = Daemon::start(host_b, "host-b", database);
     wait_until("the second daemon to stand by", PATIENCE, || {
@@ -128,7 +130,9 @@ fn one_daemon_fires_each_every_job_and_another_takes_over_when_it_is_killed() {
     let host_a = Project::new().goalfile(&goalfile);
     let host_b = Project::new().goalfile(&goalfile);
     let (mut leader, standby) = leader_and_standby(&host_a, &host_b, &database);
-    wait_until("two firings of `often`", PATIENCE, || lines(&often).len() >= 2);
+    wait_until("two firings of `often`", PATIENCE, || {
+        lines(&often).len() >= 2
+    });
     // The daemon standing by says who leads; the pid and times vary.
     run(&host_b, "host-b", &database, &["daemon", "status"])
         .success()
@@ -207,7 +211,9 @@ fn goal_set_on_any_host_fires_each_when_job_once() {
     wait_until("the job to run", PATIENCE, || lines(&released).len() == 1);
     // The host standing by: its daemon sets, and the leader fires.
     run(&host_b, "host-b", &database, &["set", "version=2"]).expect(0, "", "");
-    wait_until("the job to run again", PATIENCE, || lines(&released).len() == 2);
+    wait_until("the job to run again", PATIENCE, || {
+        lines(&released).len() == 2
+    });
     // Time enough for a second firing, were there one: each daemon looks within a second.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(lines(&released), ["host-a 1", "host-a 2"]);
