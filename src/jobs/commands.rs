@@ -89,7 +89,7 @@ impl Project {
         };
         let mut election = Election::open(database, false)?;
         Ok(match election.round()? {
-            Standing::Leads => Lead::Taken(election),
+            Standing::Leads => Lead::Taken(Box::new(election)),
             Standing::StandsBy(Some(leader)) => Lead::Daemon(leader),
             Standing::StandsBy(None) => Lead::Busy,
         })
@@ -179,7 +179,7 @@ enum Lead {
     /// The Memory is this project's own.
     Alone,
     /// This command leads, until the election is dropped.
-    Taken(Election),
+    Taken(Box<Election>),
     /// A daemon leads.
     Daemon(Leader),
     /// Another `goal tick` or `goal set` runs the jobs now.

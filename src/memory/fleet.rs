@@ -130,18 +130,18 @@ impl Election {
             self.database
                 .problem("lead the jobs through", &explained(&error))
         };
-        if self.session.as_ref().is_none_or(Client::is_closed) {
-            self.leading = false;
-            let mut session = self.store.connect()?;
-            if self.daemon {
-                session
-                    .batch_execute(&format!("LISTEN {CHANNEL}"))
-                    .map_err(failed)?;
+        let session = match &mut self.session {
+            Some(session) if !session.is_closed() => session,
+            slot => {
+                self.leading = false;
+                let mut session = self.store.connect()?;
+                if self.daemon {
+                    session
+                        .batch_execute(&format!("LISTEN {CHANNEL}"))
+                        .map_err(failed)?;
+                }
+                slot.insert(session)
             }
-            self.session = Some(session);
-        }
-        let Some(session) = self.session.as_mut() else {
-            unreachable!("a session was just opened")
         };
         if self.leading {
             // A session that still answers still holds its lock.
