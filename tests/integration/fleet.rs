@@ -368,3 +368,55 @@ fn a_memory_of_schema_version_1_is_upgraded_and_keeps_its_keys() {
         "",
     );
 }
+
+#[test]
+fn without_a_daemon_one_goal_set_runs_the_when_jobs_and_the_others_leave_them_to_it() {
+    let database = Database::new();
+    let shared = tempfile::tempdir().unwrap();
+    let released = shared.path().join("released");
+    let release = shared.path().join("release");
+    // The job holds the campaign's jobs lock, in its recipe, until released.
+    let goalfile = format!(
+        r#"
+        var version default="0"
+        when "release" {{
+            condition {{ changed version }}
+            run "echo $GOAL_HOST {{version}} >> {released}; while [ ! -e {release} ]; do sleep 0.05; done"
+        }}
+        "#,
+        released = released.display(),
+        release = release.display(),
+    );
+    let host_a = Project::new().goalfile(&goalfile);
+    let host_b = Project::new().goalfile(&goalfile);
+    let first = as_host(&host_a, "host-a", &database, &["-q", "set", "version=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the first job to start", PATIENCE, || {
+        lines(&released).len() == 1
+    });
+    run(&host_b, "host-b", &database, &["tick"]).expect(
+        1,
+        "",
+        "
+        goal::jobs-busy
+
+          × another goal runs the jobs of namespace `fleet` now
+          help: wait for it to finish, then run `goal tick` again
+        ",
+    );
+    run(&host_b, "host-b", &database, &["set", "version=2"]).expect(
+        0,
+        "goal: another goal runs the jobs of namespace `fleet` now: the daemon leading them, or \
+         the next `goal set` or `goal tick`, fires the when jobs\n",
+        "",
+    );
+    std::fs::write(&release, "").unwrap();
+    common::Run::from(first.wait_with_output().unwrap()).expect(0, "", "");
+    // A command runs a job once: the change made during its run waits for the next one.
+    assert_eq!(lines(&released), ["host-a 1"]);
+    run(&host_b, "host-b", &database, &["-q", "tick"]).expect(0, "", "");
+    assert_eq!(lines(&released), ["host-a 1", "host-b 2"]);
+}
