@@ -194,30 +194,30 @@ pub fn tick(project: &Project, skip_missed: bool) -> Result<u8> {
     }
     let lock = project.lock_without_daemon("`goal tick`")?;
     let namespace = project.namespace();
-    let _lead = match project.lead()? {
-        Lead::Alone => None,
-        Lead::Taken(election) => Some(election),
-        Lead::Daemon(leader) => {
-            return Err(Problem::input(
+    let _lead =
+        match project.lead()? {
+            Lead::Alone => None,
+            Lead::Taken(election) => Some(election),
+            Lead::Daemon(leader) => return Err(Problem::input(
                 "goal::daemon-running",
                 format!(
-                    "the goal daemon on host {} (pid {}) runs the jobs of namespace \
-                     `{namespace}`: `goal tick` would run them twice",
+                    "the goal daemon on host {} (pid {}) leads the campaign's jobs",
                     leader.host, leader.pid
                 ),
             )
-            .with_help("the daemon fires them; `goal status` shows their runs")
-            .into())
-        }
-        Lead::Busy => {
-            return Err(Problem::failure(
-                "goal::jobs-busy",
-                format!("another goal runs the jobs of namespace `{namespace}` now"),
+            .with_help(
+                "`goal tick` would run them twice; `goal status` shows the runs the daemon fired",
             )
-            .with_help("wait for it to finish, then run `goal tick` again")
-            .into())
-        }
-    };
+            .into()),
+            Lead::Busy => {
+                return Err(Problem::failure(
+                    "goal::jobs-busy",
+                    format!("another goal runs the jobs of namespace `{namespace}` now"),
+                )
+                .with_help("wait for it to finish, then run `goal tick` again")
+                .into())
+            }
+        };
     let memory = Memory::new(project.location.clone());
     let mut status = 0;
     for job in super::all(project.goalfile()?) {
