@@ -71,7 +71,7 @@ fn has_type(value: &Value, documented: &str) -> bool {
 
 /// Checks `document` against what spec/json.md says of its kind: the version, every field
 /// with its type, and every span.
-fn validate(document: &Value, kind: &str) {
+pub(crate) fn validate(document: &Value, kind: &str) {
     assert_eq!(document["version"], json!(2), "{document:#}");
     assert_eq!(document["kind"], json!(kind), "{document:#}");
     let spans = documented_fields("span");

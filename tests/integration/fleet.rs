@@ -293,6 +293,7 @@ fn goal_status_lists_the_runs_of_every_host() {
     let json = run(&host_a, "host-a", &database, &["status", "--json"]);
     json.success();
     let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    crate::ecosystem_output::validate(&document, "status");
     let runs = document["runs"].as_array().unwrap();
     let seen: Vec<(&str, &str, &str)> = runs
         .iter()
