@@ -139,7 +139,6 @@ enum Event {
 }
 
 /// Whether this daemon fires the jobs.
-#[derive(Debug, Clone, PartialEq, Eq)]
 enum Role {
     /// The Memory is this host's own: the daemon fires its jobs.
     Alone,
@@ -372,13 +371,15 @@ impl Daemon {
             election::News::Standing(Standing::StandsBy(leader)) => Role::StandsBy(leader),
             election::News::Lost(message) => Role::Unreachable(message),
         };
-        let line = self.role_line();
-        self.say(&line);
+        if let Some(line) = self.role_line() {
+            self.say(&line);
+        }
         self.evaluate_when();
     }
 
-    /// What the daemon's role is, for its log and its status.
-    fn role_line(&self) -> String {
+    /// What the daemon's role in the campaign is, for its log and its status; nothing to say
+    /// when the Memory is the project's own.
+    fn role_line(&self) -> Option<String> {
         let namespace = self
             .config
             .location
@@ -386,8 +387,8 @@ impl Daemon {
             .as_ref()
             .map(|database| database.namespace.as_str())
             .unwrap_or_default();
-        match &self.role {
-            Role::Alone => "fires the jobs of this project".to_owned(),
+        Some(match &self.role {
+            Role::Alone => return None,
             Role::Leads(since) => format!(
                 "leads the jobs of namespace `{namespace}` as host {} (since {})",
                 fleet::host(),
@@ -404,7 +405,7 @@ impl Daemon {
                 format!("stands by: another goal runs the jobs of namespace `{namespace}` now")
             }
             Role::Unreachable(message) => format!("stands by: {message}"),
-        }
+        })
     }
 
     /// Evaluates the `when` conditions and starts the jobs that fire; the serials and labels of
@@ -477,9 +478,7 @@ impl Daemon {
                 self.running.len()
             ),
         ];
-        if self.role != Role::Alone {
-            lines.push(self.role_line());
-        }
+        lines.extend(self.role_line());
         if self.stopping {
             lines.push("stopping: waiting for its jobs to end".to_owned());
         }
