@@ -232,7 +232,7 @@ fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(colour::enabled())
-        .without_time()
+        .event_format(crate::report::StatusLines::default())
         .init();
 }
 
@@ -340,12 +340,20 @@ fn run(cli: Cli) -> Result<u8> {
     // `--check` is asked for to see every problem with the current binary's checks: it never
     // trusts the cache, and leaves a fresh one for the runs that follow.
     if cli.check {
-        crate::cache::refresh(&path, &state_dir)?;
+        crate::cache::refresh(
+            &path,
+            &state_dir,
+            crate::cache::Store::unless_dry_run(cli.dry_run),
+        )?;
         return Ok(0);
     }
     // Never dropped: the process ends with the run, and freeing the goals one allocation at a
     // time was a seventh of a cached no-op's instructions (a chain of 1,000 goals).
-    let goalfile = ManuallyDrop::new(crate::cache::load_checked(&path, &state_dir)?);
+    let goalfile = ManuallyDrop::new(crate::cache::load_checked(
+        &path,
+        &state_dir,
+        crate::cache::Store::unless_dry_run(cli.dry_run),
+    )?);
     if cli.list {
         let listing = GoalList::of(&goalfile);
         let json = cli.json.then(|| crate::report::json::list(&listing));
@@ -672,7 +680,11 @@ pub fn find_goalfile(file: Option<&Path>) -> Result<PathBuf> {
 /// The checked Goalfile `-f` names, or the nearest one, through the cache.
 fn load_goalfile(file: Option<&Path>) -> Result<Goalfile> {
     let path = find_goalfile(file)?;
-    crate::cache::load_checked(&path, &project_dir(&path).join(".goal"))
+    crate::cache::load_checked(
+        &path,
+        &project_dir(&path).join(".goal"),
+        crate::cache::Store::Allowed,
+    )
 }
 
 /// Prints what `make` writes: a script or a page, the product of the command.

@@ -68,7 +68,8 @@ pub fn poke(location: &Location) {
 pub fn run(config: Config) -> Result<u8> {
     let state_dir = config.location.state_dir.clone();
     let lock = RunLock::acquire_daemon(&state_dir)?;
-    let goalfile = crate::cache::load_checked(&config.goalfile, &state_dir)?;
+    let goalfile =
+        crate::cache::load_checked(&config.goalfile, &state_dir, crate::cache::Store::Allowed)?;
     let log = Log::open(config.log.as_deref())?;
     let memory = Memory::new(config.location.clone());
     {
@@ -322,7 +323,7 @@ impl Daemon {
         let how = match (run.cancelled, status.code()) {
             (true, _) => "cancelled".to_owned(),
             (false, Some(0)) => "ok".to_owned(),
-            (false, _) => format!("failed ({})", crate::run::describe_status(status)),
+            (false, _) => format!("failed ({})", crate::shell::describe_status(status)),
         };
         let took = humantime::format_duration(Duration::from_secs(run.clock.elapsed().as_secs()));
         self.say(&format!(
@@ -565,7 +566,11 @@ impl Daemon {
     /// Reads the Goalfile again; the running jobs go on as they were started.
     fn reload(&mut self) -> Result<(), Problem> {
         let state_dir = &self.config.location.state_dir;
-        match crate::cache::load_checked(&self.config.goalfile, state_dir) {
+        match crate::cache::load_checked(
+            &self.config.goalfile,
+            state_dir,
+            crate::cache::Store::Allowed,
+        ) {
             Ok(goalfile) => {
                 self.goalfile = Arc::new(goalfile);
                 self.say(&format!("reloaded: {}", count_jobs(&self.goalfile)));

@@ -12,7 +12,7 @@ use crate::goalfile::{Retry, Span};
 use crate::interrupt;
 use crate::logs::RecipeLog;
 use crate::progress;
-use crate::run::{self, Finished, Stdout};
+use crate::shell::{self, Finished, Stdout};
 use crate::template::{Context, Template};
 
 impl<'g> Evaluator<'g> {
@@ -62,7 +62,7 @@ impl<'g> Evaluator<'g> {
             }
             attempt += 1;
             let text = self.current();
-            let why = run::describe_status(finished.status);
+            let why = shell::describe_status(finished.status);
             self.report()
                 .retry(&text, attempt, retry.attempts + 1, wait, &why);
             interrupt::sleep(wait);
@@ -100,7 +100,7 @@ impl<'g> Evaluator<'g> {
             "goal::command-failed",
             format!(
                 "the command of this `{what}` {}: {}",
-                run::describe_status(finished.status),
+                shell::describe_status(finished.status),
                 script.trim()
             ),
         )
@@ -164,7 +164,7 @@ impl<'g> Evaluator<'g> {
             env.extend(self.shared.jobs.env());
         }
         self.report().command(script);
-        let finished = run::shell(script, &env, stdout);
+        let finished = shell::run(script, &env, stdout);
         // What the command changed must be seen, by this branch and the others alike.
         self.shared.commands_run.fetch_add(1, Ordering::SeqCst);
         finished.map_err(|error| {
@@ -199,7 +199,7 @@ impl<'g> Evaluator<'g> {
             "goal::recipe-failed",
             format!(
                 "`{text}` failed: {which} {}",
-                run::describe_status(finished.status)
+                shell::describe_status(finished.status)
             ),
         )
         .at(&sources, span, "this recipe")

@@ -41,7 +41,7 @@ use crate::logs::Logs;
 use crate::memory::{InstanceLock, Memory, RunLock};
 use crate::progress;
 use crate::report::{Record, Reporter, State, Stats};
-use crate::run;
+use crate::shell;
 use crate::template::Context;
 pub use depfiles::Depfiles;
 pub use force::Force;
@@ -176,7 +176,7 @@ impl<'g> Evaluator<'g> {
         options: Options,
         reporter: Reporter,
     ) -> std::result::Result<Evaluator<'g>, Problem> {
-        let jobs = run::JobSlots::new(options.jobs).map_err(|error| {
+        let jobs = shell::JobSlots::new(options.jobs).map_err(|error| {
             Problem::failure("goal::jobs", format!("cannot make the job slots: {error}"))
         })?;
         let recording = reporter.records();
@@ -571,7 +571,7 @@ impl<'g> Evaluator<'g> {
         if let Some(last) = self.last_recipe.as_ref().filter(|last| last.instance == id) {
             let exit = match last.status.code() {
                 Some(code) => code.to_string(),
-                None => run::describe_status(last.status),
+                None => shell::describe_status(last.status),
             };
             recipe_env.push(("GOAL_EXIT", exit));
             if let Some(log) = &last.log {

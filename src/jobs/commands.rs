@@ -57,7 +57,8 @@ impl Project {
         if let Some(goalfile) = self.goalfile.get() {
             return Ok(goalfile);
         }
-        let goalfile = crate::cache::load_checked(&self.goalfile_path, self.state_dir())?;
+        let store = crate::cache::Store::unless_dry_run(self.settings.options.dry_run);
+        let goalfile = crate::cache::load_checked(&self.goalfile_path, self.state_dir(), store)?;
         Ok(self.goalfile.get_or_init(|| goalfile))
     }
 
