@@ -151,7 +151,12 @@ pub fn status(
     let logs_dir = logs_dir(state_dir);
     let mut runs = Vec::new();
     if let Some(database) = fleet {
-        runs = fleet::recent_runs(database, count)?
+        runs = fleet::recent_runs(database, count)
+            .map_err(|problem| {
+                problem.with_help_line(Some(
+                    "`goal status --local` lists this project's own runs, from its logs".to_owned(),
+                ))
+            })?
             .iter()
             .map(fleet_run)
             .collect();

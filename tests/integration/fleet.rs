@@ -439,3 +439,32 @@ fn without_a_daemon_one_goal_set_runs_the_when_jobs_and_the_others_leave_them_to
     run(&host_b, "host-b", &database, &["-q", "tick"]).expect(0, "", "");
     assert_eq!(lines(&released), ["host-a 1", "host-b 2"]);
 }
+
+#[test]
+fn goal_status_with_the_server_down_points_to_the_local_runs() {
+    let host = Project::new().goalfile(BUILD);
+    let status = |args: &[&str]| {
+        common::Run::from(
+            host.command(args)
+                .env("GOAL_MEMORY", "postgres://ci@127.0.0.1:1/goal")
+                .env("GOAL_MEMORY_NAMESPACE", "fleet")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .output()
+                .unwrap(),
+        )
+    };
+    status(&["status"]).expect(
+        1,
+        "",
+        "
+        goal::memory-io
+
+          × cannot reach the Memory at `postgres://ci@127.0.0.1:1/goal` (namespace `fleet`): error
+          │ connecting to server: Connection refused (os error 111)
+          help: check that the PostgreSQL server is up and reachable, then run goal again
+                `goal status --local` lists this project's own runs, from its logs
+        ",
+    );
+    status(&["status", "--local"]).expect(0, "", "goal: no recipe run is recorded in .goal/logs\n");
+}
