@@ -332,9 +332,11 @@ fn goal_status_says_when_the_campaign_ran_nothing() {
 #[test]
 fn a_host_killed_mid_recipe_shows_as_interrupted() {
     let database = Database::new();
-    // The recipe outlives its killed `goal` until released.
-    let goalfile =
-        r#"goal stuck { run "touch started; while [ ! -e release ]; do sleep 0.05; done" }"#;
+    // The recipe outlives its killed `goal` until released (or half a minute, should the test
+    // fail first).
+    let goalfile = r#"goal stuck {
+        run "touch started; for i in $(seq 600); do [ -e release ] && break; sleep 0.05; done"
+    }"#;
     let host = Project::new().goalfile(goalfile);
     let mut child = as_host(&host, "host-a", &database, &["-q", "stuck"])
         .spawn()
@@ -394,13 +396,14 @@ fn without_a_daemon_one_goal_set_runs_the_when_jobs_and_the_others_leave_them_to
     let shared = tempfile::tempdir().unwrap();
     let released = shared.path().join("released");
     let release = shared.path().join("release");
-    // The job holds the campaign's jobs lock, in its recipe, until released.
+    // The job holds the campaign's jobs lock, in its recipe, until released (or half a minute,
+    // should the test fail first).
     let goalfile = format!(
         r#"
         var version default="0"
         when "release" {{
             condition {{ changed version }}
-            run "echo $GOAL_HOST {{version}} >> {released}; while [ ! -e {release} ]; do sleep 0.05; done"
+            run "echo $GOAL_HOST {{version}} >> {released}; for i in $(seq 600); do [ -e {release} ] && break; sleep 0.05; done"
         }}
         "#,
         released = released.display(),
