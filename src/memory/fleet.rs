@@ -130,6 +130,13 @@ impl Election {
             self.database
                 .problem("lead the jobs through", &explained(&error))
         };
+        if self.leading && self.session.as_ref().is_none_or(Client::is_closed) {
+            // The lead went with the session: say so before competing again.
+            return Err(self.database.problem(
+                "lead the jobs through",
+                &"the session holding the lead was closed",
+            ));
+        }
         let session = match &mut self.session {
             Some(session) if !session.is_closed() => session,
             slot => {
@@ -201,8 +208,8 @@ impl Election {
         match failure {
             None => Ok(changed),
             Some(error) => {
+                // The next round reports the lost lead.
                 self.session = None;
-                self.leading = false;
                 Err(self
                     .database
                     .problem("lead the jobs through", &explained(&error)))

@@ -471,3 +471,35 @@ fn goal_status_with_the_server_down_points_to_the_local_runs() {
     );
     status(&["status", "--local"]).expect(0, "", "goal: no recipe run is recorded in .goal/logs\n");
 }
+
+#[test]
+fn a_leader_that_loses_its_session_stops_leading_and_a_daemon_leads_again() {
+    let database = Database::new();
+    let host_a = Project::new().goalfile(BUILD);
+    let host_b = Project::new().goalfile(BUILD);
+    let (leader, standby) = leader_and_standby(&host_a, &host_b, &database);
+    // What a network cut does to the leader's session, as the server sees it.
+    database
+        .client()
+        .batch_execute(
+            "SELECT pg_terminate_backend(backend) FROM goal_leaders WHERE namespace = 'fleet'",
+        )
+        .unwrap();
+    // The message names the server's temporary socket directory.
+    wait_until("the leader to notice", PATIENCE, || {
+        leader
+            .log()
+            .contains("stands by: cannot lead the jobs through the Memory at `postgres://")
+    });
+    wait_until("a daemon to lead again", PATIENCE, || {
+        let led_again = |log: String, host: &str| {
+            log.split("stands by: cannot lead")
+                .nth(1)
+                .is_some_and(|after| after.contains(&format!("as host {host}")))
+        };
+        led_again(leader.log(), "host-a")
+            || standby
+                .log()
+                .contains("leads the jobs of namespace `fleet` as host host-b")
+    });
+}
