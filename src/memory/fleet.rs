@@ -180,8 +180,20 @@ impl Election {
 
     /// The daemon leading the namespace now, if a daemon does: the one recorded, if its
     /// session still holds a lock.
-    pub fn leader(&self) -> Result<Option<Leader>, Problem> {
-        leader(&self.store, &self.database)
+    fn leader(&self) -> Result<Option<Leader>, Problem> {
+        self.store.with_client("read", |client| {
+            let row = client.query_opt(
+                "SELECT host, pid, since FROM goal_leaders l WHERE namespace = $1 \
+                 AND EXISTS (SELECT 1 FROM pg_locks k \
+                             WHERE k.locktype = 'advisory' AND k.granted AND k.pid = l.backend)",
+                &[&self.database.namespace],
+            )?;
+            Ok(row.map(|row| Leader {
+                host: row.get(0),
+                pid: u32::try_from(row.get::<_, i64>(1)).unwrap_or_default(),
+                since: row.get(2),
+            }))
+        })
     }
 
     /// Waits up to `timeout` for an announced change of the namespace's variables; whether
@@ -216,22 +228,6 @@ impl Election {
             }
         }
     }
-}
-
-fn leader(store: &PostgresStore, database: &Database) -> Result<Option<Leader>, Problem> {
-    store.with_client("read", |client| {
-        let row = client.query_opt(
-            "SELECT host, pid, since FROM goal_leaders l WHERE namespace = $1 \
-             AND EXISTS (SELECT 1 FROM pg_locks k \
-                         WHERE k.locktype = 'advisory' AND k.granted AND k.pid = l.backend)",
-            &[&database.namespace],
-        )?;
-        Ok(row.map(|row| Leader {
-            host: row.get(0),
-            pid: u32::try_from(row.get::<_, i64>(1)).unwrap_or_default(),
-            since: row.get(2),
-        }))
-    })
 }
 
 /// Tells the leading daemon, wherever it runs, that the namespace's variables changed.
