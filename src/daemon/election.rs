@@ -41,7 +41,7 @@ pub fn start(database: &Database, events: Sender<Event>) -> Result<(), Problem> 
                 }
                 last = Some(news.clone());
             }
-            if news != News::Standing(Standing::Leads) {
+            if !matches!(news, News::Standing(Standing::Leads(_))) {
                 std::thread::sleep(RETRY);
                 continue;
             }

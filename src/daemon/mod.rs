@@ -368,7 +368,7 @@ impl Daemon {
                 self.evaluate_when();
                 return;
             }
-            election::News::Standing(Standing::Leads) => Role::Leads(SystemTime::now()),
+            election::News::Standing(Standing::Leads(since)) => Role::Leads(since),
             election::News::Standing(Standing::StandsBy(leader)) => Role::StandsBy(leader),
             election::News::Lost(message) => Role::Unreachable(message),
         };

@@ -90,7 +90,7 @@ impl Project {
         };
         let mut election = Election::open(database, false)?;
         Ok(match election.round()? {
-            Standing::Leads => Lead::Taken(Box::new(election)),
+            Standing::Leads(_) => Lead::Taken(Box::new(election)),
             Standing::StandsBy(Some(leader)) => Lead::Daemon(leader),
             Standing::StandsBy(None) => Lead::Busy,
         })

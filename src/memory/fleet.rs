@@ -82,8 +82,8 @@ pub struct Leader {
 /// Where this process stands in the election of its namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Standing {
-    /// It holds the jobs' lock.
-    Leads,
+    /// It holds the jobs' lock, since then.
+    Leads(SystemTime),
     /// Another process holds it: the daemon named, or (`None`) a `goal tick` or `goal set`
     /// running jobs.
     StandsBy(Option<Leader>),
@@ -95,7 +95,8 @@ pub struct Election {
     store: Arc<PostgresStore>,
     session: Option<Client>,
     key: i64,
-    leading: bool,
+    /// Since when it leads, while it does.
+    leading: Option<SystemTime>,
     /// A daemon records itself as the leader when it takes the lead; a command does not.
     daemon: bool,
 }
@@ -109,7 +110,7 @@ impl Election {
             store: PostgresStore::open(database)?,
             session: None,
             key: instance_key(&database.namespace, "\0jobs"),
-            leading: false,
+            leading: None,
             daemon,
         })
     }
@@ -120,7 +121,7 @@ impl Election {
         if result.is_err() {
             // The lock went with the session, if it was lost; a new one competes afresh.
             self.session = None;
-            self.leading = false;
+            self.leading = None;
         }
         result
     }
@@ -130,7 +131,7 @@ impl Election {
             self.database
                 .problem("lead the jobs through", &explained(&error))
         };
-        if self.leading && self.session.as_ref().is_none_or(Client::is_closed) {
+        if self.leading.is_some() && self.session.as_ref().is_none_or(Client::is_closed) {
             // The lead went with the session: say so before competing again.
             return Err(self.database.problem(
                 "lead the jobs through",
@@ -140,7 +141,7 @@ impl Election {
         let session = match &mut self.session {
             Some(session) if !session.is_closed() => session,
             slot => {
-                self.leading = false;
+                self.leading = None;
                 let mut session = self.store.connect()?;
                 if self.daemon {
                     session
@@ -150,10 +151,10 @@ impl Election {
                 slot.insert(session)
             }
         };
-        if self.leading {
+        if let Some(since) = self.leading {
             // A session that still answers still holds its lock.
             session.batch_execute("SELECT 1").map_err(failed)?;
-            return Ok(Standing::Leads);
+            return Ok(Standing::Leads(since));
         }
         let taken: bool = session
             .query_one("SELECT pg_try_advisory_lock($1)", &[&self.key])
@@ -162,20 +163,21 @@ impl Election {
         if !taken {
             return Ok(Standing::StandsBy(self.leader()?));
         }
+        let since = SystemTime::now();
         if self.daemon {
             let pid = i64::from(std::process::id());
             session
                 .execute(
                     "INSERT INTO goal_leaders (namespace, host, pid, backend, since) \
-                     VALUES ($1, $2, $3, pg_backend_pid(), now()) \
+                     VALUES ($1, $2, $3, pg_backend_pid(), $4) \
                      ON CONFLICT (namespace) DO UPDATE SET host = EXCLUDED.host, \
                      pid = EXCLUDED.pid, backend = EXCLUDED.backend, since = EXCLUDED.since",
-                    &[&self.database.namespace, &host(), &pid],
+                    &[&self.database.namespace, &host(), &pid, &since],
                 )
                 .map_err(failed)?;
         }
-        self.leading = true;
-        Ok(Standing::Leads)
+        self.leading = Some(since);
+        Ok(Standing::Leads(since))
     }
 
     /// The daemon leading the namespace now, if a daemon does: the one recorded, if its
