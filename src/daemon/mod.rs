@@ -548,13 +548,16 @@ impl Daemon {
             .map_err(|error| first_problem(error.problems))?;
         self.memory.set_all(&crate::variables::entries(&pairs))?;
         self.say(&format!("set {}", words.join(" ")));
+        if whisper {
+            return Ok(Vec::new());
+        }
         if let (false, Some(database)) = (self.leads(), &self.config.location.database) {
             // The leader, on another host, fires the `when` jobs.
             fleet::announce_change(database)?;
-            return Ok(Vec::new());
-        }
-        if whisper {
-            return Ok(Vec::new());
+            return Ok(match &self.role {
+                Role::StandsBy(Some(leader)) => vec!["leader".to_owned(), leader.host.clone()],
+                _ => vec!["busy".to_owned()],
+            });
         }
         Ok(self
             .evaluate_when()

@@ -287,12 +287,21 @@ pub fn set(project: &Project, words: &[String], mode: SetMode) -> Result<u8> {
         .into_iter()
         .chain(pairs.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]))
         .collect();
-    if let Some(started) = control::ask(project.state_dir(), &order)? {
-        for pair in started.chunks(2) {
-            if let [serial, label] = pair {
-                say(&format!(
-                    "goal: the daemon started job {serial} ({label}); `goal job tail {serial}` follows it\n"
-                ))?;
+    if let Some(answer) = control::ask(project.state_dir(), &order)? {
+        // A daemon standing by set the variables and told the leader.
+        match answer.as_slice() {
+            [leader, host] if leader == "leader" => {
+                say(&who_fires(Some(host), project.namespace()))?
+            }
+            [busy] if busy == "busy" => say(&who_fires(None, project.namespace()))?,
+            started => {
+                for pair in started.chunks(2) {
+                    if let [serial, label] = pair {
+                        say(&format!(
+                            "goal: the daemon started job {serial} ({label}); `goal job tail {serial}` follows it\n"
+                        ))?;
+                    }
+                }
             }
         }
         return Ok(0);
@@ -305,36 +314,37 @@ pub fn set(project: &Project, words: &[String], mode: SetMode) -> Result<u8> {
     }
     // With a shared Memory, the `when` jobs are run by whoever leads the campaign's jobs, so
     // that each fires once across the hosts.
-    let namespace = project.namespace();
     match project.lead()? {
         Lead::Alone => project.run_when_jobs(&memory, &lock),
         // Held until the jobs have run.
         Lead::Taken(_election) => project.run_when_jobs(&memory, &lock),
-        Lead::Daemon(leader) => leave_to_the_lead(
-            project,
-            &format!(
-                "goal: the daemon on host {} leads the jobs of namespace `{namespace}`: it \
-                 fires the when jobs\n",
-                leader.host
-            ),
-        ),
-        Lead::Busy => leave_to_the_lead(
-            project,
-            &format!(
-                "goal: another goal runs the jobs of namespace `{namespace}` now: the daemon \
-                 leading them, or the next `goal set` or `goal tick`, fires the when jobs\n"
-            ),
-        ),
+        Lead::Daemon(leader) => leave_to_the_lead(project, Some(&leader.host)),
+        Lead::Busy => leave_to_the_lead(project, None),
     }
 }
 
-/// Tells whoever leads the campaign's jobs that variables changed, and the user who fires them.
-fn leave_to_the_lead(project: &Project, message: &str) -> Result<u8> {
+/// Tells whoever leads the campaign's jobs that variables changed, and the user who fires
+/// them: the daemon on `leader`, or (`None`) whoever runs the jobs next.
+fn leave_to_the_lead(project: &Project, leader: Option<&str>) -> Result<u8> {
     if let Some(database) = &project.location.database {
         fleet::announce_change(database)?;
     }
-    say(message)?;
+    say(&who_fires(leader, project.namespace()))?;
     Ok(0)
+}
+
+/// Who fires the `when` jobs of a campaign after a `goal set`.
+fn who_fires(leader: Option<&str>, namespace: &str) -> String {
+    match leader {
+        Some(host) => format!(
+            "goal: the daemon on host {host} leads the jobs of namespace `{namespace}`: it fires \
+             the when jobs\n"
+        ),
+        None => format!(
+            "goal: another goal runs the jobs of namespace `{namespace}` now: the daemon leading \
+             them, or the next `goal set` or `goal tick`, fires the when jobs\n"
+        ),
+    }
 }
 
 fn test_set(project: &Project, pairs: &[(String, String)]) -> Result<u8> {

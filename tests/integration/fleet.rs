@@ -222,10 +222,16 @@ fn goal_set_on_any_host_fires_each_when_job_once() {
     );
     wait_until("the job to run", PATIENCE, || lines(&released).len() == 1);
     // The host standing by: its daemon sets, and the leader fires.
-    run(&host_b, "host-b", &database, &["set", "version=2"]).expect(0, "", "");
+    run(&host_b, "host-b", &database, &["set", "version=2"]).expect(
+        0,
+        "goal: the daemon on host host-a leads the jobs of namespace `fleet`: it fires the when jobs\n",
+        "",
+    );
     wait_until("the job to run again", PATIENCE, || {
         lines(&released).len() == 2
     });
+    // Whispered: set, and nobody told.
+    run(&host_b, "host-b", &database, &["set", "--whisper", "version=3"]).expect(0, "", "");
     // Time enough for a second firing, were there one: each daemon looks within a second.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(lines(&released), ["host-a 1", "host-a 2"]);
