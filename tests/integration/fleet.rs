@@ -231,7 +231,13 @@ fn goal_set_on_any_host_fires_each_when_job_once() {
         lines(&released).len() == 2
     });
     // Whispered: set, and nobody told.
-    run(&host_b, "host-b", &database, &["set", "--whisper", "version=3"]).expect(0, "", "");
+    run(
+        &host_b,
+        "host-b",
+        &database,
+        &["set", "--whisper", "version=3"],
+    )
+    .expect(0, "", "");
     // Time enough for a second firing, were there one: each daemon looks within a second.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(lines(&released), ["host-a 1", "host-a 2"]);
