@@ -98,11 +98,15 @@ pub enum Command {
         #[arg(value_name = "NAME=VALUE", requires = "goal", value_parser = binding)]
         args: Vec<String>,
     },
-    /// List the latest recipe runs, newest last: start, duration, result, instance
+    /// List the latest recipe runs, newest last: start, duration, result, instance; with a
+    /// shared Memory, of every host of the campaign, with the host
     Status {
         /// How many runs to list
         #[arg(short = 'c', long, default_value_t = 10, value_name = "N")]
         count: usize,
+        /// List only this project's runs, from its own logs, even with a shared Memory
+        #[arg(long)]
+        local: bool,
     },
     /// Run the jobs (`every` and `when` blocks) until stopped; or ask the running daemon
     Daemon {
@@ -275,7 +279,9 @@ fn run(cli: Cli) -> Result<u8> {
         Some(Command::Log { follow, goal, args }) => {
             return log_command(&cli, goal.as_deref(), args, *follow)
         }
-        Some(Command::Status { count }) => return status_command(&cli, *count),
+        Some(Command::Status { count, local }) => {
+            return status_command(&cli, *count, *local, memory_dir)
+        }
         Some(Command::Graph { last_run: true, .. }) => {
             let path = find_goalfile(cli.file.as_deref())?;
             let runs = logs::last_run(&Location::beside(&project_dir(&path), None).state_dir)?;
@@ -562,11 +568,12 @@ fn init_command(cli: &Cli) -> Result<u8> {
     Ok(0)
 }
 
-/// `goal status [--count N]`.
-fn status_command(cli: &Cli, count: usize) -> Result<u8> {
+/// `goal status [--count N] [--local]`.
+fn status_command(cli: &Cli, count: usize, local: bool, memory_dir: Option<PathBuf>) -> Result<u8> {
     let path = find_goalfile(cli.file.as_deref())?;
-    let location = Location::beside(&project_dir(&path), None);
-    Ok(logs::status(&location.state_dir, count, cli.json)?)
+    let location = Location::beside(&project_dir(&path), memory_dir);
+    let fleet = location.database.as_ref().filter(|_| !local);
+    Ok(logs::status(&location.state_dir, fleet, count, cli.json)?)
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {

@@ -53,14 +53,10 @@ pub(super) fn start_line(
 
 /// `silent`: the recipe printed nothing, so it has no log file.
 pub(super) fn end_line(number: u32, at: SystemTime, ending: Ending, silent: bool) -> String {
-    let ending = match ending {
-        Ending::Exited(code) => format!("exit {code}"),
-        Ending::Signalled(signal) => format!("signal {signal}"),
-        Ending::Interrupted => "interrupted".to_string(),
-    };
     format!(
-        "end\t{number}\t{}\t{ending}{}\n",
+        "end\t{number}\t{}\t{}{}\n",
         humantime::format_rfc3339_millis(at),
+        ending.text(),
         if silent { "\tsilent" } else { "" }
     )
 }
@@ -91,7 +87,16 @@ impl Ending {
         }
     }
 
-    fn parse(text: &str) -> Option<Ending> {
+    /// `exit 0`, `signal 9`, `interrupted`: as the index, and the fleet's record, say it.
+    pub(super) fn text(self) -> String {
+        match self {
+            Ending::Exited(code) => format!("exit {code}"),
+            Ending::Signalled(signal) => format!("signal {signal}"),
+            Ending::Interrupted => "interrupted".to_string(),
+        }
+    }
+
+    pub(super) fn parse(text: &str) -> Option<Ending> {
         if text == "interrupted" {
             return Some(Ending::Interrupted);
         }

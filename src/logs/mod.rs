@@ -21,6 +21,8 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::memory::fleet::RunRecorder;
+
 pub(crate) use record::record;
 pub use show::{last_run, show, status};
 
@@ -33,6 +35,8 @@ const LOGS: &str = "logs";
 pub struct Logs {
     logs_dir: PathBuf,
     state: State,
+    /// With a shared Memory: where every host's runs are recorded for `goal status`.
+    fleet: Option<Arc<RunRecorder>>,
 }
 
 enum State {
@@ -62,6 +66,8 @@ pub struct RecipeLog {
     index: Arc<File>,
     /// Put before each line shown on the terminal, when recipes run side by side.
     prefix: Option<String>,
+    /// The fleet's record of this run, and its id there.
+    fleet: Option<(Arc<RunRecorder>, i64)>,
 }
 
 impl Logs {
@@ -70,6 +76,15 @@ impl Logs {
         Logs {
             logs_dir: logs_dir(state_dir),
             state: State::Unopened,
+            fleet: None,
+        }
+    }
+
+    /// Also records each recipe run for the fleet, with a shared Memory.
+    pub fn for_fleet(self, fleet: Option<RunRecorder>) -> Logs {
+        Logs {
+            fleet: fleet.map(Arc::new),
+            ..self
         }
     }
 
@@ -90,7 +105,13 @@ impl Logs {
             return None;
         };
         match invocation.start(instance, required_by) {
-            Ok(log) => Some(log),
+            Ok(mut log) => {
+                log.fleet = self.fleet.as_ref().and_then(|fleet| {
+                    let id = fleet.started(instance, SystemTime::now(), &log.path)?;
+                    Some((fleet.clone(), id))
+                });
+                Some(log)
+            }
             Err(error) => self.give_up(&error),
         }
     }
@@ -140,6 +161,7 @@ impl Invocation {
             file: std::cell::OnceCell::new(),
             index: self.index.clone(),
             prefix: None,
+            fleet: None,
         })
     }
 }
@@ -178,7 +200,11 @@ impl RecipeLog {
             Ending::of(status)
         };
         let silent = self.file.get().is_none();
-        let line = index::end_line(self.number, SystemTime::now(), ending, silent);
+        let now = SystemTime::now();
+        if let Some((fleet, id)) = &self.fleet {
+            fleet.ended(*id, now, &ending.text());
+        }
+        let line = index::end_line(self.number, now, ending, silent);
         if let Err(error) = (&*self.index).write_all(line.as_bytes()) {
             tracing::warn!("cannot record the end of {}: {error}", self.path.display());
         }

@@ -7,9 +7,9 @@
 //! the order they were written in.
 
 mod body;
-pub mod layout;
 mod guard;
 mod kdl_errors;
+pub mod layout;
 mod plan;
 mod reader;
 

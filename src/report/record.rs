@@ -149,6 +149,11 @@ pub struct RecipeRun {
     pub state: RunState,
     /// As `goal status` says it: `ok`, `failed (status 2)`, `running`, `interrupted`.
     pub result: String,
+    /// The host that ran it, in the view of a campaign sharing its Memory.
+    pub host: Option<String>,
+    /// Its log, relative to the project's directory on the host that ran it; none when the
+    /// recipe printed nothing.
+    pub log: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

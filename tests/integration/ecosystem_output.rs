@@ -71,8 +71,8 @@ fn has_type(value: &Value, documented: &str) -> bool {
 
 /// Checks `document` against what spec/json.md says of its kind: the version, every field
 /// with its type, and every span.
-fn validate(document: &Value, kind: &str) {
-    assert_eq!(document["version"], json!(1), "{document:#}");
+pub(crate) fn validate(document: &Value, kind: &str) {
+    assert_eq!(document["version"], json!(2), "{document:#}");
     assert_eq!(document["kind"], json!(kind), "{document:#}");
     let spans = documented_fields("span");
     for (path, documented) in documented_fields(kind) {
@@ -149,7 +149,7 @@ every "1 hour" name="hourly" { run "true" }
     assert_eq!(
         document,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "list",
             "goals": [{
                 "name": "built",
@@ -242,7 +242,7 @@ fn dry_run_json_gives_each_instance_its_state_reason_and_requirements() {
     assert_eq!(
         document,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "dry-run",
             "instances": [
                 {
@@ -349,11 +349,11 @@ goal all { require good; require bad }
     assert_eq!(
         document,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "status",
             "runs": [
-                {"instance": "good", "started": "<date>", "seconds": "<seconds>", "state": "ok", "result": "ok"},
-                {"instance": "bad", "started": "<date>", "seconds": "<seconds>", "state": "failed", "result": "failed (status 3)"},
+                {"instance": "good", "started": "<date>", "seconds": "<seconds>", "state": "ok", "result": "ok", "host": null, "log": null},
+                {"instance": "bad", "started": "<date>", "seconds": "<seconds>", "state": "failed", "result": "failed (status 3)", "host": null, "log": null},
             ],
         })
     );
@@ -366,7 +366,7 @@ fn status_json_without_runs_is_an_empty_list() {
     validate(&document, "status");
     assert_eq!(
         document,
-        json!({"version": 1, "kind": "status", "runs": []})
+        json!({"version": 2, "kind": "status", "runs": []})
     );
 }
 
@@ -387,7 +387,7 @@ when "release" {
     assert_eq!(
         names,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "job-names",
             "jobs": [
                 {"name": "hourly", "runs": "every 1h"},
@@ -399,7 +399,7 @@ when "release" {
     validate(&ended, "ended-jobs");
     assert_eq!(
         ended,
-        json!({"version": 1, "kind": "ended-jobs", "jobs": []})
+        json!({"version": 2, "kind": "ended-jobs", "jobs": []})
     );
 }
 
@@ -748,7 +748,7 @@ every cron="0 0 1 1 *" name="slow" {
     assert_eq!(
         running,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "jobs",
             "jobs": [{"serial": "1", "job": "every slow", "started": "<varies>", "pid": "<varies>", "log": "<varies>"}],
         })
@@ -771,7 +771,7 @@ every cron="0 0 1 1 *" name="slow" {
     assert_eq!(
         ended,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "ended-jobs",
             "jobs": [{"serial": "1", "job": "every slow", "started": "<varies>", "took": "<varies>", "result": "cancelled"}],
         })

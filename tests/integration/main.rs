@@ -11,6 +11,7 @@ mod ecosystem_cli;
 mod ecosystem_output;
 mod evaluate;
 mod examples;
+mod fleet;
 mod format;
 mod http_predicates;
 mod init;
