@@ -474,9 +474,9 @@ fn unreachable_wanted_tags_are_named_in_the_error() {
 
           × `image src=template.img out=disk.img format=qcow2 size=2G`: no plan reaches the wanted tags
             ╭─[Goalfile:53:5]
-         52 │         target { sh "tools/is-image {out} {format} {size}"; }
+         52 │         target { sh "tools/is-image {out} {format} {size}" }
          53 │ ╭─▶     plan from="{src}" to="{out}" {
-         54 │ │           start output="tools/probe {src}" { add "template"; }
+         54 │ │           start output="tools/probe {src}" { add "template" }
          55 │ │           want {
          56 │ │               lacks "xz"
          57 │ │               lacks "template"
