@@ -12,6 +12,8 @@ mod lock;
 mod postgres;
 mod socket;
 mod store;
+mod tls;
+mod transfer;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -488,24 +490,33 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `goal memory get|set|delete|list`.
+/// `goal memory get|set|delete|list|export|import`.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum MemoryCommand {
     /// Print the value of KEY (exit status 1 when it is not set)
     Get { key: String },
-    /// Set KEY to VALUE
+    /// Set KEY to VALUE (a VALUE that is also one of goal's flags goes after `--`:
+    /// `goal memory set k -- -v`)
     Set {
-        // One argument of two words: only so is the word after the key read as the value
-        // when it is also one of goal's flags, which subcommands accept too (`goal memory set
-        // k -v` sets `-v`).
-        #[arg(num_args = 2, value_names = ["KEY", "VALUE"], allow_hyphen_values = true, required = true)]
-        key_value: Vec<String>,
+        key: String,
+        // Any other word starting with `-` is the value: flags are only those goal knows.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
     },
     /// Delete KEY (exit status 1 when it was not set)
     Delete { key: String },
     /// List keys and values (KEY<TAB>VALUE, with \n, \r, \t and \\ escaped), optionally only
     /// those starting with PREFIX
     List { prefix: Option<String> },
+    /// Print every entry of the Memory (keys, persistent variables, jobs' state) in a
+    /// versioned format, one JSON line each, for `goal memory import`
+    Export,
+    /// Set every entry of FILE (`-`: standard input), made by `goal memory export`, in this
+    /// Memory: all of them or none
+    Import {
+        #[arg(value_name = "FILE")]
+        export: PathBuf,
+    },
 }
 
 /// Runs a `goal memory` command; `location` is `None` when no Goalfile was found (then only a
@@ -521,11 +532,8 @@ pub fn command(command: &MemoryCommand, location: Option<Location>, access: Acce
             }
             None => 1,
         },
-        MemoryCommand::Set { key_value } => {
-            // clap gives exactly two words.
-            if let [key, value] = key_value.as_slice() {
-                memory.set(key, value)?;
-            }
+        MemoryCommand::Set { key, value } => {
+            memory.set(key, value)?;
             0
         }
         MemoryCommand::Delete { key } => {
@@ -540,6 +548,14 @@ pub fn command(command: &MemoryCommand, location: Option<Location>, access: Acce
                 // Writing to a String cannot fail.
                 let _ = writeln!(out, "{}\t{}", escape(&key), escape(&value));
             }
+            0
+        }
+        MemoryCommand::Export => {
+            out = transfer::export(&memory)?;
+            0
+        }
+        MemoryCommand::Import { export } => {
+            out = transfer::import(&memory, export, access == Access::ReadOnly)?;
             0
         }
     };

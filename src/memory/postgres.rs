@@ -9,9 +9,10 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use postgres::config::SslMode;
 use postgres::{Client, Config, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::tls::Settings;
 use super::{lock, Store, IO};
 use crate::diagnostic::Problem;
 
@@ -94,6 +95,8 @@ impl Drop for InstanceLock {
 pub(super) struct PostgresStore {
     database: Database,
     config: Config,
+    /// The TLS the URL asks for; `None`: none.
+    tls: Option<MakeRustlsConnect>,
     /// The session of reads and writes, opened again when the server dropped it.
     client: Mutex<Option<Client>>,
     /// Sessions that held an instance lock, kept for the next one.
@@ -103,30 +106,36 @@ pub(super) struct PostgresStore {
 impl PostgresStore {
     /// Connects, and creates or upgrades the schema.
     pub(super) fn open(database: &Database) -> Result<Arc<PostgresStore>, Problem> {
-        let mut config = Config::from_str(&database.url).map_err(|error| {
+        let unreadable = |why: String| {
             Problem::input(
                 IO,
                 format!(
-                    "cannot read the Memory's URL `{}`: {}",
-                    without_password(&database.url),
-                    explained(&error)
+                    "cannot read the Memory's URL `{}`: {why}",
+                    without_password(&database.url)
                 ),
             )
             .with_help("write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+        };
+        let settings = Settings::from_url(&database.url).map_err(unreadable)?;
+        let mut config =
+            Config::from_str(&settings.url).map_err(|error| unreadable(explained(&error)))?;
+        let tls = settings.connector().map_err(|why| {
+            Problem::input(
+                IO,
+                format!(
+                    "cannot use TLS to the Memory at `{}`: {why}",
+                    database.shown()
+                ),
+            )
+            .with_help("sslrootcert=FILE names a file of PEM root certificates")
         })?;
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(database
-                .problem("reach", &"TLS (sslmode=require) is not supported yet")
-                .with_help(
-                    "reach the server over a trusted network or an SSH tunnel, without sslmode=require",
-                ));
-        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         let store = PostgresStore {
             database: database.clone(),
             config,
+            tls,
             client: Mutex::new(None),
             idle: Arc::new(Mutex::new(Vec::new())),
         };
@@ -137,9 +146,11 @@ impl PostgresStore {
     }
 
     fn connect(&self) -> Result<Client, Problem> {
-        self.config
-            .connect(NoTls)
-            .map_err(|error| self.database.problem("reach", &explained(&error)))
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+        .map_err(|error| self.database.problem("reach", &explained(&error)))
     }
 
     fn upgrade_schema(&self, client: &mut Client) -> Result<(), Problem> {
