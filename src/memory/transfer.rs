@@ -115,11 +115,7 @@ fn read(file: &Path) -> Result<Vec<(String, String)>, Problem> {
     let header: Header = serde_json::from_str(&first)
         .ok()
         .filter(|header: &Header| header.format == FORMAT)
-        .ok_or_else(|| {
-            not_an_export(format!(
-                "its first line is not {{\"format\":\"{FORMAT}\",\"version\":…}}"
-            ))
-        })?;
+        .ok_or_else(|| not_an_export("its first line does not name its format".to_owned()))?;
     if header.version != VERSION {
         return Err(Problem::input(
             IMPORT_VERSION,
