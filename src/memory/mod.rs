@@ -17,6 +17,7 @@ mod transfer;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -180,6 +181,12 @@ fn namespace(goalfile_dir: &Path) -> String {
 /// PostgreSQL server shared by several processes.
 trait Store: Send + Sync {
     fn get(&self, key: &str) -> Result<Option<String>, Problem>;
+    /// Like `get`, for a run's own checks: a store whose every read is a round trip may answer
+    /// from entries it read ahead, all in one, as they were when it read them. Reads after
+    /// this process took an instance's lock are fresh again.
+    fn get_ahead(&self, key: &str) -> Result<Option<String>, Problem> {
+        self.get(key)
+    }
     /// Durable when it returns.
     fn set(&self, key: &str, value: &str) -> Result<(), Problem>;
     /// All entries or none; durable when it returns.
@@ -218,6 +225,8 @@ struct Backend {
     /// `None` for `goal memory` outside any project: only [`SOCKET_ENV`] can then serve.
     location: Option<Location>,
     writable: bool,
+    /// This process's own reads may be answered from entries read ahead ([`Memory::read_ahead`]).
+    read_ahead: AtomicBool,
     store: Mutex<Option<Arc<dyn Store>>>,
 }
 
@@ -241,6 +250,7 @@ impl Memory {
                 backend: Arc::new(Backend {
                     location,
                     writable: access == Access::ReadWrite,
+                    read_ahead: AtomicBool::new(false),
                     store: Mutex::new(None),
                 }),
                 server: Mutex::new(None),
@@ -249,7 +259,25 @@ impl Memory {
     }
 
     pub fn get(&self, key: &str) -> Result<Option<String>, Problem> {
-        self.shared.backend.get(key)
+        let backend = &self.shared.backend;
+        if backend.read_ahead.load(Ordering::Relaxed) {
+            check_key(key)?;
+            backend.store()?.get_ahead(key)
+        } else {
+            backend.get(key)
+        }
+    }
+
+    /// Lets this handle's reads (not those of recipes through its socket) be answered from
+    /// entries read ahead in one round trip, when the store is a server: a run checking ten
+    /// thousand targets then asks the server once, not ten thousand times. Those reads see
+    /// the Memory as it was when read ahead, until the run takes an instance's lock; an
+    /// instance's target is checked again, fresh, once its lock is held.
+    pub fn read_ahead(&self) {
+        self.shared
+            .backend
+            .read_ahead
+            .store(true, Ordering::Relaxed);
     }
 
     /// Durable (flushed to disk) before it returns.
@@ -281,15 +309,19 @@ impl Memory {
         keep_waiting: &dyn Fn() -> Result<(), Problem>,
     ) -> Result<Option<InstanceLock>, Problem> {
         let backend = &self.shared.backend;
-        if !backend.writable
-            || backend
-                .location
-                .as_ref()
-                .is_none_or(|l| l.database.is_none())
-        {
+        if !backend.writable || !self.is_shared() {
             return Ok(None);
         }
         backend.store()?.lock_instance(name, keep_waiting)
+    }
+
+    /// Whether this Memory is shared with other processes (on a PostgreSQL server).
+    pub fn is_shared(&self) -> bool {
+        self.shared
+            .backend
+            .location
+            .as_ref()
+            .is_some_and(|location| location.database.is_some())
     }
 
     /// Serves this Memory on a Unix socket (started once; later calls return the same path) for

@@ -4,6 +4,7 @@
 //! a process that dies (its connection closed by the kernel or timed out by the server) frees
 //! its instances for the next process that needs them.
 
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -101,6 +102,17 @@ pub(super) struct PostgresStore {
     client: Mutex<Option<Client>>,
     /// Sessions that held an instance lock, kept for the next one.
     idle: Arc<Mutex<Vec<Client>>>,
+    /// The namespace's entries for [`Store::get_ahead`].
+    ahead: Mutex<Ahead>,
+}
+
+/// The entries read ahead, in one query on the first read that may use them.
+enum Ahead {
+    Unread,
+    Read(HashMap<String, String>),
+    /// This process took an instance's lock: other hosts may have written since the entries
+    /// were read, and what it reads now decides whether a recipe runs again.
+    Spent,
 }
 
 impl PostgresStore {
@@ -138,6 +150,7 @@ impl PostgresStore {
             tls,
             client: Mutex::new(None),
             idle: Arc::new(Mutex::new(Vec::new())),
+            ahead: Mutex::new(Ahead::Unread),
         };
         let mut client = store.connect()?;
         store.upgrade_schema(&mut client)?;
@@ -228,6 +241,7 @@ impl PostgresStore {
         name: &str,
         keep_waiting: &dyn Fn() -> Result<(), Problem>,
     ) -> Result<InstanceLock, Problem> {
+        *lock(&self.ahead) = Ahead::Spent;
         let key = instance_key(&self.database.namespace, name);
         let idle = lock(&self.idle).pop();
         let mut client = match idle {
@@ -268,6 +282,20 @@ impl Store for PostgresStore {
         })
     }
 
+    fn get_ahead(&self, key: &str) -> Result<Option<String>, Problem> {
+        let mut ahead = lock(&self.ahead);
+        if let Ahead::Unread = *ahead {
+            *ahead = Ahead::Read(self.list("")?.into_iter().collect());
+        }
+        match &*ahead {
+            Ahead::Read(entries) => Ok(entries.get(key).cloned()),
+            _ => {
+                drop(ahead);
+                self.get(key)
+            }
+        }
+    }
+
     fn set(&self, key: &str, value: &str) -> Result<(), Problem> {
         self.set_all(&[(key.to_owned(), value.to_owned())])
     }
@@ -284,19 +312,27 @@ impl Store for PostgresStore {
                 )?;
             }
             transaction.commit()
-        })
+        })?;
+        if let Ahead::Read(ahead) = &mut *lock(&self.ahead) {
+            ahead.extend(entries.iter().cloned());
+        }
+        Ok(())
     }
 
     fn delete(&self, key: &str) -> Result<bool, Problem> {
         let namespace = &self.database.namespace;
-        self.with_client("write", |client| {
+        let deleted = self.with_client("write", |client| {
             client
                 .execute(
                     "DELETE FROM goal_memory WHERE namespace = $1 AND key = $2",
                     &[namespace, &key],
                 )
                 .map(|deleted| deleted > 0)
-        })
+        })?;
+        if let Ahead::Read(ahead) = &mut *lock(&self.ahead) {
+            ahead.remove(key);
+        }
+        Ok(deleted)
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, Problem> {
