@@ -10,6 +10,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, NoTls};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -84,7 +85,7 @@ impl Drop for InstanceLock {
         if let Some(mut client) = self.client.take() {
             // A session that cannot unlock is dropped instead: closing it frees its locks.
             if client
-                .execute("SELECT pg_advisory_unlock($1)", &[&self.key])
+                .execute_typed("SELECT pg_advisory_unlock($1)", &[(&self.key, Type::INT8)])
                 .is_ok()
             {
                 lock(&self.idle).push(client);
@@ -250,7 +251,7 @@ impl PostgresStore {
         };
         loop {
             let row = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                .query_typed_one("SELECT pg_try_advisory_lock($1)", &[(&key, Type::INT8)])
                 .map_err(|error| {
                     self.database
                         .problem("lock an instance in", &explained(&error))
@@ -274,9 +275,9 @@ impl Store for PostgresStore {
         let namespace = &self.database.namespace;
         self.with_client("read", |client| {
             client
-                .query_opt(
+                .query_typed_opt(
                     "SELECT value FROM goal_memory WHERE namespace = $1 AND key = $2",
-                    &[namespace, &key],
+                    &[(namespace, Type::TEXT), (&key, Type::TEXT)],
                 )
                 .map(|row| row.map(|row| row.get(0)))
         })
@@ -302,16 +303,21 @@ impl Store for PostgresStore {
 
     fn set_all(&self, entries: &[(String, String)]) -> Result<(), Problem> {
         let namespace = &self.database.namespace;
-        self.with_client("write", |client| {
-            let mut transaction = client.transaction()?;
-            for (key, value) in entries {
-                transaction.execute(
-                    "INSERT INTO goal_memory (namespace, key, value) VALUES ($1, $2, $3) \
-                     ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
-                    &[namespace, key, value],
-                )?;
+        const UPSERT: &str = "INSERT INTO goal_memory (namespace, key, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value";
+        // Typed statements take one round trip each, not a second to prepare them; a single
+        // statement is a transaction of its own.
+        self.with_client("write", |client| match entries {
+            [entry] => client
+                .execute_typed(UPSERT, &upsert(namespace, entry))
+                .map(drop),
+            _ => {
+                let mut transaction = client.transaction()?;
+                for entry in entries {
+                    transaction.execute_typed(UPSERT, &upsert(namespace, entry))?;
+                }
+                transaction.commit()
             }
-            transaction.commit()
         })?;
         if let Ahead::Read(ahead) = &mut *lock(&self.ahead) {
             ahead.extend(entries.iter().cloned());
@@ -323,9 +329,9 @@ impl Store for PostgresStore {
         let namespace = &self.database.namespace;
         let deleted = self.with_client("write", |client| {
             client
-                .execute(
+                .execute_typed(
                     "DELETE FROM goal_memory WHERE namespace = $1 AND key = $2",
-                    &[namespace, &key],
+                    &[(namespace, Type::TEXT), (&key, Type::TEXT)],
                 )
                 .map(|deleted| deleted > 0)
         })?;
@@ -360,6 +366,18 @@ impl Store for PostgresStore {
     ) -> Result<Option<InstanceLock>, Problem> {
         PostgresStore::lock_instance(self, name, keep_waiting).map(Some)
     }
+}
+
+/// The parameters of an upsert of `entry`, typed.
+fn upsert<'a>(
+    namespace: &'a String,
+    (key, value): &'a (String, String),
+) -> [(&'a (dyn ToSql + Sync), Type); 3] {
+    [
+        (namespace, Type::TEXT),
+        (key, Type::TEXT),
+        (value, Type::TEXT),
+    ]
 }
 
 /// A PostgreSQL error with its causes: the error alone says only "error connecting to server"
