@@ -11,8 +11,9 @@
 #    (INSTANCES x PAUSE / (HOSTS x JOBS)), and a check that every recipe ran exactly once.
 #
 # Environment: GOAL (the binary; default target/release/goal), N (default 10000), ROUNDS
-# (default 15), HOSTS (4), JOBS (2), INSTANCES (1000), PAUSE (0.05), KEEP=1 (keep the temporary
-# directory). Needs PostgreSQL's server (Debian: apt-get install postgresql); as root, the
+# (default 15), HOSTS (4), JOBS (2), INSTANCES (1000), PAUSE (0.05), SERVER_OPTIONS (more
+# `-c NAME=VALUE` for the server, e.g. `-c synchronous_commit=off` to see what the flush of each
+# commit costs), KEEP=1 (keep the temporary directory). Needs PostgreSQL's server (Debian: apt-get install postgresql); as root, the
 # server runs as `nobody`.
 set -euo pipefail
 
@@ -53,7 +54,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 "${as_server[@]}" "$pg_bin/initdb" --auth=trust --username=goal --encoding=UTF8 \
     -D "$work/data" >/dev/null
 "${as_server[@]}" "$pg_bin/postgres" -D "$work/data" -k "$work" \
-    -c listen_addresses=127.0.0.1 -c port="$port" 2>"$work/server.log" &
+    -c listen_addresses=127.0.0.1 -c port="$port" ${SERVER_OPTIONS:-} 2>"$work/server.log" &
 server_pid=$!
 for _ in $(seq 100); do
     "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break
@@ -61,7 +62,7 @@ for _ in $(seq 100); do
 done
 "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$port" || fail "the server did not start: $(cat "$work/server.log")"
 url="postgres://goal@127.0.0.1:$port/postgres"
-echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (fsync on, defaults)"
+echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (defaults${SERVER_OPTIONS:+ and $SERVER_OPTIONS})"
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
