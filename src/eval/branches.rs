@@ -222,3 +222,17 @@ pub(super) const STOPPED: &str = "goal::stopped";
 pub(super) fn stopped() -> Problem {
     Problem::failure(STOPPED, "stopped: another goal failed")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::shuffled;
+
+    #[test]
+    fn a_shuffled_order_takes_every_requirement_once() {
+        for count in [0, 1, 2, 1000] {
+            let mut order = shuffled(count);
+            order.sort_unstable();
+            assert_eq!(order, (0..count).collect::<Vec<_>>());
+        }
+    }
+}
