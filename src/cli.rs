@@ -597,6 +597,7 @@ fn reach(cli: &Cli, goalfile: &Goalfile, requests: &[Request], location: Locatio
         Some(RunLock::acquire(&location.state_dir, cli.wait)?)
     };
     let memory = Memory::new(location.clone());
+    memory.read_ahead();
     let run = Run {
         goalfile,
         location: &location,

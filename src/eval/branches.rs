@@ -81,8 +81,13 @@ impl<'g> Evaluator<'g> {
         task: impl Fn(&mut Evaluator<'g>, usize) -> Result<T> + Sync,
     ) -> Result<Vec<T>> {
         let results: Vec<Mutex<Option<Result<T>>>> = (0..count).map(|_| Mutex::new(None)).collect();
+        // Hosts sharing a Memory walk the same Goalfile: in the same order, they would all
+        // want the same instance at once and wait in turn for its lock. Each takes the group
+        // in an order of its own instead.
+        let order = self.memory.is_shared().then(|| shuffled(count));
         let work = Work {
             next: AtomicUsize::new(0),
+            order,
             results: &results,
             task: &task,
             spare_threads: &self.shared.spare_threads,
@@ -136,6 +141,8 @@ impl<'g> Evaluator<'g> {
 struct Work<'w, 'g, T, F> {
     /// The next requirement nobody has taken yet.
     next: AtomicUsize,
+    /// The order requirements are taken in, when not the Goalfile's.
+    order: Option<Vec<usize>>,
     results: &'w [Mutex<Option<Result<T>>>],
     task: &'w F,
     spare_threads: &'w AtomicUsize,
@@ -153,11 +160,13 @@ impl<'g, T: Send, F: Fn(&mut Evaluator<'g>, usize) -> Result<T> + Sync> Work<'_,
         mut branch: Evaluator<'g>,
     ) {
         loop {
-            let i = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = self.results.get(i) else {
+            let taken = self.next.fetch_add(1, Ordering::Relaxed);
+            if taken >= self.results.len() {
                 break;
-            };
-            if i + 1 < self.results.len() && take_spare(self.spare_threads) {
+            }
+            let i = self.order.as_ref().map_or(taken, |order| order[taken]);
+            let slot = &self.results[i];
+            if taken + 1 < self.results.len() && take_spare(self.spare_threads) {
                 let helper = branch.fork();
                 threads.spawn(move || {
                     // A branch that panicked leaves its slots empty, which the group reports;
@@ -172,6 +181,24 @@ impl<'g, T: Send, F: Fn(&mut Evaluator<'g>, usize) -> Result<T> + Sync> Work<'_,
         }
         lock(&self.finished).push(branch);
     }
+}
+
+/// 0..count in an order that differs from process to process (a xorshift generator seeded by
+/// the clock and the process id, shuffling Fisher–Yates).
+fn shuffled(count: usize) -> Vec<usize> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    let mut state = (u64::from(std::process::id()) << 32 | u64::from(nanos)) | 1;
+    let mut order: Vec<usize> = (0..count).collect();
+    for last in (1..count).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let pick = usize::try_from(state % (last as u64 + 1)).unwrap_or(0);
+        order.swap(last, pick);
+    }
+    order
 }
 
 fn take_spare(spare_threads: &AtomicUsize) -> bool {
@@ -194,4 +221,18 @@ pub(super) const STOPPED: &str = "goal::stopped";
 
 pub(super) fn stopped() -> Problem {
     Problem::failure(STOPPED, "stopped: another goal failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shuffled;
+
+    #[test]
+    fn a_shuffled_order_takes_every_requirement_once() {
+        for count in [0, 1, 2, 1000] {
+            let mut order = shuffled(count);
+            order.sort_unstable();
+            assert_eq!(order, (0..count).collect::<Vec<_>>());
+        }
+    }
 }

@@ -16,9 +16,12 @@ mod lock;
 mod postgres;
 mod socket;
 mod store;
+mod tls;
+mod transfer;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -182,6 +185,12 @@ fn namespace(goalfile_dir: &Path) -> String {
 /// PostgreSQL server shared by several processes.
 trait Store: Send + Sync {
     fn get(&self, key: &str) -> Result<Option<String>, Problem>;
+    /// Like `get`, for a run's own checks: a store whose every read is a round trip may answer
+    /// from entries it read ahead, all in one, as they were when it read them. Reads after
+    /// this process took an instance's lock are fresh again.
+    fn get_ahead(&self, key: &str) -> Result<Option<String>, Problem> {
+        self.get(key)
+    }
     /// Durable when it returns.
     fn set(&self, key: &str, value: &str) -> Result<(), Problem>;
     /// All entries or none; durable when it returns.
@@ -220,6 +229,8 @@ struct Backend {
     /// `None` for `goal memory` outside any project: only [`SOCKET_ENV`] can then serve.
     location: Option<Location>,
     writable: bool,
+    /// This process's own reads may be answered from entries read ahead ([`Memory::read_ahead`]).
+    read_ahead: AtomicBool,
     store: Mutex<Option<Arc<dyn Store>>>,
 }
 
@@ -243,6 +254,7 @@ impl Memory {
                 backend: Arc::new(Backend {
                     location,
                     writable: access == Access::ReadWrite,
+                    read_ahead: AtomicBool::new(false),
                     store: Mutex::new(None),
                 }),
                 server: Mutex::new(None),
@@ -251,7 +263,25 @@ impl Memory {
     }
 
     pub fn get(&self, key: &str) -> Result<Option<String>, Problem> {
-        self.shared.backend.get(key)
+        let backend = &self.shared.backend;
+        if backend.read_ahead.load(Ordering::Relaxed) {
+            check_key(key)?;
+            backend.store()?.get_ahead(key)
+        } else {
+            backend.get(key)
+        }
+    }
+
+    /// Lets this handle's reads (not those of recipes through its socket) be answered from
+    /// entries read ahead in one round trip, when the store is a server: a run checking ten
+    /// thousand targets then asks the server once, not ten thousand times. Those reads see
+    /// the Memory as it was when read ahead, until the run takes an instance's lock; an
+    /// instance's target is checked again, fresh, once its lock is held.
+    pub fn read_ahead(&self) {
+        self.shared
+            .backend
+            .read_ahead
+            .store(true, Ordering::Relaxed);
     }
 
     /// Durable (flushed to disk) before it returns.
@@ -283,15 +313,19 @@ impl Memory {
         keep_waiting: &dyn Fn() -> Result<(), Problem>,
     ) -> Result<Option<InstanceLock>, Problem> {
         let backend = &self.shared.backend;
-        if !backend.writable
-            || backend
-                .location
-                .as_ref()
-                .is_none_or(|l| l.database.is_none())
-        {
+        if !backend.writable || !self.is_shared() {
             return Ok(None);
         }
         backend.store()?.lock_instance(name, keep_waiting)
+    }
+
+    /// Whether this Memory is shared with other processes (on a PostgreSQL server).
+    pub fn is_shared(&self) -> bool {
+        self.shared
+            .backend
+            .location
+            .as_ref()
+            .is_some_and(|location| location.database.is_some())
     }
 
     /// Serves this Memory on a Unix socket (started once; later calls return the same path) for
@@ -492,24 +526,33 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `goal memory get|set|delete|list`.
+/// `goal memory get|set|delete|list|export|import`.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum MemoryCommand {
     /// Print the value of KEY (exit status 1 when it is not set)
     Get { key: String },
-    /// Set KEY to VALUE
+    /// Set KEY to VALUE (a VALUE that is also one of goal's flags goes after `--`:
+    /// `goal memory set k -- -v`)
     Set {
-        // One argument of two words: only so is the word after the key read as the value
-        // when it is also one of goal's flags, which subcommands accept too (`goal memory set
-        // k -v` sets `-v`).
-        #[arg(num_args = 2, value_names = ["KEY", "VALUE"], allow_hyphen_values = true, required = true)]
-        key_value: Vec<String>,
+        key: String,
+        // Any other word starting with `-` is the value: flags are only those goal knows.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
     },
     /// Delete KEY (exit status 1 when it was not set)
     Delete { key: String },
     /// List keys and values (KEY<TAB>VALUE, with \n, \r, \t and \\ escaped), optionally only
     /// those starting with PREFIX
     List { prefix: Option<String> },
+    /// Print every entry of the Memory (keys, persistent variables, jobs' state) in a
+    /// versioned format, one JSON line each, for `goal memory import`
+    Export,
+    /// Set every entry of FILE (`-`: standard input), made by `goal memory export`, in this
+    /// Memory: all of them or none
+    Import {
+        #[arg(value_name = "FILE")]
+        export: PathBuf,
+    },
 }
 
 /// Runs a `goal memory` command; `location` is `None` when no Goalfile was found (then only a
@@ -525,11 +568,8 @@ pub fn command(command: &MemoryCommand, location: Option<Location>, access: Acce
             }
             None => 1,
         },
-        MemoryCommand::Set { key_value } => {
-            // clap gives exactly two words.
-            if let [key, value] = key_value.as_slice() {
-                memory.set(key, value)?;
-            }
+        MemoryCommand::Set { key, value } => {
+            memory.set(key, value)?;
             0
         }
         MemoryCommand::Delete { key } => {
@@ -544,6 +584,14 @@ pub fn command(command: &MemoryCommand, location: Option<Location>, access: Acce
                 // Writing to a String cannot fail.
                 let _ = writeln!(out, "{}\t{}", escape(&key), escape(&value));
             }
+            0
+        }
+        MemoryCommand::Export => {
+            out = transfer::export(&memory)?;
+            0
+        }
+        MemoryCommand::Import { export } => {
+            out = transfer::import(&memory, export, access == Access::ReadOnly)?;
             0
         }
     };

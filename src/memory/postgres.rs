@@ -4,14 +4,17 @@
 //! a process that dies (its connection closed by the kernel or timed out by the server) frees
 //! its instances for the next process that needs them.
 
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use postgres::config::SslMode;
+use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::tls::Settings;
 use super::{lock, Store, IO};
 use crate::diagnostic::Problem;
 
@@ -85,7 +88,7 @@ impl Drop for InstanceLock {
         if let Some(mut client) = self.client.take() {
             // A session that cannot unlock is dropped instead: closing it frees its locks.
             if client
-                .execute("SELECT pg_advisory_unlock($1)", &[&self.key])
+                .execute_typed("SELECT pg_advisory_unlock($1)", &[(&self.key, Type::INT8)])
                 .is_ok()
             {
                 lock(&self.idle).push(client);
@@ -97,41 +100,61 @@ impl Drop for InstanceLock {
 pub(super) struct PostgresStore {
     database: Database,
     config: Config,
+    /// The TLS the URL asks for; `None`: none.
+    tls: Option<MakeRustlsConnect>,
     /// The session of reads and writes, opened again when the server dropped it.
     client: Mutex<Option<Client>>,
     /// Sessions that held an instance lock, kept for the next one.
     idle: Arc<Mutex<Vec<Client>>>,
+    /// The namespace's entries for [`Store::get_ahead`].
+    ahead: Mutex<Ahead>,
+}
+
+/// The entries read ahead, in one query on the first read that may use them.
+enum Ahead {
+    Unread,
+    Read(HashMap<String, String>),
+    /// This process took an instance's lock: other hosts may have written since the entries
+    /// were read, and what it reads now decides whether a recipe runs again.
+    Spent,
 }
 
 impl PostgresStore {
     /// Connects, and creates or upgrades the schema.
     pub(super) fn open(database: &Database) -> Result<Arc<PostgresStore>, Problem> {
-        let mut config = Config::from_str(&database.url).map_err(|error| {
+        let unreadable = |why: String| {
             Problem::input(
                 IO,
                 format!(
-                    "cannot read the Memory's URL `{}`: {}",
-                    without_password(&database.url),
-                    explained(&error)
+                    "cannot read the Memory's URL `{}`: {why}",
+                    without_password(&database.url)
                 ),
             )
             .with_help("write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
+        };
+        let settings = Settings::from_url(&database.url).map_err(unreadable)?;
+        let mut config =
+            Config::from_str(&settings.url).map_err(|error| unreadable(explained(&error)))?;
+        let tls = settings.connector().map_err(|why| {
+            Problem::input(
+                IO,
+                format!(
+                    "cannot use TLS to the Memory at `{}`: {why}",
+                    database.shown()
+                ),
+            )
+            .with_help("sslrootcert=FILE names a file of PEM root certificates")
         })?;
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(database
-                .problem("reach", &"TLS (sslmode=require) is not supported yet")
-                .with_help(
-                    "reach the server over a trusted network or an SSH tunnel, without sslmode=require",
-                ));
-        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         let store = PostgresStore {
             database: database.clone(),
             config,
+            tls,
             client: Mutex::new(None),
             idle: Arc::new(Mutex::new(Vec::new())),
+            ahead: Mutex::new(Ahead::Unread),
         };
         let mut client = store.connect()?;
         store.upgrade_schema(&mut client)?;
@@ -140,9 +163,11 @@ impl PostgresStore {
     }
 
     pub(super) fn connect(&self) -> Result<Client, Problem> {
-        self.config
-            .connect(NoTls)
-            .map_err(|error| self.database.problem("reach", &explained(&error)))
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+        .map_err(|error| self.database.problem("reach", &explained(&error)))
     }
 
     fn upgrade_schema(&self, client: &mut Client) -> Result<(), Problem> {
@@ -220,6 +245,7 @@ impl PostgresStore {
         name: &str,
         keep_waiting: &dyn Fn() -> Result<(), Problem>,
     ) -> Result<InstanceLock, Problem> {
+        *lock(&self.ahead) = Ahead::Spent;
         let key = instance_key(&self.database.namespace, name);
         let idle = lock(&self.idle).pop();
         let mut client = match idle {
@@ -228,7 +254,7 @@ impl PostgresStore {
         };
         loop {
             let row = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                .query_typed_one("SELECT pg_try_advisory_lock($1)", &[(&key, Type::INT8)])
                 .map_err(|error| {
                     self.database
                         .problem("lock an instance in", &explained(&error))
@@ -252,12 +278,26 @@ impl Store for PostgresStore {
         let namespace = &self.database.namespace;
         self.with_client("read", |client| {
             client
-                .query_opt(
+                .query_typed_opt(
                     "SELECT value FROM goal_memory WHERE namespace = $1 AND key = $2",
-                    &[namespace, &key],
+                    &[(namespace, Type::TEXT), (&key, Type::TEXT)],
                 )
                 .map(|row| row.map(|row| row.get(0)))
         })
+    }
+
+    fn get_ahead(&self, key: &str) -> Result<Option<String>, Problem> {
+        let mut ahead = lock(&self.ahead);
+        if let Ahead::Unread = *ahead {
+            *ahead = Ahead::Read(self.list("")?.into_iter().collect());
+        }
+        match &*ahead {
+            Ahead::Read(entries) => Ok(entries.get(key).cloned()),
+            _ => {
+                drop(ahead);
+                self.get(key)
+            }
+        }
     }
 
     fn set(&self, key: &str, value: &str) -> Result<(), Problem> {
@@ -266,29 +306,42 @@ impl Store for PostgresStore {
 
     fn set_all(&self, entries: &[(String, String)]) -> Result<(), Problem> {
         let namespace = &self.database.namespace;
-        self.with_client("write", |client| {
-            let mut transaction = client.transaction()?;
-            for (key, value) in entries {
-                transaction.execute(
-                    "INSERT INTO goal_memory (namespace, key, value) VALUES ($1, $2, $3) \
-                     ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value",
-                    &[namespace, key, value],
-                )?;
+        const UPSERT: &str = "INSERT INTO goal_memory (namespace, key, value) VALUES ($1, $2, $3) \
+             ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value";
+        // Typed statements take one round trip each, not a second to prepare them; a single
+        // statement is a transaction of its own.
+        self.with_client("write", |client| match entries {
+            [entry] => client
+                .execute_typed(UPSERT, &upsert(namespace, entry))
+                .map(drop),
+            _ => {
+                let mut transaction = client.transaction()?;
+                for entry in entries {
+                    transaction.execute_typed(UPSERT, &upsert(namespace, entry))?;
+                }
+                transaction.commit()
             }
-            transaction.commit()
-        })
+        })?;
+        if let Ahead::Read(ahead) = &mut *lock(&self.ahead) {
+            ahead.extend(entries.iter().cloned());
+        }
+        Ok(())
     }
 
     fn delete(&self, key: &str) -> Result<bool, Problem> {
         let namespace = &self.database.namespace;
-        self.with_client("write", |client| {
+        let deleted = self.with_client("write", |client| {
             client
-                .execute(
+                .execute_typed(
                     "DELETE FROM goal_memory WHERE namespace = $1 AND key = $2",
-                    &[namespace, &key],
+                    &[(namespace, Type::TEXT), (&key, Type::TEXT)],
                 )
                 .map(|deleted| deleted > 0)
-        })
+        })?;
+        if let Ahead::Read(ahead) = &mut *lock(&self.ahead) {
+            ahead.remove(key);
+        }
+        Ok(deleted)
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<(String, String)>, Problem> {
@@ -316,6 +369,18 @@ impl Store for PostgresStore {
     ) -> Result<Option<InstanceLock>, Problem> {
         PostgresStore::lock_instance(self, name, keep_waiting).map(Some)
     }
+}
+
+/// The parameters of an upsert of `entry`, typed.
+fn upsert<'a>(
+    namespace: &'a String,
+    (key, value): &'a (String, String),
+) -> [(&'a (dyn ToSql + Sync), Type); 3] {
+    [
+        (namespace, Type::TEXT),
+        (key, Type::TEXT),
+        (value, Type::TEXT),
+    ]
 }
 
 /// A PostgreSQL error with its causes: the error alone says only "error connecting to server"

@@ -1,14 +1,17 @@
 //! Jobs without a daemon: `goal tick` runs the periodic jobs that are due and the when-jobs that
 //! fire; `goal set`, `goal get` and `goal vars` handle the persistent variables; the `set`
-//! statement; `goal job start` in the foreground.
+//! statement; `goal job start` in the foreground. The tests of the jobs' state and the variables
+//! in the Memory run on both backends (`sled::…`, `postgres::…`).
 
 use crate::common;
 
+use common::backend::Backend;
 use common::Project;
 
-#[test]
-fn tick_runs_a_due_periodic_job_once_with_its_name_and_serial() {
-    let project = Project::new().goalfile(
+use crate::on_both_backends;
+
+fn tick_runs_a_due_periodic_job_once_with_its_name_and_serial(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile(
         r#"
 every "1 hour" name="hourly" {
     run "echo $GOAL_JOB $GOAL_JOB_SERIAL >> ran.txt"
@@ -82,9 +85,8 @@ when "release" {
 }
 "##;
 
-#[test]
-fn goal_set_fires_a_when_job_once_per_change() {
-    let project = Project::new().goalfile(RELEASE);
+fn goal_set_fires_a_when_job_once_per_change(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile(RELEASE);
     project.goal(&["set", "version=1.0.0"]).expect(
         0,
         "",
@@ -139,9 +141,8 @@ fn whisper_and_test_fire_nothing() {
         .expect(0, "no when job would fire\n", "");
 }
 
-#[test]
-fn increased_and_decreased_compare_as_versions_with_the_last_run() {
-    let project = Project::new().goalfile(
+fn increased_and_decreased_compare_as_versions_with_the_last_run(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile(
         r#"
 var v default="1.0"
 
@@ -230,9 +231,8 @@ when "flagged" {
     assert_eq!(project.lines("fired.txt"), ["fired", "fired"]);
 }
 
-#[test]
-fn set_checks_every_name_and_value_before_setting_any() {
-    let project = Project::new().goalfile(RELEASE);
+fn set_checks_every_name_and_value_before_setting_any(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile(RELEASE);
     project
         .goal(&["set", "version=1.0.0", "versoin=2", "version=banana"])
         .expect(
@@ -289,9 +289,8 @@ fn set_checks_every_name_and_value_before_setting_any() {
     assert!(project.lines("released.txt").is_empty());
 }
 
-#[test]
-fn vars_lists_values_defaults_and_docs() {
-    let project = Project::new().goalfile(
+fn vars_lists_values_defaults_and_docs(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile(
         r#"
 var version default="0.0.0" doc="the version to release"
 var channel default="stable"
@@ -308,9 +307,8 @@ var channel default="stable"
     );
 }
 
-#[test]
-fn templates_read_variables_and_the_set_statement_changes_them() {
-    let project = Project::new().goalfile(
+fn templates_read_variables_and_the_set_statement_changes_them(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile(
         r#"
 var counter default="1"
 
@@ -517,9 +515,10 @@ fn list_shows_the_variables_and_the_jobs() {
     );
 }
 
-#[test]
-fn a_job_entry_spoilt_by_hand_is_named_with_the_way_out() {
-    let project = Project::new().goalfile(r#"every "1 hour" name="hourly" { run "true" }"#);
+fn a_job_entry_spoilt_by_hand_is_named_with_the_way_out(backend: &Backend) {
+    let project = Project::new()
+        .memory(backend)
+        .goalfile(r#"every "1 hour" name="hourly" { run "true" }"#);
     project
         .goal(&["memory", "set", "goal/every/hourly", "yesterday"])
         .expect(0, "", "");
@@ -727,3 +726,13 @@ fn a_seconds_cron_job_fires_again_and_again_under_tick() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+on_both_backends!(
+    tick_runs_a_due_periodic_job_once_with_its_name_and_serial,
+    goal_set_fires_a_when_job_once_per_change,
+    set_checks_every_name_and_value_before_setting_any,
+    templates_read_variables_and_the_set_statement_changes_them,
+    a_job_entry_spoilt_by_hand_is_named_with_the_way_out,
+    vars_lists_values_defaults_and_docs,
+    increased_and_decreased_compare_as_versions_with_the_last_run,
+);

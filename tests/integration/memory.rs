@@ -1,5 +1,8 @@
-//! The Memory: `goal memory …` with the real binary and a real sled database, and the library's
-//! `Memory` and `RunLock` standing in for a running `goal` that owns the database.
+//! The Memory: `goal memory …` with the real binary and a real database, and the library's
+//! `Memory` and `RunLock` standing in for a running `goal` that owns the database. What the
+//! Memory means is tested on both backends (`memory::sled::…`, `memory::postgres::…`, the
+//! functions of a `Backend` named in `on_both_backends!` at the end); what only one backend
+//! has (sled's files, its lock and its damage) on that one.
 
 use crate::common;
 
@@ -11,7 +14,10 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::backend::Backend;
 use common::{Project, Run};
+
+use crate::on_both_backends;
 use goal::memory::{Location, Memory, RunLock, SOCKET_ENV};
 
 fn location(project: &Project) -> Location {
@@ -32,15 +38,15 @@ fn through(project: &Project, socket: &Path, args: &[&str]) -> Run {
     )
 }
 
-#[test]
-fn values_persist_across_runs() {
-    let project = Project::new().goalfile("");
+fn values_persist_across_runs(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
     project.goal(&["memory", "set", "a", "1"]).expect(0, "", "");
     project.goal(&["memory", "set", "b", "2"]).expect(0, "", "");
     project
         .goal(&["memory", "set", "a", "one"])
         .expect(0, "", "");
-    assert!(project.exists(".goal/memory"));
+    // Where the values are is the one difference.
+    assert_eq!(project.exists(".goal/memory"), backend.is_sled());
 
     let get = project.goal(&["memory", "get", "a"]);
     get.success();
@@ -55,9 +61,8 @@ fn values_persist_across_runs() {
     assert_eq!(project.goal(&["memory", "list"]).stdout, "b\t2\n");
 }
 
-#[test]
-fn list_takes_a_prefix_sorts_and_escapes() {
-    let project = Project::new().goalfile("");
+fn list_takes_a_prefix_sorts_and_escapes(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
     for (key, value) in [
         ("tested-b", "2"),
         ("built-x", "x"),
@@ -83,18 +88,239 @@ fn list_takes_a_prefix_sorts_and_escapes() {
     assert_eq!(none.stdout, "");
 }
 
-#[test]
-fn a_value_may_start_with_a_dash() {
-    let project = Project::new().goalfile("");
+fn a_value_may_start_with_a_dash(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
+    // A word goal does not know as a flag is the value as it is; one it knows goes after `--`.
     project
-        .goal(&["memory", "set", "k", "-v"])
+        .goal(&["memory", "set", "k", "-5"])
         .expect(0, "", "");
-    assert_eq!(project.goal(&["memory", "get", "k"]).stdout, "-v\n");
+    project.goal(&["memory", "get", "k"]).expect(0, "-5\n", "");
+    project
+        .goal(&["memory", "set", "k", "--", "-v"])
+        .expect(0, "", "");
+    project.goal(&["memory", "get", "k"]).expect(0, "-v\n", "");
+    project
+        .goal(&["memory", "set", "--", "-k", "--verbose"])
+        .expect(0, "", "");
+    project
+        .goal(&["memory", "get", "--", "-k"])
+        .expect(0, "--verbose\n", "");
+    // clap's usage names the `--memory` that GOAL_MEMORY gives, for PostgreSQL.
+    let memory = if backend.is_sled() {
+        ""
+    } else {
+        " --memory <DIR|URL>"
+    };
+    project.goal(&["memory", "set", "k", "-v"]).expect(
+        2,
+        "",
+        &format!(
+            "
+            error: the following required arguments were not provided:
+              <VALUE>
+
+            Usage: goal memory set --verbose...{memory} <KEY> <VALUE>
+
+            For more information, try '--help'.
+            "
+        ),
+    );
 }
 
-#[test]
-fn an_empty_key_is_an_error() {
-    let project = Project::new().goalfile("");
+fn flags_may_follow_the_key_and_the_value(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
+    project
+        .goal(&["memory", "set", "k", "v", "-q"])
+        .expect(0, "", "");
+    project
+        .goal(&["memory", "get", "k", "-q"])
+        .expect(0, "v\n", "");
+    project.goal(&["memory", "set", "k", "w", "-n"]).expect(
+        2,
+        "",
+        "
+        goal::no-dry-run
+
+          × `goal memory set|delete` changes things: it has no dry run (-n, --dry-run)
+          help: run it without -n; `goal memory get` and `goal memory list` only read
+        ",
+    );
+    project.goal(&["memory", "get", "k"]).expect(0, "v\n", "");
+}
+
+/// `goal memory import -` in `project`, reading `export`.
+fn import_from_stdin(project: &Project, args: &[&str], export: &str) -> Run {
+    let mut child = project
+        .command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running goal");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), export.as_bytes()).unwrap();
+    Run::from(child.wait_with_output().unwrap())
+}
+
+const EXPORT: &str = r#"{"format":"goal-memory","version":1}
+{"key":"a","value":"one"}
+{"key":"b","value":"two\tlines\n"}
+{"key":"goal/var/channel","value":"béta"}
+"#;
+
+fn export_writes_every_entry_as_a_line_of_json(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile(
+        r#"
+        var channel default="stable"
+        every "1 hour" name="hourly" { run "true" }
+        "#,
+    );
+    project.goal(&["memory", "export"]).expect(
+        0,
+        "{\"format\":\"goal-memory\",\"version\":1}\n",
+        "",
+    );
+    project
+        .goal(&["memory", "set", "b", "two\tlines\n"])
+        .expect(0, "", "");
+    project
+        .goal(&["memory", "set", "a", "one"])
+        .expect(0, "", "");
+    project.goal(&["set", "channel=béta"]).expect(0, "", "");
+    project.goal(&["memory", "export"]).expect(0, EXPORT, "");
+    // The jobs' state is exported too.
+    project.goal(&["-q", "tick"]).expect(0, "", "");
+    let export = project.goal(&["memory", "export"]);
+    // The times the job fired at change from run to run: the keys are compared.
+    let keys: Vec<String> = export
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap()["key"].to_string())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            r#""a""#,
+            r#""b""#,
+            r#""goal/every/hourly""#,
+            r#""goal/serial""#,
+            r#""goal/var/channel""#
+        ]
+    );
+}
+
+fn import_sets_every_entry_of_an_export(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
+    project.write("export", EXPORT);
+    project
+        .goal(&["memory", "set", "a", "old"])
+        .expect(0, "", "");
+    project
+        .goal(&["memory", "set", "kept", "yes"])
+        .expect(0, "", "");
+    project.goal(&["-n", "memory", "import", "export"]).expect(
+        0,
+        "
+        would import 3 entries
+        a\tone
+        b\ttwo\\tlines\\n
+        goal/var/channel\tbéta
+        ",
+        "",
+    );
+    project
+        .goal(&["memory", "list"])
+        .expect(0, "a\told\nkept\tyes\n", "");
+    project
+        .goal(&["memory", "import", "export"])
+        .expect(0, "imported 3 entries\n", "");
+    // Entries of the export replace those of the same keys; the others stay.
+    project.goal(&["memory", "list"]).expect(
+        0,
+        "a\tone\nb\ttwo\\tlines\\n\ngoal/var/channel\tbéta\nkept\tyes\n",
+        "",
+    );
+    let elsewhere = Project::new().memory(backend).goalfile("");
+    import_from_stdin(&elsewhere, &["memory", "import", "-"], EXPORT).expect(
+        0,
+        "imported 3 entries\n",
+        "",
+    );
+    elsewhere.goal(&["memory", "export"]).expect(0, EXPORT, "");
+}
+
+fn an_import_with_any_problem_imports_nothing(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
+    let import = |export: &str| import_from_stdin(&project, &["memory", "import", "-"], export);
+    import(&EXPORT.replace("\"version\":1", "\"version\":2")).expect(
+        2,
+        "",
+        "
+        goal::memory-import-version
+
+          × standard input is an export of version 2; this goal reads version 1 only
+          help: import it with the goal that exported it, or a newer one; nothing was imported
+        ",
+    );
+    import(&format!("{EXPORT}{{\"key\":\"c\"}}\n")).expect(
+        2,
+        "",
+        "
+        goal::memory-import
+
+          × standard input is not an export of a Memory: line 5, column 11: missing field `value`
+          help: make it with `goal memory export > FILE`; nothing was imported
+        ",
+    );
+    import("a\tone\n").expect(
+        2,
+        "",
+        r#"
+        goal::memory-import
+
+          × standard input is not an export of a Memory: its first line does not name its format
+          help: make it with `goal memory export > FILE`; nothing was imported
+        "#,
+    );
+    import("").expect(
+        2,
+        "",
+        "
+        goal::memory-import
+
+          × standard input is not an export of a Memory: it is empty
+          help: make it with `goal memory export > FILE`; nothing was imported
+        ",
+    );
+    // A key no Memory can hold, after good ones.
+    import(&format!("{EXPORT}{{\"key\":\"\",\"value\":\"x\"}}\n")).expect(
+        2,
+        "",
+        "
+        goal::memory-key
+
+          × a Memory key cannot be empty
+          help: keys are non-empty strings; check what produced this one
+        ",
+    );
+    project.goal(&["memory", "import", "missing"]).expect(
+        2,
+        "",
+        "
+        goal::memory-import
+
+          × cannot read `missing`: No such file or directory (os error 2)
+        ",
+    );
+    project.goal(&["memory", "export"]).expect(
+        0,
+        "{\"format\":\"goal-memory\",\"version\":1}\n",
+        "",
+    );
+}
+
+fn an_empty_key_is_an_error(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
     for args in [
         &["memory", "get", ""][..],
         &["memory", "set", "", "v"],
@@ -210,11 +436,10 @@ fn a_memory_that_cannot_be_opened_says_where_and_why() {
         );
 }
 
-#[test]
-fn handles_on_one_project_share_its_database() {
-    let project = Project::new().goalfile("");
-    let writer = Memory::new(location(&project));
-    let reader = Memory::read_only(location(&project));
+fn handles_on_one_project_share_its_database(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
+    let writer = Memory::new(backend.location(project.path()));
+    let reader = Memory::read_only(backend.location(project.path()));
     writer.set("k", "v").unwrap();
     // The evaluator may use its Memory from other threads.
     let read_elsewhere = thread::spawn({
@@ -230,10 +455,9 @@ fn handles_on_one_project_share_its_database() {
     assert_eq!(reader.list("").unwrap(), [("k".to_owned(), "v".to_owned())]);
 }
 
-#[test]
-fn a_recipe_reaches_the_running_goal_through_its_socket() {
-    let project = Project::new().goalfile("");
-    let memory = Memory::new(location(&project));
+fn a_recipe_reaches_the_running_goal_through_its_socket(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
+    let memory = Memory::new(backend.location(project.path()));
     let socket = memory.serve().unwrap();
     assert_eq!(memory.serve().unwrap(), socket, "serve starts one server");
     assert!(socket.as_os_str().len() < 108);
@@ -241,7 +465,7 @@ fn a_recipe_reaches_the_running_goal_through_its_socket() {
     assert_eq!(socket_dir.permissions().mode() & 0o777, 0o700, "private");
 
     // No Goalfile where the child runs: only the socket can serve it.
-    let elsewhere = Project::new();
+    let elsewhere = Project::new().memory(backend);
     through(&elsewhere, &socket, &["memory", "set", "k", "from child"]).success();
     assert_eq!(memory.get("k").unwrap().as_deref(), Some("from child"));
 
@@ -258,7 +482,7 @@ fn a_recipe_reaches_the_running_goal_through_its_socket() {
 
     drop(memory);
     assert!(!socket.exists(), "the socket goes with the Memory");
-    // ...and so does the database's lock.
+    // ...and so does sled's lock on its database.
     assert_eq!(
         project.goal(&["memory", "get", "mine"]).stdout,
         "from parent\n"
@@ -277,15 +501,14 @@ fn a_socket_nobody_serves_is_an_error_not_a_fallback() {
     assert!(!project.exists(".goal/memory"));
 }
 
-#[test]
-fn a_dry_run_memory_refuses_writes_also_through_its_socket() {
-    let project = Project::new().goalfile("");
+fn a_dry_run_memory_refuses_writes_also_through_its_socket(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
     // Kept open: a dropped handle's database may hold its lock a moment longer (sled's own
     // thread), and this test is about refusing writes, not about waiting for that.
-    let writer = Memory::new(location(&project));
+    let writer = Memory::new(backend.location(project.path()));
     writer.set("k", "v").unwrap();
 
-    let memory = Memory::read_only(location(&project));
+    let memory = Memory::read_only(backend.location(project.path()));
     assert_eq!(memory.get("k").unwrap().as_deref(), Some("v"));
     let refused = memory.set("k", "w").unwrap_err();
     assert_eq!(refused.code, "goal::memory-read-only");
@@ -303,15 +526,14 @@ fn a_dry_run_memory_refuses_writes_also_through_its_socket() {
     );
 }
 
-#[test]
-fn another_terminal_reaches_the_running_goal_through_the_run_lock() {
-    let project = Project::new().goalfile("");
-    let run_lock = RunLock::acquire(&location(&project).state_dir, false).unwrap();
-    let memory = Memory::new(location(&project));
+fn another_terminal_reaches_the_running_goal_through_the_run_lock(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
+    let run_lock = RunLock::acquire(&backend.location(project.path()).state_dir, false).unwrap();
+    let memory = Memory::new(backend.location(project.path()));
     memory.set("held", "yes").unwrap();
     run_lock.advertise(&[&memory.serve().unwrap()]).unwrap();
 
-    // The message names this test process's pid, whose length varies, and is wrapped by it.
+    // On sled through the socket the run lock names, on PostgreSQL straight to the server.
     let get = project.goal(&["memory", "get", "held"]);
     get.success();
     assert_eq!(get.stdout, "yes\n");
@@ -386,9 +608,8 @@ fn one_run_per_project() {
     );
 }
 
-#[test]
-fn killed_writers_never_lose_an_acknowledged_value() {
-    let project = Project::new().goalfile("");
+fn killed_writers_never_lose_an_acknowledged_value(backend: &Backend) {
+    let project = Project::new().memory(backend).goalfile("");
     let mut acknowledged_in_all = 0;
     for (round, pause) in [150, 400, 250, 700].into_iter().enumerate() {
         let acknowledged = format!("acknowledged-{round}");
@@ -400,6 +621,7 @@ fn killed_writers_never_lose_an_acknowledged_value() {
             .env("GOAL", env!("CARGO_BIN_EXE_goal"))
             .env_remove(SOCKET_ENV)
             .env_remove("GOAL_MEMORY")
+            .envs(backend.environment())
             .current_dir(project.path())
             .process_group(0)
             .spawn()
@@ -416,7 +638,7 @@ fn killed_writers_never_lose_an_acknowledged_value() {
             thread::sleep(Duration::from_millis(20));
         }
 
-        let memory = Memory::new(location(&project));
+        let memory = Memory::new(backend.location(project.path()));
         let numbers = fs::read_to_string(project.path().join(&acknowledged)).unwrap_or_default();
         for i in numbers.lines() {
             assert_eq!(
@@ -618,3 +840,19 @@ fn a_memory_holding_garbage_is_named_damaged_with_the_way_out() {
         ),
     );
 }
+
+on_both_backends!(
+    values_persist_across_runs,
+    flags_may_follow_the_key_and_the_value,
+    export_writes_every_entry_as_a_line_of_json,
+    import_sets_every_entry_of_an_export,
+    an_import_with_any_problem_imports_nothing,
+    list_takes_a_prefix_sorts_and_escapes,
+    a_value_may_start_with_a_dash,
+    an_empty_key_is_an_error,
+    handles_on_one_project_share_its_database,
+    a_recipe_reaches_the_running_goal_through_its_socket,
+    a_dry_run_memory_refuses_writes_also_through_its_socket,
+    another_terminal_reaches_the_running_goal_through_the_run_lock,
+    killed_writers_never_lose_an_acknowledged_value,
+);

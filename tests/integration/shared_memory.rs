@@ -7,7 +7,7 @@ use crate::common;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::postgres::Database;
+use common::postgres::{Database, TcpServer};
 use common::Project;
 
 /// A `goal` command of `project` on the shared Memory `database`, under `namespace`.
@@ -53,69 +53,56 @@ fn the_test_server_gives_each_test_a_database_of_its_own() {
     assert!(tables.is_empty());
 }
 
-/// `goal memory …` means the same on both backends.
-fn memory_commands(project: &Project, memory: &str) {
-    let goal = |args: &[&str]| {
-        let mut all = vec!["--memory", memory];
-        all.extend(args);
-        project.goal(&all)
-    };
-    goal(&["memory", "set", "b", "two\tlines\n"]).expect(0, "", "");
-    goal(&["memory", "set", "a", "1"]).expect(0, "", "");
-    goal(&["memory", "set", "a", "one"]).expect(0, "", "");
-    goal(&["memory", "set", "ab", "x"]).expect(0, "", "");
-    goal(&["memory", "get", "a"]).expect(0, "one\n", "");
-    goal(&["memory", "get", "c"]).expect(1, "", "");
-    goal(&["memory", "list"]).expect(0, "a\tone\nab\tx\nb\ttwo\\tlines\\n\n", "");
-    goal(&["memory", "list", "a"]).expect(0, "a\tone\nab\tx\n", "");
-    goal(&["memory", "delete", "a"]).expect(0, "", "");
-    goal(&["memory", "delete", "a"]).expect(1, "", "");
-    goal(&["memory", "list"]).expect(0, "ab\tx\nb\ttwo\\tlines\\n\n", "");
-}
+// What the Memory means, on both backends: the tests of `memory`, `evaluate` and `jobs` named
+// in their `on_both_backends!`.
 
 #[test]
-fn memory_commands_mean_the_same_on_sled_and_postgres() {
-    let project = Project::new().goalfile("");
-    memory_commands(&project, "sled-memory");
+fn a_sled_memory_moves_to_postgres_with_export_and_import() {
     let database = Database::new();
-    memory_commands(&project, &database.url);
-    assert!(
-        !project.exists(".goal/memory"),
-        "a PostgreSQL Memory leaves no sled database"
+    let project = Project::new().goalfile("var channel default=\"stable\"");
+    project
+        .goal(&["memory", "set", "built-zlib", "1.3"])
+        .expect(0, "", "");
+    project.goal(&["set", "channel=beta"]).expect(0, "", "");
+    let export = project.goal(&["memory", "export"]);
+    export.success();
+    project.write("memory.export", &export.stdout);
+    on(
+        &project,
+        &database,
+        "moved",
+        &["memory", "import", "memory.export"],
+    )
+    .expect(0, "imported 2 entries\n", "");
+    on(&project, &database, "moved", &["memory", "list"]).expect(
+        0,
+        "built-zlib\t1.3\ngoal/var/channel\tbeta\n",
+        "",
     );
+    on(&project, &database, "moved", &["get", "channel"]).expect(0, "beta\n", "");
 }
-
-/// Memory targets and `memo` mean the same on both backends: a slow check is asked once.
-fn memo_and_memory_targets(project: &Project, memory: &str) {
-    let goal = |args: &[&str]| {
-        let mut all = vec!["-q", "--memory", memory];
-        all.extend(args);
-        project.goal(&all)
-    };
-    goal(&["memory", "set", "channel", "stable"]).expect(0, "", "");
-    goal(&["all"]).expect(0, "checked\n", "");
-    goal(&["all"]).expect(0, "", "");
-    goal(&["memory", "list"]).expect(0, "channel\tstable\nchecked\tyes\nslow\t<date>\n", "");
-}
-
-const MEMO: &str = r#"
-goal checked {
-    target {
-        memo "slow" { sh "echo asked" }
-        memory-equals "channel" "stable"
-        memory-exists "checked"
-    }
-    run "echo checked"
-    memory-set "checked" "yes"
-}
-goal all { require checked }
-"#;
 
 #[test]
-fn memo_and_memory_targets_mean_the_same_on_sled_and_postgres() {
-    memo_and_memory_targets(&Project::new().goalfile(MEMO), "sled-memory");
+fn an_import_the_server_refuses_midway_writes_nothing() {
     let database = Database::new();
-    memo_and_memory_targets(&Project::new().goalfile(MEMO), &database.url);
+    let project = Project::new().goalfile("").file(
+        "export",
+        "{\"format\":\"goal-memory\",\"version\":1}\n\
+         {\"key\":\"a\",\"value\":\"1\"}\n\
+         {\"key\":\"b\",\"value\":\"nul \\u0000 byte\"}\n",
+    );
+    // PostgreSQL's text holds no NUL: the second entry fails inside the transaction. The
+    // message ends in the server's own words, which depend on its version: looked for in part.
+    on(
+        &project,
+        &database,
+        "refused",
+        &["memory", "import", "export"],
+    )
+    .status(2)
+    .stderr_has("goal::memory-io")
+    .stderr_has("(namespace `refused`)");
+    on(&project, &database, "refused", &["memory", "list"]).expect(0, "", "");
 }
 
 #[test]
@@ -262,27 +249,140 @@ fn an_unreachable_server_is_a_clear_error_without_the_password() {
     );
 }
 
+/// `goal memory …` on the Memory at `url`, in namespace `project`.
+fn memory_at(project: &Project, url: &str, args: &[&str]) -> common::Run {
+    let mut all = vec!["--memory", url, "memory"];
+    all.extend(args);
+    run_with_namespace(project, &all)
+}
+
 #[test]
-fn tls_is_refused_until_it_is_supported() {
+fn sslmode_require_encrypts_without_checking_the_certificate() {
+    let server = TcpServer::with_tls();
+    // The recipe asks the server, while goal's session is open, whether every other session is
+    // encrypted (the TLS tests' sessions are all that reach this server).
+    let project = Project::new()
+        .goalfile(
+            r#"
+            goal encrypted {
+                target { memory-exists "asked" }
+                run "sh ask.sh"
+                memory-set "asked" "yes"
+            }
+            "#,
+        )
+        .file(
+            "ask.sh",
+            r#""$PSQL" -XAtq "$PLAIN" -c "SELECT count(*) FILTER (WHERE ssl) > 0 AND count(*) FILTER (WHERE NOT ssl) = 0 FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+"#,
+        );
+    let url = server.url("127.0.0.1", "sslmode=require");
+    let run = common::Run::from(
+        project
+            .command(&["-q", "--memory", &url, "encrypted"])
+            .env("GOAL_MEMORY_NAMESPACE", "encrypted")
+            .env("PSQL", common::postgres::psql())
+            .env("PLAIN", server.url("127.0.0.1", "sslmode=disable"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("running goal"),
+    );
+    run.expect(0, "t\n", "");
+    memory_at(&project, &url, &["set", "k", "over tls"]).expect(0, "", "");
+    memory_at(&project, &url, &["get", "k"]).expect(0, "over tls\n", "");
+}
+
+#[test]
+fn verify_full_checks_the_chain_and_the_host() {
+    let server = TcpServer::with_tls();
     let project = Project::new().goalfile("");
-    run_with_namespace(
+    let root = server.root.display().to_string();
+    let full = |host: &str| server.url(host, &format!("sslmode=verify-full&sslrootcert={root}"));
+    memory_at(&project, &full("localhost"), &["set", "k", "verified"]).expect(0, "", "");
+    memory_at(&project, &full("127.0.0.1"), &["get", "k"]).expect(0, "verified\n", "");
+    let ca = server.url(
+        "localhost",
+        &format!("sslmode=verify-ca&sslrootcert={root}"),
+    );
+    memory_at(&project, &ca, &["get", "k"]).expect(0, "verified\n", "");
+}
+
+#[test]
+fn verify_full_with_the_wrong_root_is_refused_naming_the_url() {
+    let server = TcpServer::with_tls();
+    let project = Project::new().goalfile("");
+    common::postgres::root_certificate(project.path(), "other");
+    let url = format!(
+        "postgres://goal:s3cret@localhost:{}/postgres?sslmode=verify-full&sslrootcert=other.crt",
+        server.port
+    );
+    memory_at(&project, &url, &["get", "k"]).expect(
+        2,
+        "",
+        &format!(
+            "goal::memory-io
+
+  × cannot reach the Memory at `postgres://goal@localhost:{}/postgres?sslmode=verify-
+  │ full&sslrootcert=other.crt` (namespace `project`): error performing TLS handshake: invalid
+  │ peer certificate: BadSignature
+  help: check that the PostgreSQL server is up and reachable, then run goal again
+",
+            server.port
+        ),
+    );
+}
+
+#[test]
+fn sslmode_require_on_a_server_without_tls_is_a_clear_error() {
+    let server = TcpServer::without_tls();
+    let project = Project::new().goalfile("");
+    memory_at(
         &project,
-        &[
-            "--memory",
-            "postgres://ci@127.0.0.1:1/goal?sslmode=require",
-            "memory",
-            "get",
-            "k",
-        ],
+        &server.url("127.0.0.1", "sslmode=require"),
+        &["get", "k"],
+    )
+    .expect(
+        2,
+        "",
+        &format!(
+            "goal::memory-io
+
+  × cannot reach the Memory at `postgres://goal@127.0.0.1:{}/postgres?sslmode=require`
+  │ (namespace `project`): error performing TLS handshake: server does not support TLS
+  help: check that the PostgreSQL server is up and reachable, then run goal again
+",
+            server.port
+        ),
+    );
+}
+
+#[test]
+fn a_bad_sslmode_or_root_file_is_a_clear_error() {
+    let project = Project::new().goalfile("");
+    memory_at(&project, "postgres://db/x?sslmode=sometimes", &["get", "k"]).expect(
+        2,
+        "",
+        "goal::memory-io
+
+  × cannot read the Memory's URL `postgres://db/x?sslmode=sometimes`: sslmode=sometimes is none of
+  │ disable, allow, prefer, require, verify-ca, verify-full
+  help: write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE
+",
+    );
+    memory_at(
+        &project,
+        "postgres://db/x?sslmode=verify-full&sslrootcert=none.pem",
+        &["get", "k"],
     )
     .expect(
         2,
         "",
         "goal::memory-io
 
-  × cannot reach the Memory at `postgres://ci@127.0.0.1:1/goal?sslmode=require` (namespace
-  │ `project`): TLS (sslmode=require) is not supported yet
-  help: reach the server over a trusted network or an SSH tunnel, without sslmode=require
+  × cannot use TLS to the Memory at `postgres://db/x?sslmode=verify-full&sslrootcert=none.pem`:
+  │ cannot read sslrootcert `none.pem`: I/O error: No such file or directory (os error 2)
+  help: sslrootcert=FILE names a file of PEM root certificates
 ",
     );
 }

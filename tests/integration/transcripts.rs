@@ -21,6 +21,8 @@
 //! - `setup: COMMAND` runs a shell command in the project first, unseen (it must succeed);
 //! - `command: ARGS…` says the block is the output of that command, for a block that shows
 //!   output alone;
+//! - `postgres` gives the commands `$DATABASE_URL`, the URL of a new database on the tests'
+//!   throwaway PostgreSQL server (`common::postgres`), for a transcript of the shared Memory;
 //! - `not run: REASON` leaves the block out, saying why (a remote server, a clock).
 //!
 //! A ```` ```text ```` block that shows `goal:` lines but is neither a transcript nor left out
@@ -92,8 +94,13 @@ fn shows_output(block: &Block) -> bool {
             .any(|line| line.starts_with("goal: ") || line.starts_with("goal::"))
 }
 
-/// Runs a shell command in the project, as a user would type it.
-fn shell(project: &Path, command: &str, last_status: i32) -> (i32, String) {
+/// Runs a shell command in the project, as a user would type it, with `environment`.
+fn shell(
+    project: &Path,
+    command: &str,
+    last_status: i32,
+    environment: &[(&str, String)],
+) -> (i32, String) {
     let mut shell = Command::new("timeout");
     shell
         .args(["60", "sh", "-c"])
@@ -101,6 +108,7 @@ fn shell(project: &Path, command: &str, last_status: i32) -> (i32, String) {
         .current_dir(project)
         .env("PATH", path_with_goal());
     stable_environment(&mut shell);
+    shell.envs(environment.iter().map(|(name, value)| (name, value)));
     let output = shell.output().expect("running sh");
     (
         output.status.code().unwrap_or(-1),
@@ -197,8 +205,15 @@ fn run_document(blocks: &[Block]) -> (Vec<String>, Vec<(usize, String)>) {
             current = Some((project, made_from));
         }
         let (project, _) = current.as_ref().unwrap();
+        let database = block
+            .directive("postgres")
+            .map(|_| common::postgres::Database::new());
+        let environment: Vec<(&str, String)> = database
+            .iter()
+            .map(|database| ("DATABASE_URL", database.url.clone()))
+            .collect();
         for setup in block.directives("setup") {
-            let (status, output) = shell(project.path(), setup, 0);
+            let (status, output) = shell(project.path(), setup, 0, &environment);
             if status != 0 {
                 failures.push(format!(
                     "{}: setup `{setup}` failed ({status}):\n{output}",
@@ -211,7 +226,7 @@ fn run_document(blocks: &[Block]) -> (Vec<String>, Vec<(usize, String)>) {
         let mut differs = false;
         let steps = steps(block);
         for (index, step) in steps.iter().enumerate() {
-            let (code, output) = shell(project.path(), &step.command, status);
+            let (code, output) = shell(project.path(), &step.command, status, &environment);
             status = code;
             let (expected, actual) = (trim_end_lines(&step.expected), trim_end_lines(&output));
             if block.directive("command").is_none() {

@@ -17,6 +17,8 @@ use std::process::{Command, Output, Stdio};
 
 pub struct Project {
     dir: tempfile::TempDir,
+    /// What names the Memory of every `goal` run here ([`Project::memory`]).
+    memory: Vec<(&'static str, String)>,
 }
 
 impl Default for Project {
@@ -32,6 +34,15 @@ impl Project {
                 .prefix("goal-test")
                 .tempdir()
                 .expect("temporary directory"),
+            memory: Vec::new(),
+        }
+    }
+
+    /// Every `goal` run here uses the Memory on `backend`.
+    pub fn memory(self, backend: &backend::Backend) -> Project {
+        Project {
+            memory: backend.environment(),
+            ..self
         }
     }
 
@@ -104,6 +115,7 @@ impl Project {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         stable_environment(&mut command);
+        command.envs(self.memory.iter().map(|(name, value)| (name, value)));
         command
     }
 
@@ -339,6 +351,7 @@ pub fn alive(pid: &str) -> bool {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+pub mod backend;
 pub mod documents;
 pub mod http_server;
 pub mod postgres;

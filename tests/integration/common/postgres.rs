@@ -13,13 +13,144 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-/// The running server: its directory (data and socket) and the postmaster's process.
+/// A running server: its directory (data and socket) and the postmaster's process.
 struct Server {
     dir: PathBuf,
     child: Child,
 }
 
-static SERVER: LazyLock<Mutex<Option<Server>>> = LazyLock::new(|| Mutex::new(Some(start())));
+/// How a server is reached beside its Unix socket.
+#[derive(Clone, Copy)]
+enum Listen {
+    SocketOnly,
+    /// On 127.0.0.1 at this port, with TLS or without.
+    Tcp {
+        port: u16,
+        tls: bool,
+    },
+}
+
+/// Every server started, stopped when the binary exits.
+static SERVERS: Mutex<Vec<Server>> = Mutex::new(Vec::new());
+
+/// The socket directory of the server the tests' databases are on.
+static SERVER: LazyLock<PathBuf> = LazyLock::new(|| start(Listen::SocketOnly));
+
+/// A server of its own on 127.0.0.1, for the tests of TLS: its port, and where the root of its
+/// certificate (for `localhost` and 127.0.0.1) is when it has TLS.
+pub struct TcpServer {
+    pub port: u16,
+    pub root: PathBuf,
+}
+
+impl TcpServer {
+    /// The server with TLS (`ssl=on`), started by the first call.
+    pub fn with_tls() -> &'static TcpServer {
+        static TLS: LazyLock<TcpServer> = LazyLock::new(|| TcpServer::start(true));
+        &TLS
+    }
+
+    /// The server without TLS, started by the first call.
+    pub fn without_tls() -> &'static TcpServer {
+        static PLAIN: LazyLock<TcpServer> = LazyLock::new(|| TcpServer::start(false));
+        &PLAIN
+    }
+
+    fn start(tls: bool) -> TcpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = start(Listen::Tcp { port, tls });
+        TcpServer {
+            port,
+            root: dir.join("data/root.crt"),
+        }
+    }
+
+    /// The URL of its database `postgres` on `host` (`localhost` or `127.0.0.1`), with
+    /// `parameters` (`sslmode=require`).
+    pub fn url(&self, host: &str, parameters: &str) -> String {
+        format!("postgres://goal@{host}:{}/postgres?{parameters}", self.port)
+    }
+}
+
+/// Makes a root certificate and its key, `NAME.crt` and `NAME.key` in `dir`, with the `openssl`
+/// command.
+pub fn root_certificate(dir: &Path, name: &str) {
+    openssl(
+        Command::new("openssl")
+            .args(["req", "-x509", "-subj", "/CN=goal test root"])
+            .args(key_options(dir, name))
+            .arg("-out")
+            .arg(dir.join(format!("{name}.crt"))),
+    );
+}
+
+/// Makes `server.crt` and `server.key` in `dir`, for `localhost` and 127.0.0.1, signed by the
+/// root `root.crt` made there first.
+fn server_certificate(dir: &Path) {
+    root_certificate(dir, "root");
+    let request = dir.join("server.csr");
+    openssl(
+        Command::new("openssl")
+            .args(["req", "-new", "-subj", "/CN=localhost"])
+            .args(key_options(dir, "server"))
+            .arg("-out")
+            .arg(&request),
+    );
+    let extensions = dir.join("server.ext");
+    std::fs::write(
+        &extensions,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("writing the certificate's extensions");
+    openssl(
+        Command::new("openssl")
+            .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
+            .arg("-in")
+            .arg(&request)
+            .arg("-CA")
+            .arg(dir.join("root.crt"))
+            .arg("-CAkey")
+            .arg(dir.join("root.key"))
+            .arg("-extfile")
+            .arg(&extensions)
+            .arg("-out")
+            .arg(dir.join("server.crt")),
+    );
+}
+
+/// A new P-256 key in `dir/NAME.key`, unencrypted, for a certificate valid two days.
+fn key_options(dir: &Path, name: &str) -> Vec<std::ffi::OsString> {
+    let key = dir.join(format!("{name}.key"));
+    [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+        "-keyout",
+    ]
+    .iter()
+    .map(Into::into)
+    .chain([key.into_os_string()])
+    .collect()
+}
+
+fn openssl(command: &mut Command) {
+    let made = command
+        .stdin(Stdio::null())
+        .output()
+        .expect("running openssl (Debian's package `openssl`)");
+    assert!(
+        made.status.success(),
+        "openssl failed: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+}
 
 /// A database of its own on the shared test server; its URL for `--memory`/`GOAL_MEMORY`.
 pub struct Database {
@@ -30,10 +161,7 @@ impl Database {
     /// A new, empty database on the test server (started by the first call).
     pub fn new() -> Database {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let socket_dir = {
-            let server = SERVER.lock().unwrap_or_else(|e| e.into_inner());
-            server.as_ref().expect("the server is running").dir.clone()
-        };
+        let socket_dir = SERVER.clone();
         let name = format!("test{}", COUNT.fetch_add(1, Ordering::SeqCst));
         let mut admin = postgres::Client::connect(&url(&socket_dir, "postgres"), postgres::NoTls)
             .expect("connecting to the test server");
@@ -85,7 +213,8 @@ pub fn psql() -> PathBuf {
     bin_dir().map_or_else(|| PathBuf::from("psql"), |dir| dir.join("psql"))
 }
 
-fn start() -> Server {
+/// Starts a server; its directory, where its socket is.
+fn start(listen: Listen) -> PathBuf {
     let bin = bin_dir().unwrap_or_else(|| {
         panic!(
             "PostgreSQL is not installed (no initdb in /usr/lib/postgresql/*/bin or on PATH): \
@@ -120,6 +249,29 @@ fn start() -> Server {
         "initdb failed: {}",
         String::from_utf8_lossy(&initdb.stderr)
     );
+    let mut settings = vec!["listen_addresses=".to_owned()];
+    if let Listen::Tcp { port, tls } = listen {
+        settings = vec![
+            "listen_addresses=127.0.0.1".to_owned(),
+            format!("port={port}"),
+        ];
+        if tls {
+            server_certificate(&data);
+            // PostgreSQL refuses a key others can read.
+            std::fs::set_permissions(
+                data.join("server.key"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            )
+            .expect("chmod the server's key");
+            if let Some((uid, gid)) = user {
+                for file in ["server.crt", "server.key"] {
+                    std::os::unix::fs::chown(data.join(file), Some(uid), Some(gid))
+                        .expect("chown the server's certificate");
+                }
+            }
+            settings.push("ssl=on".to_owned());
+        }
+    }
     // Started from a thread that lives as long as the binary: the parent-death signal follows
     // the thread that spawned the child, not the process.
     let (sender, receiver) = mpsc::channel();
@@ -131,7 +283,7 @@ fn start() -> Server {
             .arg(&data)
             .arg("-k")
             .arg(&server_dir)
-            .args(["-c", "listen_addresses="])
+            .args(settings.iter().flat_map(|setting| ["-c", setting]))
             .args(["-c", "fsync=off", "-c", "max_connections=300"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -158,18 +310,30 @@ fn start() -> Server {
         .recv()
         .expect("the server's thread")
         .expect("starting postgres");
-    // SAFETY: registering a plain function; it runs once when the binary exits.
-    unsafe {
-        libc::atexit(stop);
+    let mut servers = SERVERS.lock().unwrap_or_else(|e| e.into_inner());
+    if servers.is_empty() {
+        // SAFETY: registering a plain function; it runs once when the binary exits.
+        unsafe {
+            libc::atexit(stop);
+        }
     }
-    wait_until_ready(&dir);
-    Server { dir, child }
+    servers.push(Server {
+        dir: dir.clone(),
+        child,
+    });
+    drop(servers);
+    let ready = match listen {
+        Listen::SocketOnly => url(&dir, "postgres"),
+        Listen::Tcp { port, .. } => format!("postgres://goal@127.0.0.1:{port}/postgres"),
+    };
+    wait_until_ready(&dir, &ready);
+    dir
 }
 
-fn wait_until_ready(dir: &Path) {
+fn wait_until_ready(dir: &Path, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if postgres::Client::connect(&url(dir, "postgres"), postgres::NoTls).is_ok() {
+        if postgres::Client::connect(url, postgres::NoTls).is_ok() {
             return;
         }
         assert!(
@@ -181,16 +345,19 @@ fn wait_until_ready(dir: &Path) {
     }
 }
 
-/// Stops the server when the test binary exits (a fast shutdown), and removes its directory.
+/// Stops the servers when the test binary exits (a fast shutdown), and removes their
+/// directories.
 extern "C" fn stop() {
-    let Some(mut server) = SERVER.lock().ok().and_then(|mut server| server.take()) else {
+    let Ok(mut servers) = SERVERS.lock() else {
         return;
     };
-    unsafe {
-        libc::kill(server.child.id() as libc::pid_t, libc::SIGINT);
+    for mut server in servers.drain(..) {
+        unsafe {
+            libc::kill(server.child.id() as libc::pid_t, libc::SIGINT);
+        }
+        let _ = server.child.wait();
+        let _ = std::fs::remove_dir_all(&server.dir);
     }
-    let _ = server.child.wait();
-    let _ = std::fs::remove_dir_all(&server.dir);
 }
 
 /// `nobody`'s ids when the tests run as root; `None` otherwise (the server runs as the tests do).
