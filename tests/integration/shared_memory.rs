@@ -444,12 +444,13 @@ fn a_killed_host_s_instance_is_taken_over() {
     let shared = tempfile::tempdir().unwrap();
     let log = shared.path().join("log");
     // The first host to run it stays in its recipe until killed (and its orphaned recipe until
-    // released); the next one finds the marker and finishes.
+    // released, or until the test's directory is gone); the next one finds the marker and
+    // finishes.
     let marker = shared.path().join("started");
     let release = shared.path().join("release");
     let pause = format!(
         "if [ ! -e {marker} ]; then touch {marker}; \
-         while [ ! -e {release} ]; do sleep 0.05; done; fi",
+         while [ ! -e {release} ] && [ -e {marker} ]; do sleep 0.05; done; fi",
         marker = marker.display(),
         release = release.display()
     );
