@@ -67,7 +67,7 @@ impl Settings {
                     }
                 }
                 Some(("sslrootcert", value)) => {
-                    root_certificates = Some(PathBuf::from(percent_decoded(value)?));
+                    root_certificates = Some(percent_decoded(value));
                 }
                 _ => kept.push(pair),
             }
@@ -146,25 +146,11 @@ impl Settings {
     }
 }
 
-/// `%XX` in a URL's parameter, as the client decodes it in the others.
-fn percent_decoded(value: &str) -> Result<String, String> {
-    let bytes = value.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let hex = value
-                .get(index + 1..index + 3)
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or_else(|| format!("`{value}` has a % not followed by two hex digits"))?;
-            decoded.push(hex);
-            index += 3;
-        } else {
-            decoded.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(decoded).map_err(|_| format!("`{value}` is not UTF-8 once decoded"))
+/// `%XX` in a URL's parameter decoded, as the client decodes the others; a path may be any bytes.
+fn percent_decoded(value: &str) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(value).collect();
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
 }
 
 /// `sslmode=require`: any certificate, though the handshake must still be signed by it.
