@@ -741,3 +741,174 @@ goal all {
     assert!(project.exists(".goal/cache/depfiles"));
     assert!(project.exists(".goal/cache/listings"));
 }
+
+// A run keeps the modification times it read across the recipes it runs, forgetting only what a
+// recipe can have changed (src/eval/mtimes.rs): its own outputs, and every file no goal names as
+// its output. Each test below reads a file before a recipe changes it and again after.
+
+#[test]
+fn a_recipe_that_touches_an_input_of_a_later_goal_on_the_side_is_seen() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal early {
+    target { file-newer "early.out" than="shared.in" }
+    run "cp shared.in early.out"
+}
+goal toucher {
+    target { file-newer "toucher.out" than="toucher.in" }
+    run "touch toucher.out shared.in"
+}
+goal late {
+    target { file-newer "late.out" than="shared.in" }
+    run "cp shared.in late.out"
+}
+goal all { require early; require toucher; require late }
+"#,
+        )
+        .file("shared.in", "")
+        .file("early.out", "")
+        .file("late.out", "")
+        .file("toucher.in", "")
+        .file("toucher.out", "");
+    age(&project, &["shared.in", "toucher.out"], -120);
+    age(&project, &["early.out", "late.out", "toucher.in"], -60);
+    // `early` reads shared.in and holds; `toucher` changes it; `late` must read it again.
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start toucher
+        goal: done  toucher (0.00s)
+        goal: start late
+        goal: done  late (0.00s)
+        goal: summary: 2 ran, 1 already reached (0.00s)
+        ",
+    );
+}
+
+#[test]
+fn a_generated_header_read_before_its_goal_ran_is_read_again() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal header {
+    target { file-newer "gen.h" than="gen.txt" }
+    run "cp gen.txt gen.h"
+}
+goal lint {
+    target { file-newer "lint.out" than="gen.h" }
+    run "touch lint.out"
+}
+goal object {
+    require header
+    target { file-newer "a.o" { than "a.c" "gen.h"; } }
+    run "echo compiled >> log && touch a.o"
+}
+goal all { require lint; require object }
+"#,
+        )
+        .file("gen.txt", "#define X 2\n")
+        .file("gen.h", "#define X 1\n")
+        .file("a.c", "")
+        .file("a.o", "")
+        .file("lint.out", "");
+    age(&project, &["a.c", "gen.h"], -120);
+    age(&project, &["a.o", "lint.out", "gen.txt"], -60);
+    // `lint` reads gen.h and holds; `header` rewrites it; the object must see it newer.
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start header
+        goal: done  header (0.00s)
+        goal: start object
+        goal: done  object (0.00s)
+        goal: summary: 2 ran, 1 already reached (0.00s)
+        ",
+    );
+    assert_eq!(project.read("log"), "compiled\n");
+}
+
+#[test]
+fn a_recipe_writing_into_a_globbed_directory_is_seen_by_a_later_glob() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal before {
+    target { file-newer "before.out" than-glob="gen/*.c" }
+    run "touch before.out"
+}
+goal writer {
+    target { file-newer "writer.out" than="writer.in" }
+    run "touch writer.out gen/b.c"
+}
+goal after {
+    target { file-newer "after.out" than-glob="gen/*.c" }
+    run "ls gen > after.out"
+}
+goal all { require before; require writer; require after }
+"#,
+        )
+        .file("gen/a.c", "")
+        .file("before.out", "")
+        .file("after.out", "")
+        .file("writer.in", "")
+        .file("writer.out", "");
+    age(&project, &["gen/a.c", "writer.out"], -120);
+    age(&project, &["before.out", "after.out", "writer.in"], -60);
+    // `before` lists gen/ and holds; `writer` adds gen/b.c; `after` must list it and fire.
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start writer
+        goal: done  writer (0.00s)
+        goal: start after
+        goal: done  after (0.00s)
+        goal: summary: 2 ran, 1 already reached (0.00s)
+        ",
+    );
+    assert_eq!(project.read("after.out"), "a.c\nb.c\n");
+}
+
+#[test]
+fn a_recipe_rewriting_an_object_read_earlier_is_seen_by_the_link_and_its_promise() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal object name {
+    target { file-newer "{name}.o" than="{name}.c" }
+    run "cp {name}.c {name}.o"
+}
+goal linked {
+    for name "a" "b" "c" { require object name="{name}" }
+    target { file-newer "app" { than "a.o" "b.o" "c.o"; } }
+    run "cat a.o b.o c.o > app"
+}
+"#,
+        )
+        .file("a.c", "a\n")
+        .file("b.c", "b\n")
+        .file("c.c", "c\n")
+        .file("a.o", "a\n")
+        .file("b.o", "old b\n")
+        .file("c.o", "c\n")
+        .file("app", "a\nold b\nc\n");
+    age(&project, &["a.c", "b.o", "c.c"], -120);
+    age(&project, &["a.o", "c.o"], -90);
+    age(&project, &["app", "b.c"], -60);
+    // a.o and c.o are read once, b.o before and after its recipe: the link sees it newer.
+    project.goal(&["linked"]).expect(
+        0,
+        "",
+        "
+        goal: start object name=b
+        goal: done  object name=b (0.00s)
+        goal: start linked
+        goal: done  linked (0.00s)
+        goal: summary: 2 ran, 2 already reached (0.00s)
+        ",
+    );
+    assert_eq!(project.read("app"), "a\nb\nc\n");
+}
