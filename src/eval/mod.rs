@@ -393,6 +393,23 @@ impl<'g> Evaluator<'g> {
             .met(requirer.as_deref(), &text, &goal.name.text, arguments);
     }
 
+    /// Recording: a recipe the instance being reached would run.
+    #[inline(never)]
+    fn record_recipe(&mut self, script: &str) {
+        let text = self.current();
+        self.report().recipe(&text, script);
+    }
+
+    /// Recording: what the first `file-newer` of the instance's target makes and reads.
+    #[inline(never)]
+    fn record_file_newer(&mut self, target: &'g Target, scope: &Scope<'g>) -> Result<()> {
+        if let Some((made, read)) = self.first_file_newer(&target.predicate, scope)? {
+            let text = self.current();
+            self.report().file_newer(&text, &made, read.as_deref());
+        }
+        Ok(())
+    }
+
     fn describe(&self, instance: &Instance) -> String {
         describe(&self.goalfile.goals[instance.goal], &instance.values)
     }
@@ -939,6 +956,9 @@ impl<'g> Evaluator<'g> {
             }
             Statement::Run(recipe) => {
                 let script = self.render(&recipe.script, scope, Context::Shell)?;
+                if self.shared.recording {
+                    self.record_recipe(&script);
+                }
                 if self.act(body) {
                     let touched = match &body.outputs {
                         Some(outputs) => Touched::Outputs(outputs.clone()),
@@ -1074,6 +1094,9 @@ impl<'g> Evaluator<'g> {
         scope: &mut Scope<'g>,
         body: &mut Body<'g>,
     ) -> Result<Flow> {
+        if self.shared.recording {
+            self.record_file_newer(target, scope)?;
+        }
         let forced = self.forced();
         let mut verdict = match forced {
             Some(why) => Verdict {

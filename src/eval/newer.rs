@@ -185,6 +185,44 @@ impl<'g> Evaluator<'g> {
         Ok(Some(outputs.into_iter().map(CompactString::from).collect()))
     }
 
+    /// The first target and the first source of the first `file-newer` of a target, written in
+    /// it directly or in an `all` there: what a compile command makes and reads, for
+    /// `goal compdb`.
+    pub(super) fn first_file_newer(
+        &mut self,
+        predicate: &'g Predicate,
+        scope: &Scope<'g>,
+    ) -> Result<Option<(String, Option<String>)>> {
+        match &predicate.kind {
+            PredicateKind::FileNewer { targets, sources } => {
+                let mut paths = Vec::new();
+                for target in targets {
+                    self.paths(target, scope, predicate.span, &mut paths)?;
+                }
+                let Some(target) = paths.into_iter().next() else {
+                    return Ok(None);
+                };
+                let mut paths = Vec::new();
+                for source in sources {
+                    self.paths(source, scope, predicate.span, &mut paths)?;
+                    if !paths.is_empty() {
+                        break;
+                    }
+                }
+                Ok(Some((target, paths.into_iter().next())))
+            }
+            PredicateKind::All(predicates) => {
+                for predicate in predicates {
+                    if let Some(found) = self.first_file_newer(predicate, scope)? {
+                        return Ok(Some(found));
+                    }
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// Adds the files `predicate` names as its own to `out`; false when it calls a predicate.
     fn named_files(
         &mut self,

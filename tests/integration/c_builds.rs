@@ -912,3 +912,72 @@ goal linked {
     );
     assert_eq!(project.read("app"), "a\nb\nc\n");
 }
+
+// `goal compdb`: compile_commands.json for editors, as `ninja -t compdb` writes it.
+
+#[test]
+fn compdb_prints_the_compile_commands_of_the_example_and_writes_nothing() {
+    let project = crate::examples::example("c-project");
+    let compile = |name: &str| {
+        format!(
+            r#"  {{
+    "directory": "/tmp/project",
+    "command": "cc -std=c99 -O2 -Wall -Wextra -MMD -MP -MF 'build/{name}.d' -c 'src/{name}.c' -o 'build/{name}.o'",
+    "file": "src/{name}.c",
+    "output": "build/{name}.o"
+  }}"#
+        )
+    };
+    // Before any build (no depfile yet) and after one (every object up to date): the same
+    // commands, in the order a run meets them.
+    let expected = format!(
+        "[\n{},\n{},\n{}\n]\n",
+        compile("main"),
+        compile("greet"),
+        compile("count")
+    );
+    project
+        .goal(&["compdb", "compiled"])
+        .expect(0, &expected, "");
+    assert!(!project.exists("build"));
+    assert!(!project.exists(".goal/cache/depfiles"));
+    project.goal(&["-q"]).expect(0, "", "");
+    project
+        .goal(&["compdb", "compiled"])
+        .expect(0, &expected, "");
+    // The link is no compile of one source: named, it is listed with its first source.
+    project.goal(&["compdb", "linked"]).expect(
+        0,
+        r#"
+        [
+          {
+            "directory": "/tmp/project",
+            "command": "cc -o 'build/hello' 'build'/main.o 'build'/libgreet.a",
+            "file": "build/main.o",
+            "output": "build/hello"
+          }
+        ]
+        "#,
+        "",
+    );
+}
+
+#[test]
+fn compdb_names_only_goals_of_the_goalfile() {
+    let project = crate::examples::example("c-project");
+    project.goal(&["compdb", "compiled", "linkd", "nope"]).expect(
+        2,
+        "",
+        "
+        goal::unknown-goal
+
+          × there is no goal `linkd` in the Goalfile
+          help: did you mean `linked`?
+        goal::unknown-goal
+
+          × there is no goal `nope` in the Goalfile
+          help: `goal --list` shows the goals
+        2 errors
+        ",
+    );
+}
