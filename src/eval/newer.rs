@@ -73,8 +73,16 @@ impl<'g> Evaluator<'g> {
             return Ok((Verdict::yes(), Vec::new()));
         }
         let mut paths = Vec::new();
+        // Where the paths depfiles name are in `paths`: they are kept across recipes as
+        // outputs are (see `super::mtimes`).
+        let mut prerequisites = Vec::new();
         for source in sources {
-            if let Some(why) = self.paths(source, scope, span, &mut paths)? {
+            let start = paths.len();
+            let missing_why = self.paths(source, scope, span, &mut paths)?;
+            if let Paths::Depfile(_) = source {
+                prerequisites.push(start..paths.len());
+            }
+            if let Some(why) = missing_why {
                 if gather == Gather::Verdict {
                     return Ok((Verdict::no(why), Vec::new()));
                 }
@@ -85,8 +93,13 @@ impl<'g> Evaluator<'g> {
         let mut why_false = missing;
         let mut changed = Vec::new();
         let mut seen = HashSet::default();
-        for source in &paths {
-            let newer = match (self.modified(source, Role::Source), &oldest) {
+        for (index, source) in paths.iter().enumerate() {
+            let role = if prerequisites.iter().any(|range| range.contains(&index)) {
+                Role::Prerequisite
+            } else {
+                Role::Source
+            };
+            let newer = match (self.modified(source, role), &oldest) {
                 (None, _) => {
                     why_false.get_or_insert_with(|| format!("its source {source} does not exist"));
                     true

@@ -831,6 +831,48 @@ goal all { require lint; require object }
 }
 
 #[test]
+fn a_generated_header_named_by_depfiles_is_read_again_after_its_goal_ran() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal header {
+    target { file-newer "gen.h" than="gen.txt" }
+    run "cp gen.txt gen.h"
+}
+goal object name {
+    target { file-newer "{name}.o" than="{name}.c" depfile="{name}.d" }
+    run "echo {name} >> log && touch {name}.o"
+}
+goal all { require object name="a"; require header; require object name="b" }
+"#,
+        )
+        .file("gen.txt", "#define X 2\n")
+        .file("gen.h", "#define X 1\n")
+        .file("a.c", "")
+        .file("b.c", "")
+        .file("a.d", "a.o: a.c gen.h\n")
+        .file("b.d", "b.o: b.c gen.h\n")
+        .file("a.o", "")
+        .file("b.o", "");
+    age(&project, &["a.c", "b.c", "a.d", "b.d", "gen.h"], -120);
+    age(&project, &["a.o", "b.o", "gen.txt"], -60);
+    // The depfile of `a` names gen.h, read and kept; `header` rewrites it, its declared output;
+    // the depfile of `b` names it too, and `b` must see it newer.
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start header
+        goal: done  header (0.00s)
+        goal: start object name=b
+        goal: done  object name=b (0.00s)
+        goal: summary: 2 ran, 1 already reached (0.00s)
+        ",
+    );
+    assert_eq!(project.read("log"), "b\n");
+}
+
+#[test]
 fn a_recipe_writing_into_a_globbed_directory_is_seen_by_a_later_glob() {
     let project = Project::new()
         .goalfile(
@@ -965,10 +1007,12 @@ fn compdb_prints_the_compile_commands_of_the_example_and_writes_nothing() {
 #[test]
 fn compdb_names_only_goals_of_the_goalfile() {
     let project = crate::examples::example("c-project");
-    project.goal(&["compdb", "compiled", "linkd", "nope"]).expect(
-        2,
-        "",
-        "
+    project
+        .goal(&["compdb", "compiled", "linkd", "nope"])
+        .expect(
+            2,
+            "",
+            "
         goal::unknown-goal
 
           × there is no goal `linkd` in the Goalfile
@@ -979,5 +1023,5 @@ fn compdb_names_only_goals_of_the_goalfile() {
           help: `goal --list` shows the goals
         2 errors
         ",
-    );
+        );
 }
