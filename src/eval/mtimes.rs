@@ -84,8 +84,11 @@ struct Entry {
     /// An output or a depfile's prerequisite: good until a command that may change anything,
     /// or one that declares it as its output.
     kept: bool,
-    /// The commands run when it was read: a source is good only until the next command.
-    generation: usize,
+    /// The commands run when it was read (wrapping: a run of four billion commands may take a
+    /// source read four billion commands ago for fresh): a source is good only until the next
+    /// command. 32 bits keep an entry, with its key, in 48 bytes: the map holds a no-op's every
+    /// file, and its size is felt.
+    generation: u32,
 }
 
 /// One branch's modification times (see the module's doc).
@@ -118,7 +121,7 @@ impl Mtimes {
         if count != self.seen {
             self.catch_up(changes, count);
         }
-        let generation = self.seen;
+        let generation = self.seen as u32;
         if let Some(entry) = self.entries.get_mut(path) {
             if entry.kept || entry.generation == generation {
                 entry.kept |= role != Role::Source;
