@@ -97,8 +97,26 @@ impl CachedText {
     }
 }
 
+/// Whether a command may leave a fresh cache behind: a dry run writes nothing, not even this,
+/// so it parses a changed Goalfile again each time instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Allowed,
+    Never,
+}
+
+impl Store {
+    pub fn unless_dry_run(dry_run: bool) -> Store {
+        if dry_run {
+            Store::Never
+        } else {
+            Store::Allowed
+        }
+    }
+}
+
 /// The Goalfile at `path`, parsed and checked, from the cache in `state_dir` when it is valid.
-pub fn load_checked(path: &Path, state_dir: &Path) -> Result<Goalfile> {
+pub fn load_checked(path: &Path, state_dir: &Path, store: Store) -> Result<Goalfile> {
     let file = cache_file(path, state_dir);
     match read(&file, path) {
         Ok(Hit::Fresh(goalfile)) => {
@@ -107,27 +125,31 @@ pub fn load_checked(path: &Path, state_dir: &Path) -> Result<Goalfile> {
         }
         Ok(Hit::Touched(goalfile)) => {
             tracing::debug!(cache = %file.display(), "cache hit (touched, same content)");
-            write(&file, &goalfile, SystemTime::now());
+            if store == Store::Allowed {
+                write(&file, &goalfile, SystemTime::now());
+            }
             Ok(goalfile)
         }
         Err(why) => {
             tracing::debug!(cache = %file.display(), why, "cache miss");
-            parse_and_store(path, &file)
+            parse_and_store(path, &file, store)
         }
     }
 }
 
 /// The Goalfile at `path`, parsed and checked without looking at the cache (for `--check`), and
 /// stored in the cache for the runs that follow.
-pub fn refresh(path: &Path, state_dir: &Path) -> Result<Goalfile> {
-    parse_and_store(path, &cache_file(path, state_dir))
+pub fn refresh(path: &Path, state_dir: &Path, store: Store) -> Result<Goalfile> {
+    parse_and_store(path, &cache_file(path, state_dir), store)
 }
 
-fn parse_and_store(path: &Path, file: &Path) -> Result<Goalfile> {
+fn parse_and_store(path: &Path, file: &Path, store: Store) -> Result<Goalfile> {
     let started = SystemTime::now();
     let goalfile = crate::parse::load(path)?;
     crate::check::check(&goalfile)?;
-    write(file, &goalfile, started);
+    if store == Store::Allowed {
+        write(file, &goalfile, started);
+    }
     Ok(goalfile)
 }
 

@@ -4,7 +4,7 @@ use std::mem::ManuallyDrop;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::colour;
 use crate::completion;
@@ -98,11 +98,15 @@ pub enum Command {
         #[arg(value_name = "NAME=VALUE", requires = "goal", value_parser = binding)]
         args: Vec<String>,
     },
-    /// List the latest recipe runs, newest last: start, duration, result, instance
+    /// List the latest recipe runs, newest last: start, duration, result, instance; with a
+    /// shared Memory, of every host of the campaign, with the host
     Status {
         /// How many runs to list
         #[arg(short = 'c', long, default_value_t = 10, value_name = "N")]
         count: usize,
+        /// List only this project's runs, from its own logs, even with a shared Memory
+        #[arg(long)]
+        local: bool,
     },
     /// Run the jobs (`every` and `when` blocks) until stopped; or ask the running daemon
     Daemon {
@@ -173,6 +177,14 @@ pub enum Command {
     },
     /// Print goal's manual page: `goal man | man -l -`, or install it as goal.1
     Man,
+    /// Write a commented starting Goalfile here (or in -C DIR), never over an existing one
+    Init,
+    /// Rewrite the Goalfile in the canonical layout, keeping every comment
+    Fmt {
+        /// Write nothing: print a diff and exit 1 if the layout would change
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::Subcommand)]
@@ -211,8 +223,13 @@ fn binding(word: &str) -> std::result::Result<String, String> {
 
 pub fn main() -> ExitCode {
     completion::answer_if_asked(Cli::command, load_goalfile);
-    let cli = Cli::parse();
-    colour::decide(cli.color);
+    colour::decide(colour::requested(std::env::args_os()));
+    let choice = match colour::enabled() {
+        true => clap::ColorChoice::Always,
+        false => clap::ColorChoice::Never,
+    };
+    let cli = Cli::from_arg_matches(&Cli::command().color(choice).get_matches())
+        .unwrap_or_else(|error| error.exit());
     init_tracing(cli.verbose);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -235,7 +252,7 @@ fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(colour::enabled())
-        .without_time()
+        .event_format(crate::report::StatusLines::default())
         .init();
 }
 
@@ -269,7 +286,9 @@ fn run(cli: Cli) -> Result<u8> {
         Some(Command::Log { follow, goal, args }) => {
             return log_command(&cli, goal.as_deref(), args, *follow)
         }
-        Some(Command::Status { count }) => return status_command(&cli, *count),
+        Some(Command::Status { count, local }) => {
+            return status_command(&cli, *count, *local, memory_dir)
+        }
         Some(Command::Graph { last_run: true, .. }) => {
             let path = find_goalfile(cli.file.as_deref())?;
             let runs = logs::last_run(&Location::beside(&project_dir(&path), None).state_dir)?;
@@ -333,6 +352,11 @@ fn run(cli: Cli) -> Result<u8> {
             return print_made(|out| completion::script(*shell, out))
         }
         Some(Command::Man) => return print_made(|out| crate::manual::write(Cli::command(), out)),
+        Some(Command::Init) => return init_command(&cli),
+        Some(Command::Fmt { check }) => {
+            let path = find_goalfile(cli.file.as_deref())?;
+            return crate::format::run(&path, *check || cli.dry_run);
+        }
         Some(Command::Graph { .. } | Command::Compdb { .. }) | None => {}
     }
     let path = find_goalfile(cli.file.as_deref())?;
@@ -341,12 +365,20 @@ fn run(cli: Cli) -> Result<u8> {
     // `--check` is asked for to see every problem with the current binary's checks: it never
     // trusts the cache, and leaves a fresh one for the runs that follow.
     if cli.check {
-        crate::cache::refresh(&path, &state_dir)?;
+        crate::cache::refresh(
+            &path,
+            &state_dir,
+            crate::cache::Store::unless_dry_run(cli.dry_run),
+        )?;
         return Ok(0);
     }
     // Never dropped: the process ends with the run, and freeing the goals one allocation at a
     // time was a seventh of a cached no-op's instructions (a chain of 1,000 goals).
-    let goalfile = ManuallyDrop::new(crate::cache::load_checked(&path, &state_dir)?);
+    let goalfile = ManuallyDrop::new(crate::cache::load_checked(
+        &path,
+        &state_dir,
+        crate::cache::Store::unless_dry_run(cli.dry_run),
+    )?);
     if cli.list {
         let listing = GoalList::of(&goalfile);
         let json = cli.json.then(|| crate::report::json::list(&listing));
@@ -539,11 +571,21 @@ fn instance_text(path: &Path, words: &[String], location: Location) -> Result<Op
         .map(|instance| describe(&goalfile.goals[instance.goal], &instance.values)))
 }
 
-/// `goal status [--count N]`.
-fn status_command(cli: &Cli, count: usize) -> Result<u8> {
+/// `goal init`: the file `-f` names, else `Goalfile` here.
+fn init_command(cli: &Cli) -> Result<u8> {
+    let path = cli.file.clone().unwrap_or_else(|| PathBuf::from(GOALFILE));
+    let starter = crate::init::starter(&project_dir(&path));
+    let said = crate::init::write(&path, &starter, cli.dry_run)?;
+    crate::report::print_answer(&said)?;
+    Ok(0)
+}
+
+/// `goal status [--count N] [--local]`.
+fn status_command(cli: &Cli, count: usize, local: bool, memory_dir: Option<PathBuf>) -> Result<u8> {
     let path = find_goalfile(cli.file.as_deref())?;
-    let location = Location::beside(&project_dir(&path), None);
-    Ok(logs::status(&location.state_dir, count, cli.json)?)
+    let location = Location::beside(&project_dir(&path), memory_dir);
+    let fleet = location.database.as_ref().filter(|_| !local);
+    Ok(logs::status(&location.state_dir, fleet, count, cli.json)?)
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
@@ -716,7 +758,11 @@ pub fn find_goalfile(file: Option<&Path>) -> Result<PathBuf> {
 /// The checked Goalfile `-f` names, or the nearest one, through the cache.
 fn load_goalfile(file: Option<&Path>) -> Result<Goalfile> {
     let path = find_goalfile(file)?;
-    crate::cache::load_checked(&path, &project_dir(&path).join(".goal"))
+    crate::cache::load_checked(
+        &path,
+        &project_dir(&path).join(".goal"),
+        crate::cache::Store::Allowed,
+    )
 }
 
 /// Prints what `make` writes: a script or a page, the product of the command.

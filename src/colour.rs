@@ -19,6 +19,26 @@ pub enum When {
 
 static COLOUR: OnceLock<bool> = OnceLock::new();
 
+/// The `--color` of the command line, read before clap parses it: clap's own help and usage
+/// errors are coloured by the same decision, and it must be made before clap writes them. A
+/// value clap will refuse counts as `auto`.
+pub fn requested(args: impl IntoIterator<Item = std::ffi::OsString>) -> When {
+    let mut when = When::Auto;
+    let mut args = args.into_iter().skip(1);
+    while let Some(arg) = args.next() {
+        let value = match arg.to_str() {
+            Some("--") => break,
+            Some("--color") => args.next(),
+            Some(arg) => arg.strip_prefix("--color=").map(Into::into),
+            None => None,
+        };
+        if let Some(value) = value {
+            when = clap::ValueEnum::from_str(&value.to_string_lossy(), false).unwrap_or(when);
+        }
+    }
+    when
+}
+
 /// Makes the one decision, for the rest of the process; the first call wins.
 pub fn decide(when: When) {
     let colour = *COLOUR.get_or_init(|| decision(when));

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod json;
 mod list;
 mod record;
+mod warnings;
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 pub use list::{GoalList, Location};
 pub use record::{RecipeRun, Record, RecordedInstance, RunState, State};
+pub use warnings::StatusLines;
 
 /// How much to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

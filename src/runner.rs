@@ -67,7 +67,8 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
     evaluator.remember_listings(Listings::new(&run.location.state_dir));
     evaluator.remember_depfiles(Depfiles::new(&run.location.state_dir));
     if !dry_run {
-        evaluator.keep_logs(Logs::new(&run.location.state_dir));
+        let fleet = crate::memory::fleet::RunRecorder::of(run.location);
+        evaluator.keep_logs(Logs::new(&run.location.state_dir).for_fleet(fleet));
     }
     let instances = evaluator.instances(requests).map_err(Error::from)?;
     if let Some(lock) = run.lock {
@@ -80,7 +81,7 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
     if evaluator.variables_set() {
         // The daemon's `when` jobs look at what changed; without a daemon, the next
         // `goal tick` or `goal set` does.
-        crate::daemon::poke(&run.location.state_dir);
+        crate::daemon::poke(run.location);
     }
     let stats = evaluator.stats();
     let record = evaluator.take_record();

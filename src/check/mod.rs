@@ -43,10 +43,9 @@ pub const RESERVED_NAMES: &[&str] = &[
     "compdb",
     "completions",
     "man",
-    "help",
-    // Planned.
     "init",
     "fmt",
+    "help",
 ];
 
 /// Reports every static problem of the Goalfile at once.

@@ -7,7 +7,7 @@
 //! | `names`                    | `ok NAME TRIGGER …` for each loaded job                 |
 //! | `start NAME`               | `ok SERIAL`                                             |
 //! | `cancel SERIAL`            | `ok`                                                    |
-//! | `set WHISPER K1 V1 …`      | `ok SERIAL LABEL …` for each `when` job it started      |
+//! | `set WHISPER K1 V1 …`      | `ok SERIAL LABEL …` for each `when` job it started; standing by, `ok leader HOST` or `ok busy` |
 //! | `poke`                     | `ok`: a run set variables; look at the `when` jobs      |
 //! | `reload`                   | `ok`                                                    |
 //! | `stop`                     | `ok`, then it stops its jobs and exits                  |

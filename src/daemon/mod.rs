@@ -5,9 +5,13 @@
 //! order on the control socket, a job's end, a signal), never polling. Jobs run as child
 //! processes ([`children`]); the daemon owns the Memory and serves it to them, and to any
 //! `goal` started beside it, on the socket named in `.goal/daemon.lock`.
+//!
+//! With a shared Memory, the daemons of every host of the campaign elect one to fire the jobs
+//! ([`election`]); the others stand by, and one of them takes over when the leader is gone.
 
 mod children;
 pub mod control;
+mod election;
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -27,6 +31,7 @@ use crate::goalfile::Goalfile;
 use crate::jobs::schedule::{self, Due};
 use crate::jobs::when::{self, Mode};
 use crate::jobs::{self, Job, Kind};
+use crate::memory::fleet::{self, Leader, Standing};
 use crate::memory::{Location, Memory, RunLock};
 use crate::socket::Server;
 
@@ -45,10 +50,16 @@ pub struct Config {
     pub job_arguments: Vec<String>,
 }
 
-/// Tells the project's daemon, if one runs, that variables changed. Best effort: the run that
-/// set them has nothing to do about a daemon that does not answer.
-pub fn poke(state_dir: &Path) {
-    if let Err(problem) = control::ask(state_dir, &["poke"]) {
+/// Tells the project's daemon, if one runs, that variables changed, and with a shared Memory
+/// the daemon leading the campaign, wherever it runs. Best effort: the run that set them has
+/// nothing to do about a daemon that does not answer.
+pub fn poke(location: &Location) {
+    let announced = match &location.database {
+        Some(database) => fleet::announce_change(database),
+        None => Ok(()),
+    };
+    let poked = control::ask(&location.state_dir, &["poke"]).map(drop);
+    for problem in [announced, poked].into_iter().filter_map(Result::err) {
         tracing::warn!("{problem}");
     }
 }
@@ -57,7 +68,8 @@ pub fn poke(state_dir: &Path) {
 pub fn run(config: Config) -> Result<u8> {
     let state_dir = config.location.state_dir.clone();
     let lock = RunLock::acquire_daemon(&state_dir)?;
-    let goalfile = crate::cache::load_checked(&config.goalfile, &state_dir)?;
+    let goalfile =
+        crate::cache::load_checked(&config.goalfile, &state_dir, crate::cache::Store::Allowed)?;
     let log = Log::open(config.log.as_deref())?;
     let memory = Memory::new(config.location.clone());
     {
@@ -71,6 +83,13 @@ pub fn run(config: Config) -> Result<u8> {
     let control = serve_orders(events.clone())?;
     lock.advertise(&[&memory_socket, control.path()])?;
     watch_signals(events.clone())?;
+    let role = match &config.location.database {
+        Some(database) => {
+            election::start(database, events.clone())?;
+            Role::StandsBy(None)
+        }
+        None => Role::Alone,
+    };
     let mut environment = memory.environment(&memory_socket);
     // The jobs' `goal` must name the same Memory as the socket serves.
     environment.extend(config.location.environment());
@@ -84,6 +103,7 @@ pub fn run(config: Config) -> Result<u8> {
         log,
         stopping: false,
         started: SystemTime::now(),
+        role,
     };
     daemon.say(&format!(
         "started (pid {}) with {}",
@@ -116,6 +136,19 @@ enum Event {
     Order(Order, Sender<Vec<String>>),
     Ended { serial: u64, status: ExitStatus },
     Signal(i32),
+    Election(election::News),
+}
+
+/// Whether this daemon fires the jobs.
+enum Role {
+    /// The Memory is this host's own: the daemon fires its jobs.
+    Alone,
+    /// It leads the campaign's daemons.
+    Leads(SystemTime),
+    /// Another process leads: the daemon named, or a `goal tick` or `goal set`.
+    StandsBy(Option<Leader>),
+    /// It cannot reach the shared Memory, and so cannot lead.
+    Unreachable(String),
 }
 
 struct Daemon {
@@ -132,6 +165,7 @@ struct Daemon {
     /// Asked to stop: no job starts any more, and the daemon exits when the last one ended.
     stopping: bool,
     started: SystemTime,
+    role: Role,
 }
 
 impl Daemon {
@@ -142,7 +176,7 @@ impl Daemon {
                 self.say("stopped");
                 return 0;
             }
-            let wait = if self.stopping {
+            let wait = if self.stopping || !self.leads() {
                 None
             } else {
                 self.fire_due_jobs()
@@ -170,6 +204,7 @@ impl Daemon {
                     }
                 }
                 Event::Signal(_) => self.stop(),
+                Event::Election(news) => self.elected(news),
             }
         }
     }
@@ -288,7 +323,7 @@ impl Daemon {
         let how = match (run.cancelled, status.code()) {
             (true, _) => "cancelled".to_owned(),
             (false, Some(0)) => "ok".to_owned(),
-            (false, _) => format!("failed ({})", crate::run::describe_status(status)),
+            (false, _) => format!("failed ({})", crate::shell::describe_status(status)),
         };
         let took = humantime::format_duration(Duration::from_secs(run.clock.elapsed().as_secs()));
         self.say(&format!(
@@ -320,9 +355,66 @@ impl Daemon {
         self.evaluate_when();
     }
 
+    /// Whether this daemon fires the jobs: alone, or as the leader of the campaign's daemons.
+    fn leads(&self) -> bool {
+        matches!(self.role, Role::Alone | Role::Leads(_))
+    }
+
+    /// What the election says: a new leader fires what is due and looks at the `when` jobs,
+    /// since changes came while it stood by.
+    fn elected(&mut self, news: election::News) {
+        self.role = match news {
+            election::News::VariablesChanged => {
+                self.evaluate_when();
+                return;
+            }
+            election::News::Standing(Standing::Leads(since)) => Role::Leads(since),
+            election::News::Standing(Standing::StandsBy(leader)) => Role::StandsBy(leader),
+            election::News::Lost(message) => Role::Unreachable(message),
+        };
+        if let Some(line) = self.role_line() {
+            self.say(&line);
+        }
+        self.evaluate_when();
+    }
+
+    /// What the daemon's role in the campaign is, for its log and its status; nothing to say
+    /// when the Memory is the project's own.
+    fn role_line(&self) -> Option<String> {
+        let namespace = self
+            .config
+            .location
+            .database
+            .as_ref()
+            .map(|database| database.namespace.as_str())
+            .unwrap_or_default();
+        Some(match &self.role {
+            Role::Alone => return None,
+            Role::Leads(since) => format!(
+                "leads the jobs of namespace `{namespace}` as host {} (since {})",
+                fleet::host(),
+                humantime::format_rfc3339_seconds(*since)
+            ),
+            Role::StandsBy(Some(leader)) => format!(
+                "stands by: the daemon on host {} (pid {}) leads the jobs of namespace \
+                 `{namespace}` (since {})",
+                leader.host,
+                leader.pid,
+                humantime::format_rfc3339_seconds(leader.since)
+            ),
+            Role::StandsBy(None) => {
+                format!("stands by: another goal runs the jobs of namespace `{namespace}` now")
+            }
+            Role::Unreachable(message) => format!("stands by: {message}"),
+        })
+    }
+
     /// Evaluates the `when` conditions and starts the jobs that fire; the serials and labels of
-    /// those started.
+    /// those started. Only the daemon that leads does: the others would fire them again.
     fn evaluate_when(&mut self) -> Vec<(u64, String)> {
+        if !self.leads() {
+            return Vec::new();
+        }
         let goalfile = self.goalfile.clone();
         let running: Vec<String> = self.running.values().map(|run| run.job.clone()).collect();
         let busy = |name: &str| running.iter().any(|job| job == name);
@@ -387,6 +479,7 @@ impl Daemon {
                 self.running.len()
             ),
         ];
+        lines.extend(self.role_line());
         if self.stopping {
             lines.push("stopping: waiting for its jobs to end".to_owned());
         }
@@ -458,6 +551,14 @@ impl Daemon {
         if whisper {
             return Ok(Vec::new());
         }
+        if let (false, Some(database)) = (self.leads(), &self.config.location.database) {
+            // The leader, on another host, fires the `when` jobs.
+            fleet::announce_change(database)?;
+            return Ok(match &self.role {
+                Role::StandsBy(Some(leader)) => vec!["leader".to_owned(), leader.host.clone()],
+                _ => vec!["busy".to_owned()],
+            });
+        }
         Ok(self
             .evaluate_when()
             .into_iter()
@@ -468,7 +569,11 @@ impl Daemon {
     /// Reads the Goalfile again; the running jobs go on as they were started.
     fn reload(&mut self) -> Result<(), Problem> {
         let state_dir = &self.config.location.state_dir;
-        match crate::cache::load_checked(&self.config.goalfile, state_dir) {
+        match crate::cache::load_checked(
+            &self.config.goalfile,
+            state_dir,
+            crate::cache::Store::Allowed,
+        ) {
             Ok(goalfile) => {
                 self.goalfile = Arc::new(goalfile);
                 self.say(&format!("reloaded: {}", count_jobs(&self.goalfile)));

@@ -12,7 +12,7 @@ use crate::goalfile::{Retry, Span};
 use crate::interrupt;
 use crate::logs::RecipeLog;
 use crate::progress;
-use crate::run::{self, Finished, Stdout};
+use crate::shell::{self, Finished, Stdout};
 use crate::template::{Context, Template};
 
 impl<'g> Evaluator<'g> {
@@ -70,7 +70,7 @@ impl<'g> Evaluator<'g> {
             }
             attempt += 1;
             let text = self.current();
-            let why = run::describe_status(finished.status);
+            let why = shell::describe_status(finished.status);
             self.report()
                 .retry(&text, attempt, retry.attempts + 1, wait, &why);
             interrupt::sleep(wait);
@@ -108,7 +108,7 @@ impl<'g> Evaluator<'g> {
             "goal::command-failed",
             format!(
                 "the command of this `{what}` {}: {}",
-                run::describe_status(finished.status),
+                shell::describe_status(finished.status),
                 script.trim()
             ),
         )
@@ -175,7 +175,7 @@ impl<'g> Evaluator<'g> {
             env.extend(self.shared.jobs.env());
         }
         self.report().command(script);
-        let finished = run::shell(script, &env, stdout);
+        let finished = shell::run(script, &env, stdout);
         // What the command changed must be seen, by this branch and the others alike.
         self.shared.changes.record(touched);
         finished.map_err(|error| {
@@ -189,7 +189,10 @@ impl<'g> Evaluator<'g> {
     /// A log for a recipe run of the instance being reached now.
     fn recipe_log(&mut self) -> Option<RecipeLog> {
         let text = self.current();
-        let log = lock(&self.shared.logs).as_mut()?.start(&text)?;
+        let required_by = self.requirer_chain(&self.stack[..self.stack.len().saturating_sub(1)]);
+        let log = lock(&self.shared.logs)
+            .as_mut()?
+            .start(&text, &required_by)?;
         Some(if self.options.jobs > 1 {
             log.prefix_lines(&text)
         } else {
@@ -210,7 +213,7 @@ impl<'g> Evaluator<'g> {
             "goal::recipe-failed",
             format!(
                 "`{text}` failed: {which} {}",
-                run::describe_status(finished.status)
+                shell::describe_status(finished.status)
             ),
         )
         .at(&sources, span, "this recipe")

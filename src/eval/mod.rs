@@ -42,7 +42,7 @@ use crate::logs::Logs;
 use crate::memory::{InstanceLock, Memory, RunLock};
 use crate::progress;
 use crate::report::{Record, Reporter, State, Stats};
-use crate::run;
+use crate::shell;
 use crate::template::Context;
 pub use depfiles::Depfiles;
 pub use force::Force;
@@ -179,7 +179,7 @@ impl<'g> Evaluator<'g> {
         options: Options,
         reporter: Reporter,
     ) -> std::result::Result<Evaluator<'g>, Problem> {
-        let jobs = run::JobSlots::new(options.jobs).map_err(|error| {
+        let jobs = shell::JobSlots::new(options.jobs).map_err(|error| {
             Problem::failure("goal::jobs", format!("cannot make the job slots: {error}"))
         })?;
         let recording = reporter.records();
@@ -447,8 +447,15 @@ impl<'g> Evaluator<'g> {
         if ids.is_empty() {
             return None;
         }
-        let chain: Vec<String> = ids.iter().rev().map(|&id| self.describe_id(id)).collect();
-        Some(format!("required by {}", chain.join(" ← ")))
+        Some(format!(
+            "required by {}",
+            self.requirer_chain(ids).join(" ← ")
+        ))
+    }
+
+    /// The instances of a stack of requirers, the nearest (the top) first.
+    fn requirer_chain(&self, ids: &[usize]) -> Vec<String> {
+        ids.iter().rev().map(|&id| self.describe_id(id)).collect()
     }
 
     // `reach`, `reach_new`, `statements` and `require` are the evaluator's recursion: a chain
@@ -590,7 +597,7 @@ impl<'g> Evaluator<'g> {
         if let Some(last) = self.last_recipe.as_ref().filter(|last| last.instance == id) {
             let exit = match last.status.code() {
                 Some(code) => code.to_string(),
-                None => run::describe_status(last.status),
+                None => shell::describe_status(last.status),
             };
             recipe_env.push(("GOAL_EXIT", exit));
             if let Some(log) = &last.log {

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use crate::diagnostic::Problem;
 use crate::goalfile::{Arg, Change, OutputTest, Predicate, PredicateKind, Span};
 use crate::plan::Comparison;
-use crate::run::Stdout;
+use crate::shell::Stdout;
 use crate::template::{Context, Template};
 
 use super::mtimes::Touched;
@@ -117,7 +117,7 @@ impl<'g> Evaluator<'g> {
                     Verdict::no(format!(
                         "`{}` {}",
                         script.trim(),
-                        crate::run::describe_status(finished.status)
+                        crate::shell::describe_status(finished.status)
                     ))
                 })
             }
@@ -271,7 +271,7 @@ impl<'g> Evaluator<'g> {
         let finished = self.command(&script, scope, Stdout::Capture, span, Touched::Anything)?;
         let output = finished.stdout.trim();
         let shown = script.trim();
-        let failed = |status| format!("`{shown}` {}", crate::run::describe_status(status));
+        let failed = |status| format!("`{shown}` {}", crate::shell::describe_status(status));
         Ok(match test {
             OutputTest::Equals(wanted) => {
                 let wanted = self.render(wanted, scope, Context::Literal)?;

@@ -12,7 +12,7 @@ use super::{Depfiles, Instance, Listings, Outcome};
 use crate::diagnostic::Problem;
 use crate::logs::Logs;
 use crate::report::Reporter;
-use crate::run::JobSlots;
+use crate::shell::JobSlots;
 
 /// What every branch of a run shares: the instances met so far, the globals, the reporter.
 /// Each branch (an [`Evaluator`]) has its own stack; `-j` runs branches on threads of their own.

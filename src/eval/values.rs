@@ -13,7 +13,7 @@ use super::shared::lock;
 use super::{Evaluator, Result};
 use crate::diagnostic::{did_you_mean, Problem};
 use crate::goalfile::{ForSource, LetValue, Param, Pattern, Span};
-use crate::run::Stdout;
+use crate::shell::Stdout;
 use crate::template::{Context, Template};
 
 impl<'g> Evaluator<'g> {

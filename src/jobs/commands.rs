@@ -16,6 +16,7 @@ use crate::daemon::{self, control, Ended};
 use crate::diagnostic::{self, Error, Problem, Result};
 use crate::eval::Request;
 use crate::goalfile::Goalfile;
+use crate::memory::fleet::{self, Election, Leader, Standing};
 use crate::memory::{self, Location, Memory, RunLock};
 use crate::report::print_bytes;
 use crate::runner::{self, Run, Settings};
@@ -56,7 +57,8 @@ impl Project {
         if let Some(goalfile) = self.goalfile.get() {
             return Ok(goalfile);
         }
-        let goalfile = crate::cache::load_checked(&self.goalfile_path, self.state_dir())?;
+        let store = crate::cache::Store::unless_dry_run(self.settings.options.dry_run);
+        let goalfile = crate::cache::load_checked(&self.goalfile_path, self.state_dir(), store)?;
         Ok(self.goalfile.get_or_init(|| goalfile))
     }
 
@@ -78,6 +80,28 @@ impl Project {
             .into());
         }
         Ok(RunLock::acquire(self.state_dir(), self.wait)?)
+    }
+
+    /// With a shared Memory, who runs the campaign's jobs: this command, once it took the lead
+    /// (held until dropped), or another process.
+    fn lead(&self) -> Result<Lead, Problem> {
+        let Some(database) = &self.location.database else {
+            return Ok(Lead::Alone);
+        };
+        let mut election = Election::open(database, false)?;
+        Ok(match election.round()? {
+            Standing::Leads(_) => Lead::Taken(Box::new(election)),
+            Standing::StandsBy(Some(leader)) => Lead::Daemon(leader),
+            Standing::StandsBy(None) => Lead::Busy,
+        })
+    }
+
+    /// The namespace of the shared Memory, for messages.
+    fn namespace(&self) -> &str {
+        self.location
+            .database
+            .as_ref()
+            .map_or("", |database| database.namespace.as_str())
     }
 
     /// Runs one firing of `job` here, as `goal NAME` runs a goal; its exit status. A failure is
@@ -151,6 +175,18 @@ impl Project {
     }
 }
 
+/// Who runs the jobs of a campaign sharing its Memory.
+enum Lead {
+    /// The Memory is this project's own.
+    Alone,
+    /// This command leads, until the election is dropped.
+    Taken(Box<Election>),
+    /// A daemon leads.
+    Daemon(Leader),
+    /// Another `goal tick` or `goal set` runs the jobs now.
+    Busy,
+}
+
 /// `goal tick`: runs the `every` jobs that are due and the `when` jobs that fire, then exits.
 /// In a dry run, says which would, and writes nothing.
 pub fn tick(project: &Project, skip_missed: bool) -> Result<u8> {
@@ -158,6 +194,31 @@ pub fn tick(project: &Project, skip_missed: bool) -> Result<u8> {
         return tick_dry_run(project, skip_missed);
     }
     let lock = project.lock_without_daemon("`goal tick`")?;
+    let namespace = project.namespace();
+    let _lead =
+        match project.lead()? {
+            Lead::Alone => None,
+            Lead::Taken(election) => Some(election),
+            Lead::Daemon(leader) => return Err(Problem::input(
+                "goal::daemon-running",
+                format!(
+                    "the goal daemon on host {} (pid {}) leads the campaign's jobs",
+                    leader.host, leader.pid
+                ),
+            )
+            .with_help(
+                "`goal tick` would run them twice; `goal status` shows the runs the daemon fired",
+            )
+            .into()),
+            Lead::Busy => {
+                return Err(Problem::failure(
+                    "goal::jobs-busy",
+                    format!("another goal runs the jobs of namespace `{namespace}` now"),
+                )
+                .with_help("wait for it to finish, then run `goal tick` again")
+                .into())
+            }
+        };
     let memory = Memory::new(project.location.clone());
     let mut status = 0;
     for job in super::all(project.goalfile()?) {
@@ -226,12 +287,21 @@ pub fn set(project: &Project, words: &[String], mode: SetMode) -> Result<u8> {
         .into_iter()
         .chain(pairs.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]))
         .collect();
-    if let Some(started) = control::ask(project.state_dir(), &order)? {
-        for pair in started.chunks(2) {
-            if let [serial, label] = pair {
-                say(&format!(
-                    "goal: the daemon started job {serial} ({label}); `goal job tail {serial}` follows it\n"
-                ))?;
+    if let Some(answer) = control::ask(project.state_dir(), &order)? {
+        // A daemon standing by set the variables and told the leader.
+        match answer.as_slice() {
+            [leader, host] if leader == "leader" => {
+                say(&who_fires(Some(host), project.namespace()))?
+            }
+            [busy] if busy == "busy" => say(&who_fires(None, project.namespace()))?,
+            started => {
+                for pair in started.chunks(2) {
+                    if let [serial, label] = pair {
+                        say(&format!(
+                            "goal: the daemon started job {serial} ({label}); `goal job tail {serial}` follows it\n"
+                        ))?;
+                    }
+                }
             }
         }
         return Ok(0);
@@ -242,7 +312,39 @@ pub fn set(project: &Project, words: &[String], mode: SetMode) -> Result<u8> {
     if mode == SetMode::Whisper {
         return Ok(0);
     }
-    project.run_when_jobs(&memory, &lock)
+    // With a shared Memory, the `when` jobs are run by whoever leads the campaign's jobs, so
+    // that each fires once across the hosts.
+    match project.lead()? {
+        Lead::Alone => project.run_when_jobs(&memory, &lock),
+        // Held until the jobs have run.
+        Lead::Taken(_election) => project.run_when_jobs(&memory, &lock),
+        Lead::Daemon(leader) => leave_to_the_lead(project, Some(&leader.host)),
+        Lead::Busy => leave_to_the_lead(project, None),
+    }
+}
+
+/// Tells whoever leads the campaign's jobs that variables changed, and the user who fires
+/// them: the daemon on `leader`, or (`None`) whoever runs the jobs next.
+fn leave_to_the_lead(project: &Project, leader: Option<&str>) -> Result<u8> {
+    if let Some(database) = &project.location.database {
+        fleet::announce_change(database)?;
+    }
+    say(&who_fires(leader, project.namespace()))?;
+    Ok(0)
+}
+
+/// Who fires the `when` jobs of a campaign after a `goal set`.
+fn who_fires(leader: Option<&str>, namespace: &str) -> String {
+    match leader {
+        Some(host) => format!(
+            "goal: the daemon on host {host} leads the jobs of namespace `{namespace}`: it fires \
+             the when jobs\n"
+        ),
+        None => format!(
+            "goal: another goal runs the jobs of namespace `{namespace}` now: the daemon leading \
+             them, or the next `goal set` or `goal tick`, fires the when jobs\n"
+        ),
+    }
 }
 
 fn test_set(project: &Project, pairs: &[(String, String)]) -> Result<u8> {

@@ -1,10 +1,13 @@
 //! The index of an invocation's logs: a line when a recipe run starts, a line when it ends.
 //!
 //! ```text
-//! start<TAB>3<TAB>2026-11-23T10:31:51.123Z<TAB>003-compiled_c_file=src_main.c.log<TAB>compiled c_file=src/main.c
+//! start<TAB>3<TAB>2026-11-23T10:31:51.123Z<TAB>003-compiled_c_file=src_main.c.log<TAB>compiled c_file=src/main.c<TAB>linked<TAB>all
 //! end<TAB>3<TAB>2026-11-23T10:31:52.456Z<TAB>exit 0
 //! ```
 //!
+//! After the instance, a start line names the instances that required it, the nearest first
+//! (`linked`, required by `all`): what `goal graph --last-run` draws its edges from. Logs
+//! written before that have none, and read as runs nothing required.
 //! An end line ends in `<TAB>silent` when the recipe printed nothing and so has no log file.
 //! Runs are numbered from 1 in each invocation. The end is `exit N`, `signal N`, or
 //! `interrupted` (`goal` itself was interrupted and stopped the recipe). The instance is written
@@ -27,24 +30,33 @@ pub(super) const INDEX: &str = "index";
 /// Reading the logs failed (an index or a log that is there but cannot be read).
 pub(super) const LOG_IO: &str = "goal::log-io";
 
-pub(super) fn start_line(number: u32, at: SystemTime, file: &str, instance: &str) -> String {
-    format!(
-        "start\t{number}\t{}\t{file}\t{}\n",
+/// `required_by`: the instances that required this one, the nearest first.
+pub(super) fn start_line(
+    number: u32,
+    at: SystemTime,
+    file: &str,
+    instance: &str,
+    required_by: &[String],
+) -> String {
+    let mut line = format!(
+        "start\t{number}\t{}\t{file}\t{}",
         humantime::format_rfc3339_millis(at),
         escape(instance)
-    )
+    );
+    for requirer in required_by {
+        line.push('\t');
+        line.push_str(&escape(requirer));
+    }
+    line.push('\n');
+    line
 }
 
 /// `silent`: the recipe printed nothing, so it has no log file.
 pub(super) fn end_line(number: u32, at: SystemTime, ending: Ending, silent: bool) -> String {
-    let ending = match ending {
-        Ending::Exited(code) => format!("exit {code}"),
-        Ending::Signalled(signal) => format!("signal {signal}"),
-        Ending::Interrupted => "interrupted".to_string(),
-    };
     format!(
-        "end\t{number}\t{}\t{ending}{}\n",
+        "end\t{number}\t{}\t{}{}\n",
         humantime::format_rfc3339_millis(at),
+        ending.text(),
         if silent { "\tsilent" } else { "" }
     )
 }
@@ -75,7 +87,16 @@ impl Ending {
         }
     }
 
-    fn parse(text: &str) -> Option<Ending> {
+    /// `exit 0`, `signal 9`, `interrupted`: as the index, and the fleet's record, say it.
+    pub(super) fn text(self) -> String {
+        match self {
+            Ending::Exited(code) => format!("exit {code}"),
+            Ending::Signalled(signal) => format!("signal {signal}"),
+            Ending::Interrupted => "interrupted".to_string(),
+        }
+    }
+
+    pub(super) fn parse(text: &str) -> Option<Ending> {
         if text == "interrupted" {
             return Some(Ending::Interrupted);
         }
@@ -95,6 +116,8 @@ pub(super) struct RecordedRun {
     pub(super) number: u32,
     /// As users see it.
     pub(super) instance: String,
+    /// The instances that required it, the nearest first; none in logs that predate them.
+    pub(super) required_by: Vec<String>,
     pub(super) started: SystemTime,
     pub(super) log: PathBuf,
     pub(super) ended: Option<(SystemTime, Ending)>,
@@ -222,7 +245,7 @@ fn parse(text: &str, dir: &Path, writing: bool) -> Vec<RecordedRun> {
     for line in text.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
         match fields[..] {
-            ["start", number, started, file, instance] => {
+            ["start", number, started, file, instance, ref required_by @ ..] => {
                 let (Ok(number), Ok(started)) = (number.parse(), humantime::parse_rfc3339(started))
                 else {
                     continue;
@@ -230,6 +253,7 @@ fn parse(text: &str, dir: &Path, writing: bool) -> Vec<RecordedRun> {
                 runs.push(RecordedRun {
                     number,
                     instance: unescape(instance),
+                    required_by: required_by.iter().map(|text| unescape(text)).collect(),
                     started,
                     log: dir.join(file),
                     ended: None,
@@ -291,15 +315,18 @@ mod tests {
     fn lines_read_back_as_they_were_written() {
         let started = humantime::parse_rfc3339("2026-11-23T10:31:51.123Z").unwrap();
         let ended = started + Duration::from_millis(1500);
-        let mut text = start_line(1, started, "001-a.log", "a v='x\ty\nz'");
+        let chain = ["c w='\t'".to_string(), "all".to_string()];
+        let mut text = start_line(1, started, "001-a.log", "a v='x\ty\nz'", &chain);
         assert_eq!(text.lines().count(), 1);
-        text += &start_line(2, started, "002-b.log", "b");
+        text += &start_line(2, started, "002-b.log", "b", &[]);
         text += &end_line(2, ended, Ending::Signalled(9), false);
         text += &end_line(1, ended, Ending::Exited(0), true);
-        text += &start_line(3, started, "003-c.log", "c");
+        text += &start_line(3, started, "003-c.log", "c", &[]);
         let runs = parse(&text, Path::new("d"), false);
         assert_eq!(runs.len(), 3);
         assert_eq!(runs[0].instance, "a v='x\ty\nz'");
+        assert_eq!(runs[0].required_by, chain);
+        assert!(runs[1].required_by.is_empty());
         assert_eq!(runs[0].log, Path::new("d/001-a.log"));
         assert_eq!(runs[0].outcome(), Outcome::Ok);
         assert_eq!(runs[0].duration(), Some(Duration::from_millis(1500)));
@@ -331,6 +358,17 @@ mod tests {
         let runs = parse(text, Path::new("d"), false);
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].ended, None);
+    }
+
+    #[test]
+    fn logs_written_before_requirements_were_kept_read_as_before() {
+        let text = "start\t1\t2026-11-23T10:31:51.123Z\t001-a.log\ta x=1\n\
+                    end\t1\t2026-11-23T10:31:52.123Z\texit 0\n";
+        let runs = parse(text, Path::new("d"), false);
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].instance, "a x=1");
+        assert!(runs[0].required_by.is_empty());
+        assert_eq!(runs[0].outcome(), Outcome::Ok);
     }
 
     #[test]

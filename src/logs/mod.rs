@@ -21,6 +21,8 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::memory::fleet::RunRecorder;
+
 pub(crate) use record::record;
 pub use show::{last_run, show, status};
 
@@ -33,6 +35,8 @@ const LOGS: &str = "logs";
 pub struct Logs {
     logs_dir: PathBuf,
     state: State,
+    /// With a shared Memory: where every host's runs are recorded for `goal status`.
+    fleet: Option<Arc<RunRecorder>>,
 }
 
 enum State {
@@ -62,6 +66,8 @@ pub struct RecipeLog {
     index: Arc<File>,
     /// Put before each line shown on the terminal, when recipes run side by side.
     prefix: Option<String>,
+    /// The fleet's record of this run, and its id there.
+    fleet: Option<(Arc<RunRecorder>, i64)>,
 }
 
 impl Logs {
@@ -70,12 +76,22 @@ impl Logs {
         Logs {
             logs_dir: logs_dir(state_dir),
             state: State::Unopened,
+            fleet: None,
         }
     }
 
-    /// Starts the log of a recipe run of `instance` (as users see it). When the log cannot be
-    /// written, says so once and returns `None` from then on: losing a log must not stop work.
-    pub fn start(&mut self, instance: &str) -> Option<RecipeLog> {
+    /// Also records each recipe run for the fleet, with a shared Memory.
+    pub fn for_fleet(self, fleet: Option<RunRecorder>) -> Logs {
+        Logs {
+            fleet: fleet.map(Arc::new),
+            ..self
+        }
+    }
+
+    /// Starts the log of a recipe run of `instance` (as users see it), which the instances of
+    /// `required_by` required, the nearest first. When the log cannot be written, says so once
+    /// and returns `None` from then on: losing a log must not stop work.
+    pub fn start(&mut self, instance: &str, required_by: &[String]) -> Option<RecipeLog> {
         if let State::Unopened = self.state {
             self.state = match Invocation::open(&self.logs_dir) {
                 Ok(invocation) => {
@@ -88,8 +104,14 @@ impl Logs {
         let State::Open(invocation) = &mut self.state else {
             return None;
         };
-        match invocation.start(instance) {
-            Ok(log) => Some(log),
+        match invocation.start(instance, required_by) {
+            Ok(mut log) => {
+                log.fleet = self.fleet.as_ref().and_then(|fleet| {
+                    let id = fleet.started(instance, SystemTime::now(), &log.path)?;
+                    Some((fleet.clone(), id))
+                });
+                Some(log)
+            }
             Err(error) => self.give_up(&error),
         }
     }
@@ -126,12 +148,12 @@ impl Invocation {
         })
     }
 
-    fn start(&mut self, instance: &str) -> io::Result<RecipeLog> {
+    fn start(&mut self, instance: &str, required_by: &[String]) -> io::Result<RecipeLog> {
         let number = self.next;
         self.next += 1;
         let name = format!("{number:03}-{}.log", file_name_part(instance));
         let path = self.dir.join(&name);
-        let line = index::start_line(number, SystemTime::now(), &name, instance);
+        let line = index::start_line(number, SystemTime::now(), &name, instance, required_by);
         (&*self.index).write_all(line.as_bytes())?;
         Ok(RecipeLog {
             number,
@@ -139,6 +161,7 @@ impl Invocation {
             file: std::cell::OnceCell::new(),
             index: self.index.clone(),
             prefix: None,
+            fleet: None,
         })
     }
 }
@@ -177,7 +200,11 @@ impl RecipeLog {
             Ending::of(status)
         };
         let silent = self.file.get().is_none();
-        let line = index::end_line(self.number, SystemTime::now(), ending, silent);
+        let now = SystemTime::now();
+        if let Some((fleet, id)) = &self.fleet {
+            fleet.ended(*id, now, &ending.text());
+        }
+        let line = index::end_line(self.number, now, ending, silent);
         if let Err(error) = (&*self.index).write_all(line.as_bytes()) {
             tracing::warn!("cannot record the end of {}: {error}", self.path.display());
         }

@@ -6,12 +6,14 @@
 use std::fs::File;
 use std::io::{self, Read as _};
 use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::index::{self, Ending, Outcome, RecordedRun};
 use super::{logs_dir, prune};
 use crate::diagnostic::Problem;
+use crate::memory::fleet::{self, FleetRun};
+use crate::memory::Database;
 use crate::report::{seconds, RecipeRun, RunState};
 
 const NO_LOG: &str = "goal::no-log";
@@ -138,11 +140,27 @@ fn write_out(bytes: &[u8]) -> Result<bool, Problem> {
     })
 }
 
-/// `goal status`: the latest `count` recipe runs, newest last, one a line, or as JSON.
-pub fn status(state_dir: &Path, count: usize, json: bool) -> Result<u8, Problem> {
+/// `goal status`: the latest `count` recipe runs, newest last, one a line, or as JSON: of
+/// every host of the campaign sharing the Memory `fleet`, else of this project's logs.
+pub fn status(
+    state_dir: &Path,
+    fleet: Option<&Database>,
+    count: usize,
+    json: bool,
+) -> Result<u8, Problem> {
     let logs_dir = logs_dir(state_dir);
     let mut runs = Vec::new();
-    if count > 0 {
+    if let Some(database) = fleet {
+        runs = fleet::recent_runs(database, count)
+            .map_err(|problem| {
+                problem.with_help_line(Some(
+                    "`goal status --local` lists this project's own runs, from its logs".to_owned(),
+                ))
+            })?
+            .iter()
+            .map(fleet_run)
+            .collect();
+    } else if count > 0 {
         index::newest_first(&logs_dir, |invocation| {
             for run in invocation.into_iter().rev() {
                 runs.push(recipe_run(&run));
@@ -159,10 +177,16 @@ pub fn status(state_dir: &Path, count: usize, json: bool) -> Result<u8, Problem>
         return Ok(0);
     }
     if runs.is_empty() {
-        eprintln!("goal: no recipe run is recorded in {}", logs_dir.display());
+        match fleet {
+            Some(database) => eprintln!(
+                "goal: no recipe run of namespace `{}` is recorded in the shared Memory",
+                database.namespace
+            ),
+            None => eprintln!("goal: no recipe run is recorded in {}", logs_dir.display()),
+        }
         return Ok(0);
     }
-    let rows: Vec<[String; 4]> = runs
+    let rows: Vec<[String; 5]> = runs
         .into_iter()
         .map(|run| {
             [
@@ -171,16 +195,23 @@ pub fn status(state_dir: &Path, count: usize, json: bool) -> Result<u8, Problem>
                     .map(|took| seconds(Duration::from_secs_f64(took)))
                     .unwrap_or_else(|| "-".to_string()),
                 run.result,
+                run.host.unwrap_or_default(),
                 run.instance,
             ]
         })
         .collect();
     let width = |column: usize| rows.iter().map(|row| row[column].len()).max().unwrap_or(0);
-    let (duration_width, outcome_width) = (width(1), width(2));
+    let (duration_width, outcome_width, host_width) = (width(1), width(2), width(3));
     let mut out = String::new();
-    for [started, duration, outcome, instance] in &rows {
+    for [started, duration, outcome, host, instance] in &rows {
+        // The host's column only in the campaign's view, where every run has one.
+        let host = if host.is_empty() {
+            String::new()
+        } else {
+            format!("{host:host_width$}  ")
+        };
         out.push_str(&format!(
-            "{started}  {duration:>duration_width$}  {outcome:outcome_width$}  {instance}\n"
+            "{started}  {duration:>duration_width$}  {outcome:outcome_width$}  {host}{instance}\n"
         ));
     }
     write_out(out.as_bytes())?;
@@ -210,6 +241,7 @@ fn recipe_run(run: &RecordedRun) -> RecipeRun {
     let outcome = run.outcome();
     RecipeRun {
         instance: run.instance.clone(),
+        required_by: run.required_by.clone(),
         started: humantime::format_rfc3339_seconds(run.started).to_string(),
         seconds: run.duration().map(|took| took.as_secs_f64()),
         state: match outcome {
@@ -219,6 +251,29 @@ fn recipe_run(run: &RecordedRun) -> RecipeRun {
             Outcome::Running => RunState::Running,
         },
         result: outcome.to_string(),
+        host: None,
+        log: (!run.silent).then(|| run.log.display().to_string()),
+    }
+}
+
+/// A run of the campaign's record as `goal status` shows it, read as its index would be.
+fn fleet_run(run: &FleetRun) -> RecipeRun {
+    let ended = run.ended.zip(run.ending.as_deref().and_then(Ending::parse));
+    let recorded = RecordedRun {
+        number: 0,
+        instance: run.instance.clone(),
+        // The campaign's record keeps no requirements: its view draws no graph.
+        required_by: Vec::new(),
+        started: run.started,
+        log: PathBuf::from(&run.log),
+        ended,
+        silent: false,
+        writing: run.live,
+    };
+    RecipeRun {
+        host: Some(run.host.clone()),
+        log: Some(run.log.clone()),
+        ..recipe_run(&recorded)
     }
 }
 

@@ -7,7 +7,11 @@
 //! `goal memory` started from another terminal. A [`Memory`] decides on first use where its
 //! values are: the socket named in its environment, else the database itself, else (when another
 //! process holds the database) the socket advertised in the run lock.
+//!
+//! A PostgreSQL Memory ([`Database`]) is shared by several hosts at once; what they share besides
+//! the keys (who fires the jobs, which host ran what) is in [`fleet`].
 
+pub mod fleet;
 mod lock;
 mod postgres;
 mod socket;

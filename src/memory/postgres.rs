@@ -27,12 +27,15 @@ const SCHEMES: [&str; 2] = ["postgres://", "postgresql://"];
 
 /// The schema's changes, in order: the schema's version is how many of them were applied. Never
 /// edit one: append the next.
-const MIGRATIONS: [&str; 1] = [r#"CREATE TABLE goal_memory (
+const MIGRATIONS: [&str; 2] = [
+    r#"CREATE TABLE goal_memory (
         namespace text COLLATE "C" NOT NULL,
         key text COLLATE "C" NOT NULL,
         value text NOT NULL,
         PRIMARY KEY (namespace, key)
-    )"#];
+    )"#,
+    super::fleet::MIGRATION,
+];
 
 /// The advisory lock that serialises creating and upgrading the schema, so that processes
 /// starting at once do not race to create the same table.
@@ -56,7 +59,7 @@ impl Database {
         without_password(&self.url)
     }
 
-    fn problem(&self, action: &str, cause: &dyn Display) -> Problem {
+    pub(super) fn problem(&self, action: &str, cause: &dyn Display) -> Problem {
         Problem::failure(
             IO,
             format!(
@@ -136,7 +139,7 @@ impl PostgresStore {
         Ok(Arc::new(store))
     }
 
-    fn connect(&self) -> Result<Client, Problem> {
+    pub(super) fn connect(&self) -> Result<Client, Problem> {
         self.config
             .connect(NoTls)
             .map_err(|error| self.database.problem("reach", &explained(&error)))
@@ -191,7 +194,7 @@ impl PostgresStore {
 
     /// Runs `work` on the session of reads and writes, opened again first if the server
     /// dropped it; a failure names the Memory and `action`.
-    fn with_client<T>(
+    pub(super) fn with_client<T>(
         &self,
         action: &str,
         work: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
@@ -317,7 +320,7 @@ impl Store for PostgresStore {
 
 /// A PostgreSQL error with its causes: the error alone says only "error connecting to server"
 /// or "db error".
-fn explained(error: &postgres::Error) -> String {
+pub(super) fn explained(error: &postgres::Error) -> String {
     let mut text = error.to_string();
     let mut cause = std::error::Error::source(error);
     while let Some(error) = cause {
@@ -330,7 +333,7 @@ fn explained(error: &postgres::Error) -> String {
 
 /// The advisory lock's key of an instance: its namespace and text, hashed to the 64 bits
 /// PostgreSQL's advisory locks take.
-fn instance_key(namespace: &str, name: &str) -> i64 {
+pub(super) fn instance_key(namespace: &str, name: &str) -> i64 {
     let mut hasher = blake3::Hasher::new();
     hasher.update(namespace.as_bytes());
     hasher.update(&[0]);

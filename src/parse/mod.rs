@@ -9,6 +9,7 @@
 mod body;
 mod guard;
 mod kdl_errors;
+pub mod layout;
 mod plan;
 mod reader;
 
@@ -39,24 +40,21 @@ pub fn parse_text(name: &str, text: &str) -> Result<Goalfile> {
     parse_root(Path::new(name), text.to_string())
 }
 
+/// The KDL document of one file named `name`, through the same gates as a Goalfile's files
+/// (the depth guard, kdl's errors turned into problems), without reading it as a Goalfile.
+pub fn kdl_document(name: &str, text: &str) -> Result<KdlDocument> {
+    let mut loader = Loader::new();
+    loader
+        .sources
+        .push(source(name, Arc::new(text.to_string())));
+    match loader.parse_kdl(0, text) {
+        Some(document) => Ok(document),
+        None => Err(loader.problems.into()),
+    }
+}
+
 fn parse_root(path: &Path, text: String) -> Result<Goalfile> {
-    let mut loader = Loader {
-        goalfile: Goalfile {
-            files: Vec::new(),
-            globals: Vec::new(),
-            goals: Vec::new(),
-            predicates: Vec::new(),
-            every: Vec::new(),
-            when: Vec::new(),
-            variables: Vec::new(),
-            transitions: Vec::new(),
-            hooks: Default::default(),
-        },
-        sources: Sources::default(),
-        problems: Vec::new(),
-        read: HashSet::new(),
-        chain: Vec::new(),
-    };
+    let mut loader = Loader::new();
     loader.read_file(path.to_path_buf(), identity(path), text);
     if loader.problems.is_empty() {
         Ok(loader.goalfile)
@@ -81,6 +79,26 @@ struct Loader {
 }
 
 impl Loader {
+    fn new() -> Loader {
+        Loader {
+            goalfile: Goalfile {
+                files: Vec::new(),
+                globals: Vec::new(),
+                goals: Vec::new(),
+                predicates: Vec::new(),
+                every: Vec::new(),
+                when: Vec::new(),
+                variables: Vec::new(),
+                transitions: Vec::new(),
+                hooks: Default::default(),
+            },
+            sources: Sources::default(),
+            problems: Vec::new(),
+            read: HashSet::new(),
+            chain: Vec::new(),
+        }
+    }
+
     fn read_file(&mut self, path: PathBuf, identity: PathBuf, text: String) {
         let file = self.goalfile.files.len() as u32;
         let text = Arc::new(text);

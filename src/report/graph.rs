@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use rustc_hash::FxHashMap as HashMap;
+
 use super::{RecipeRun, Record, RunState, State};
 
 /// The styles every graph shares: boxes with their state in their colour.
@@ -37,10 +39,14 @@ pub fn instances(record: &Record) -> String {
 }
 
 /// The recipe runs of the latest run, in the order they started, each with its result and how
-/// long it took. The logs keep no requirements, so the runs are not linked.
+/// long it took; then the instances that required them without running a recipe of their own
+/// (`all`, a goal already reached). An edge goes from an instance to each it required, as the
+/// logs recorded it; logs from before requirements were recorded give runs with no edges.
 pub fn last_run(runs: &[RecipeRun]) -> String {
     let mut dot = String::from("digraph \"last run\" {\n");
     dot.push_str(HEADER);
+    // Each instance's node: the first run of it, else one of its own.
+    let mut nodes: HashMap<&str, String> = HashMap::default();
     for (number, run) in runs.iter().enumerate() {
         let colour = match run.state {
             RunState::Ok => "#d5f5d5",
@@ -52,13 +58,43 @@ pub fn last_run(runs: &[RecipeRun]) -> String {
             Some(seconds) => format!("{}, {seconds:.2}s", run.result),
             None => run.result.clone(),
         };
+        let node = format!("r{}", number + 1);
         let _ = writeln!(
             dot,
-            "    r{} [label=\"{}\\n{}\", fillcolor=\"{colour}\"];",
-            number + 1,
+            "    {node} [label=\"{}\\n{}\", fillcolor=\"{colour}\"];",
             escape(&run.instance),
             escape(&took)
         );
+        nodes.entry(&run.instance).or_insert(node);
+    }
+    let mut edges: Vec<(String, String)> = Vec::new();
+    let mut without_run = 0;
+    for (number, run) in runs.iter().enumerate() {
+        let mut required = format!("r{}", number + 1);
+        for requirer in &run.required_by {
+            let node = match nodes.get(requirer.as_str()) {
+                Some(node) => node.clone(),
+                None => {
+                    without_run += 1;
+                    let node = format!("n{without_run}");
+                    let _ = writeln!(
+                        dot,
+                        "    {node} [label=\"{}\\nno recipe run\", fillcolor=\"#ffffff\"];",
+                        escape(requirer)
+                    );
+                    nodes.insert(requirer, node.clone());
+                    node
+                }
+            };
+            let edge = (node.clone(), required);
+            if !edges.contains(&edge) {
+                edges.push(edge);
+            }
+            required = node;
+        }
+    }
+    for (requirer, required) in edges {
+        let _ = writeln!(dot, "    {requirer} -> {required};");
     }
     dot.push_str("}\n");
     dot

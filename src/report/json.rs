@@ -7,7 +7,7 @@ use super::{GoalList, RecipeRun, Record, State, Stats};
 
 /// The version of the documents' shapes: raised when a field is removed or changes meaning
 /// (adding one does not), so a script can refuse a shape it does not know.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Every document: its version and kind, then the kind's own fields.
 #[derive(Serialize)]

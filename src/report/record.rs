@@ -161,6 +161,9 @@ impl Record {
 pub struct RecipeRun {
     /// As users see it.
     pub instance: String,
+    /// The instances that required it, the nearest first (for the graph, not in the JSON).
+    #[serde(skip)]
+    pub required_by: Vec<String>,
     /// When it started (RFC 3339, UTC, in seconds).
     pub started: String,
     /// How long it ran, or has run so far; none when its end was never recorded.
@@ -168,6 +171,11 @@ pub struct RecipeRun {
     pub state: RunState,
     /// As `goal status` says it: `ok`, `failed (status 2)`, `running`, `interrupted`.
     pub result: String,
+    /// The host that ran it, in the view of a campaign sharing its Memory.
+    pub host: Option<String>,
+    /// Its log, relative to the project's directory on the host that ran it; none when the
+    /// recipe printed nothing.
+    pub log: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -52,12 +52,12 @@ fn the_second_run_reads_the_cache() {
         .goal(&["-vv"])
         .success()
         .stderr_has("cache miss")
-        .stdout_has("hello");
+        .stdout_is("hello\n");
     project
         .goal(&["-vv"])
         .success()
         .stderr_has("cache hit")
-        .stdout_has("hello");
+        .stdout_is("hello\n");
 }
 
 #[test]
@@ -129,13 +129,13 @@ fn editing_the_goalfile_or_an_include_invalidates_the_cache() {
         .success()
         .stderr_has("cache miss")
         .stderr_has("lib.kdl changed")
-        .stdout_has("howdy");
+        .stdout_is("howdy\n");
     project.write("Goalfile", &GOALFILE.replace("echo", "echo say"));
     project
         .goal(&["-vv"])
         .success()
         .stderr_has("Goalfile changed")
-        .stdout_has("say howdy");
+        .stdout_is("say howdy\n");
     project.goal(&["-vv"]).success().stderr_has("cache hit");
 }
 
@@ -189,7 +189,7 @@ fn a_corrupt_cache_is_ignored_and_replaced() {
             .goal(&["-vv"])
             .success()
             .stderr_has("cache miss")
-            .stdout_has("hello");
+            .stdout_is("hello\n");
         assert_eq!(fs::read(&file).unwrap().len(), good.len());
     }
     project.goal(&["-vv"]).success().stderr_has("cache hit");
@@ -222,7 +222,7 @@ fn a_cache_from_another_version_is_ignored() {
             "written by goal {}",
             String::from_utf8(other).unwrap()
         ))
-        .stdout_has("hello");
+        .stdout_is("hello\n");
     project.goal(&["-vv"]).success().stderr_has("cache hit");
 }
 
@@ -263,7 +263,7 @@ fn a_cache_that_cannot_be_written_does_not_break_the_run() {
         .goal(&["-vv"])
         .success()
         .stderr_has("cache not written")
-        .stdout_has("hello");
+        .stdout_is("hello\n");
     project.goal(&["-q"]).expect(0, "hello\n", "");
 }
 
@@ -277,4 +277,37 @@ fn check_never_trusts_the_cache_but_fills_it() {
         .goal(&["--check", "-vv"])
         .expect(0, "", "DEBUG goal::cli: reading goalfile=Goalfile\n");
     project.goal(&["-vv"]).success().stderr_has("cache hit");
+}
+
+/// A dry run writes nothing, not even the cache: it parses a new or changed Goalfile each time,
+/// and the first real run keeps it.
+#[test]
+fn a_dry_run_keeps_no_cache() {
+    let project =
+        Project::new().goalfile(r#"goal all { target { file-exists "made" }; run "touch made" }"#);
+    for _ in 0..2 {
+        project
+            .goal(&["-n", "-vv"])
+            .status(1)
+            .stderr_has("cache miss");
+        project.goal(&["--check", "-n"]).expect(0, "", "");
+    }
+    assert!(!project.exists(".goal"));
+    project.goal(&["--check"]).expect(0, "", "");
+    project
+        .goal(&["-n", "-vv"])
+        .status(1)
+        .stderr_has("cache hit");
+    // A changed Goalfile is parsed again by a dry run, and the stale cache left as it was.
+    let cache = cache_file(&project);
+    let before = fs::read(&cache).unwrap();
+    project.write(
+        "Goalfile",
+        r#"goal all { target { file-exists "done" }; run "touch done" }"#,
+    );
+    project
+        .goal(&["-n", "-vv"])
+        .status(1)
+        .stderr_has("cache miss");
+    assert_eq!(fs::read(&cache).unwrap(), before);
 }

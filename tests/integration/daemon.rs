@@ -153,18 +153,34 @@ every "1 hour" name="skipping" missed="skip" {
 #[test]
 fn a_second_daemon_for_the_project_refuses_to_start() {
     let project = Project::new().goalfile(r#"every "1 hour" { run "true" }"#);
-    let _daemon = Daemon::start(&project);
-    project
-        // The message names the running daemon's pid.
-        .goal(&["daemon"])
-        .status(1)
-        .stderr_has("a goal daemon (pid")
-        .stderr_has("already runs for this project");
+    let daemon = Daemon::start(&project);
+    project.goal(&["daemon"]).expect(
+        1,
+        "",
+        &format!(
+            "
+            goal::daemon-running
+
+              × a goal daemon (pid {}) already runs for this project
+              help: `goal daemon status` tells about it; `goal daemon stop` stops it
+            ",
+            daemon.child.id()
+        ),
+    );
     // And `goal tick` would run the jobs twice.
-    project
-        .goal(&["tick"])
-        .status(2)
-        .stderr_has("runs this project's jobs");
+    project.goal(&["tick"]).expect(
+        2,
+        "",
+        &format!(
+            "
+            goal::daemon-running
+
+              × the goal daemon (pid {}) runs this project's jobs: `goal tick` would run them twice
+              help: `goal daemon stop` stops it
+            ",
+            daemon.child.id()
+        ),
+    );
 }
 
 #[test]

@@ -95,7 +95,7 @@ offered goal graph rebuilt pkg=zlib p
         0,
         "
         complete -o bashdefault -o nosort -o nospace -F _clap_complete_goal goal
-        [goal ] memory log status daemon tick set get vars jobs job graph compdb completions man help published rebuilt --file --directory --memory --dry-run --explain --keep-going --always --force --jobs --list --check --wait --quiet --verbose --json --color --help --version
+        [goal ] memory log status daemon tick set get vars jobs job graph compdb completions man init fmt help published rebuilt --file --directory --memory --dry-run --explain --keep-going --always --force --jobs --list --check --wait --quiet --verbose --json --color --help --version
         [goal co] compdb completions
         [goal pub] published
         [goal rebuilt p] published pkg= profile=
@@ -355,6 +355,60 @@ fn color_chooses_the_escape_codes_of_diagnostics() {
             &[("CLICOLOR_FORCE", "1")]
         ),
         plain
+    );
+}
+
+/// What `goal ARGS` writes to standard output and standard error, colour codes and all, with
+/// neither NO_COLOR nor CLICOLOR_FORCE set unless `environment` sets them.
+fn output_bytes(args: &[&str], environment: &[(&str, &str)]) -> (String, String) {
+    let project = Project::new();
+    let mut command = project.command(args);
+    command.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+    command.envs(environment.iter().copied());
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let output = command.output().unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn color_chooses_the_escape_codes_of_clap_help_and_usage_errors() {
+    let help = |args: &[&str], environment: &[(&str, &str)]| {
+        let (stdout, _) = output_bytes(args, environment);
+        stdout.lines().nth(2).unwrap_or_default().to_string()
+    };
+    let coloured_usage = "\x1b[1m\x1b[4mUsage:\x1b[0m \x1b[1mgoal\x1b[0m [OPTIONS] [GOAL [NAME=VALUE]...]... [COMMAND]";
+    let plain_usage = "Usage: goal [OPTIONS] [GOAL [NAME=VALUE]...]... [COMMAND]";
+    assert_eq!(help(&["--help"], &[]), plain_usage);
+    assert_eq!(help(&["--color=always", "--help"], &[]), coloured_usage);
+    assert_eq!(help(&["--help", "--color", "always"], &[]), coloured_usage);
+    assert_eq!(
+        help(&["--help"], &[("CLICOLOR_FORCE", "1")]),
+        coloured_usage
+    );
+    assert_eq!(
+        help(&["--help"], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]),
+        plain_usage
+    );
+    assert_eq!(
+        help(&["--color", "never", "--help"], &[("CLICOLOR_FORCE", "1")]),
+        plain_usage
+    );
+    let error = |args: &[&str], environment: &[(&str, &str)]| {
+        let (_, stderr) = output_bytes(args, environment);
+        stderr.lines().next().unwrap_or_default().to_string()
+    };
+    assert_eq!(
+        error(&["--bogus"], &[]),
+        "error: unexpected argument '--bogus' found"
+    );
+    assert_eq!(
+        error(&["--bogus"], &[("CLICOLOR_FORCE", "1")]),
+        "\x1b[1m\x1b[31merror:\x1b[0m unexpected argument '\x1b[33m--bogus\x1b[0m' found"
+    );
+    assert_eq!(
+        error(&["--color=always", "--bogus"], &[("NO_COLOR", "1")]),
+        "\x1b[1m\x1b[31merror:\x1b[0m unexpected argument '\x1b[33m--bogus\x1b[0m' found"
     );
 }
 

@@ -71,8 +71,8 @@ fn has_type(value: &Value, documented: &str) -> bool {
 
 /// Checks `document` against what spec/json.md says of its kind: the version, every field
 /// with its type, and every span.
-fn validate(document: &Value, kind: &str) {
-    assert_eq!(document["version"], json!(1), "{document:#}");
+pub(crate) fn validate(document: &Value, kind: &str) {
+    assert_eq!(document["version"], json!(2), "{document:#}");
     assert_eq!(document["kind"], json!(kind), "{document:#}");
     let spans = documented_fields("span");
     for (path, documented) in documented_fields(kind) {
@@ -149,7 +149,7 @@ every "1 hour" name="hourly" { run "true" }
     assert_eq!(
         document,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "list",
             "goals": [{
                 "name": "built",
@@ -242,7 +242,7 @@ fn dry_run_json_gives_each_instance_its_state_reason_and_requirements() {
     assert_eq!(
         document,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "dry-run",
             "instances": [
                 {
@@ -349,11 +349,11 @@ goal all { require good; require bad }
     assert_eq!(
         document,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "status",
             "runs": [
-                {"instance": "good", "started": "<date>", "seconds": "<seconds>", "state": "ok", "result": "ok"},
-                {"instance": "bad", "started": "<date>", "seconds": "<seconds>", "state": "failed", "result": "failed (status 3)"},
+                {"instance": "good", "started": "<date>", "seconds": "<seconds>", "state": "ok", "result": "ok", "host": null, "log": null},
+                {"instance": "bad", "started": "<date>", "seconds": "<seconds>", "state": "failed", "result": "failed (status 3)", "host": null, "log": null},
             ],
         })
     );
@@ -366,7 +366,7 @@ fn status_json_without_runs_is_an_empty_list() {
     validate(&document, "status");
     assert_eq!(
         document,
-        json!({"version": 1, "kind": "status", "runs": []})
+        json!({"version": 2, "kind": "status", "runs": []})
     );
 }
 
@@ -387,7 +387,7 @@ when "release" {
     assert_eq!(
         names,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "job-names",
             "jobs": [
                 {"name": "hourly", "runs": "every 1h"},
@@ -399,7 +399,7 @@ when "release" {
     validate(&ended, "ended-jobs");
     assert_eq!(
         ended,
-        json!({"version": 1, "kind": "ended-jobs", "jobs": []})
+        json!({"version": 2, "kind": "ended-jobs", "jobs": []})
     );
 }
 
@@ -522,12 +522,13 @@ fn graph_of_mass_rebuild_is_drawn_by_dot() {
 }
 
 #[test]
-fn graph_last_run_shows_what_ran_how_long_and_what_failed() {
+fn graph_last_run_shows_what_ran_how_long_what_failed_and_what_required_it() {
     let project = Project::new().goalfile(
         r#"
 goal good { run "echo fine" }
 goal bad { run "exit 3" }
-goal all { require good; require bad }
+goal middle { require good }
+goal all { require middle; require bad }
 "#,
     );
     project.goal(&["-k"]).status(1);
@@ -539,11 +540,36 @@ goal all { require good; require bad }
             node [shape=box, style="rounded,filled", fontname="Helvetica"];
             r1 [label="good\nok, 0.00s", fillcolor="#d5f5d5"];
             r2 [label="bad\nfailed (status 3), 0.00s", fillcolor="#ffc9c9"];
+            n1 [label="middle\nno recipe run", fillcolor="#ffffff"];
+            n2 [label="all\nno recipe run", fillcolor="#ffffff"];
+            n1 -> r1;
+            n2 -> n1;
+            n2 -> r2;
         }
         "##,
         "",
     );
-    svg_of(&run.stdout);
+    let svg = svg_of(&run.stdout);
+    assert_eq!(svg.matches("class=\"edge\"").count(), 3, "{svg}");
+}
+
+#[test]
+fn graph_last_run_reads_logs_written_before_requirements_were_kept() {
+    let project = Project::new().goalfile("goal all { run \"true\" }\n").file(
+        ".goal/logs/20261123T103151.123Z-4242/index",
+        "start\t1\t2026-11-23T10:31:51.123Z\t001-all.log\tall\n\
+             end\t1\t2026-11-23T10:31:51.623Z\texit 0\tsilent\n",
+    );
+    project.goal(&["graph", "--last-run"]).expect(
+        0,
+        r##"
+        digraph "last run" {
+            node [shape=box, style="rounded,filled", fontname="Helvetica"];
+            r1 [label="all\nok, 0.50s", fillcolor="#d5f5d5"];
+        }
+        "##,
+        "",
+    );
 }
 
 #[test]
@@ -722,7 +748,7 @@ every cron="0 0 1 1 *" name="slow" {
     assert_eq!(
         running,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "jobs",
             "jobs": [{"serial": "1", "job": "every slow", "started": "<varies>", "pid": "<varies>", "log": "<varies>"}],
         })
@@ -745,7 +771,7 @@ every cron="0 0 1 1 *" name="slow" {
     assert_eq!(
         ended,
         json!({
-            "version": 1,
+            "version": 2,
             "kind": "ended-jobs",
             "jobs": [{"serial": "1", "job": "every slow", "started": "<varies>", "took": "<varies>", "result": "cancelled"}],
         })

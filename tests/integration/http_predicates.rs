@@ -28,6 +28,8 @@ fn assert_holds(answer: &UrlAnswer) {
     assert!(answer.holds, "expected true: {answer:?}");
 }
 
+/// The reasons name the test server's address, whose port changes from run to run, and what the
+/// HTTP client says of a broken connection: the words that matter are looked for.
 #[track_caller]
 fn assert_fails_with(answer: &UrlAnswer, reason: &str) {
     assert!(!answer.holds, "expected false: {answer:?}");

@@ -298,10 +298,14 @@ var channel default="stable"
 "#,
     );
     project.goal(&["set", "channel=beta"]).expect(0, "", "");
-    let vars = project.goal(&["vars"]);
-    vars.success()
-        .stdout_has(r#"version = "0.0.0"  # default; the version to release"#)
-        .stdout_has(r#"channel = "beta""#);
+    project.goal(&["vars"]).expect(
+        0,
+        r#"
+        version = "0.0.0"  # default; the version to release
+        channel = "beta"
+        "#,
+        "",
+    );
 }
 
 #[test]

@@ -136,10 +136,29 @@ goal all { require built pkg="foo" }
 "#,
     );
     let out = project.goal(&[]);
-    out.status(1)
-        .stderr_has("goal::recipe-failed")
-        .stderr_has("required by all")
-        .stderr_has("its output is in .goal/logs/");
+    out.expect(
+        1,
+        "building foo for x86_64\n",
+        r#"
+        goal: start built pkg=foo arch=x86_64
+        oops
+        goal: FAILED built pkg=foo arch=x86_64 (<duration>)
+        goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+        goal: failed: built pkg=foo arch=x86_64
+        goal::recipe-failed
+
+          × `built pkg=foo arch=x86_64` failed: its recipe exited with status 3
+           ╭─[Goalfile:4:5]
+         3 │     param arch default="x86_64"
+         4 │     run "echo building {pkg} for {arch}; echo oops >&2; exit 3"
+           ·     ─────────────────────────────┬─────────────────────────────
+           ·                                  ╰── this recipe
+         5 │ }
+           ╰────
+          help: required by all
+                its output is in .goal/logs/<run>/001-built_pkg=foo_arch=x86_64.log
+        "#,
+    );
     let named = out
         .stderr
         .split("its output is in ")
@@ -155,12 +174,11 @@ goal all { require built pkg="foo" }
     // The instance is named as on the command line, defaults included.
     // The header names the run's start time and its log's path, with the run's pid.
     let shown = project.goal(&["log", "built", "pkg=foo"]);
-    shown
-        .success()
-        .stderr_has("goal: built pkg=foo arch=x86_64: started ")
-        .stderr_has(", failed (status 3), log ")
-        .stderr_has(named);
-    assert_eq!(shown.stdout, "building foo for x86_64\noops\n");
+    shown.expect(
+        0,
+        "building foo for x86_64\noops\n",
+        &format!("goal: built pkg=foo arch=x86_64: started <date>, <duration>, failed (status 3), log {named}\n"),
+    );
     assert_eq!(
         project
             .goal(&["log", "built", "arch=x86_64", "pkg=foo"])
@@ -266,13 +284,28 @@ goal other { run "echo other" }
         goal: summary: 1 ran, 0 already reached (<duration>)
         ",
     );
-    let shown = project.goal(&["log", "staged"]);
-    shown.success();
-    assert_eq!(shown.stdout, "configured\nbuilt\n");
-    assert_eq!(shown.stderr.matches("goal: staged: started ").count(), 2);
-    assert!(shown.stderr.contains("/001-staged.log") && shown.stderr.contains("/002-staged.log"));
-    let status = project.goal(&["status"]);
-    assert_eq!(status.success().stdout.lines().count(), 5);
+    project.goal(&["log", "staged"]).expect(
+        0,
+        "
+        configured
+        built
+        ",
+        "
+        goal: staged: started <date>, <duration>, ok, log .goal/logs/<run>/001-staged.log
+        goal: staged: started <date>, <duration>, ok, log .goal/logs/<run>/002-staged.log
+        ",
+    );
+    project.goal(&["status"]).expect(
+        0,
+        "
+        <date>  <duration>  ok  staged
+        <date>  <duration>  ok  staged
+        <date>  <duration>  ok  other
+        <date>  <duration>  ok  staged
+        <date>  <duration>  ok  staged
+        ",
+        "",
+    );
 }
 
 #[test]
@@ -357,27 +390,37 @@ goal slow {
         .spawn()
         .unwrap();
     eventually("the slow recipe started", || project.exists("shell"));
-    let status = project.goal(&["status"]);
-    let lines: Vec<&str> = status.success().stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", status.stdout);
-    assert!(lines[0].contains(" ok ") && lines[0].ends_with("  fine"));
-    assert!(lines[1].contains(" failed (status 4) ") && lines[1].ends_with("  broken"));
-    assert!(lines[2].contains(" running ") && lines[2].ends_with("  slow"));
+    project.goal(&["status"]).expect(
+        0,
+        "
+        <date>  <duration>  ok                 fine
+        <date>  <duration>  failed (status 4)  broken
+        <date>  <duration>  running            slow
+        ",
+        "",
+    );
     // Killed outright, goal writes no end: the run counts as interrupted.
     kill("KILL", &child.id().to_string());
     finish(child);
     kill_recipe(&project.read("shell"));
-    let status = project.goal(&["status"]);
-    let last = status.success().stdout.lines().last().unwrap().to_string();
-    assert!(
-        last.contains(" - ") && last.contains(" interrupted "),
-        "{last}"
+    project.goal(&["status"]).expect(
+        0,
+        "
+        <date>  <duration>  ok                 fine
+        <date>  <duration>  failed (status 4)  broken
+        <date>      -  interrupted        slow
+        ",
+        "",
     );
-    // -n chooses how many, still newest last.
-    let two = project.goal(&["status", "--count", "2"]);
-    let lines: Vec<&str> = two.success().stdout.lines().collect();
-    assert_eq!(lines.len(), 2);
-    assert!(lines[0].ends_with("  broken") && lines[1].ends_with("  slow"));
+    // --count chooses how many, still newest last.
+    project.goal(&["status", "--count", "2"]).expect(
+        0,
+        "
+        <date>  <duration>  failed (status 4)  broken
+        <date>      -  interrupted        slow
+        ",
+        "",
+    );
 }
 
 #[test]
@@ -397,9 +440,9 @@ goal slow {
     eventually("the slow recipe started", || project.exists("started"));
     kill("INT", &child.id().to_string());
     finish(child).status(130);
-    let status = project.goal(&["status"]);
-    let line = status.success().stdout.lines().next().unwrap().to_string();
-    assert!(line.contains("s  interrupted  slow"), "{line}");
+    project
+        .goal(&["status"])
+        .expect(0, "<date>  <duration>  interrupted  slow\n", "");
     project.goal(&["log", "slow"]).expect(
         0,
         "going\n",
@@ -436,12 +479,14 @@ goal stepped {
     project.write("go", "");
     assert_eq!(next_line(&mut stdout), "two\n");
     let follower = finish(follower);
-    follower
-        .success()
-        .stderr_has(", running, log ")
-        .stderr_has("goal: stepped: ")
-        .stderr_has(", failed (status 5)\n");
-    assert_eq!(follower.stdout, "");
+    follower.expect(
+        0,
+        "",
+        "
+        goal: stepped: started <date>, <duration> so far, running, log .goal/logs/<run>/001-stepped.log
+        goal: stepped: <duration>, failed (status 5)
+        ",
+    );
     finish(run).status(1);
 }
 
@@ -469,9 +514,14 @@ goal stuck { run "echo $$ > shell; echo waiting; sleep 30" }
     assert_eq!(next_line(&mut stdout), "waiting\n");
     kill("KILL", &run.id().to_string());
     finish(run);
-    finish(follower)
-        .success()
-        .stderr_has("goal: stuck: interrupted\n");
+    finish(follower).expect(
+        0,
+        "",
+        "
+        goal: stuck: started <date>, <duration> so far, running, log .goal/logs/<run>/001-stuck.log
+        goal: stuck: interrupted
+        ",
+    );
     kill_recipe(&project.read("shell"));
 }
 
@@ -667,10 +717,14 @@ goal echoed value { run "echo {value}" }
             goal: echoed value='../../etc/x y'\''"$(touch pwned)
             /': started <date>, <duration>, ok, log .goal/logs/<run>/001-echoed_value=_.._.._etc_x_y_touch_pwned.log
             "#);
-    let status = project.goal(&["status"]);
-    status
-        .success()
-        .stdout_has("echoed value='../../etc/x y'\\''\"$(touch pwned)");
+    project.goal(&["status"]).expect(
+        0,
+        r#"
+        <date>  <duration>  ok  echoed value='../../etc/x y'\''"$(touch pwned)
+        /'
+        "#,
+        "",
+    );
 }
 
 #[test]
@@ -681,7 +735,7 @@ fn logs_that_cannot_be_written_do_not_stop_the_run() {
     project
         .goal(&["talked"]).expect(0, "still here\n", "
             goal: start talked
-             WARN goal::logs: not keeping logs of this run's recipes: cannot write in .goal/logs: File exists (os error 17)
+            goal: warning: not keeping logs of this run's recipes: cannot write in .goal/logs: File exists (os error 17)
             goal: done  talked (<duration>)
             goal: summary: 1 ran, 0 already reached (<duration>)
             ");
@@ -803,9 +857,16 @@ fn a_log_that_cannot_be_printed_is_a_clear_problem() {
             .output()
             .unwrap(),
     );
-    out.status(1)
-        .stderr_has("goal::log-io")
-        .stderr_has("cannot write to standard output");
+    out.expect(
+        1,
+        "",
+        "
+        goal: talked: started <date>, <duration>, ok, log .goal/logs/<run>/001-talked.log
+        goal::log-io
+
+          × cannot write to standard output: No space left on device (os error 28)
+        ",
+    );
 }
 
 #[test]
@@ -951,10 +1012,15 @@ fn a_disk_that_fills_up_loses_the_log_but_not_the_output() {
         r#"goal loud { run "yes out | head -c 1000000" }"#,
     );
     let out = project.goal(&["-C", "small", "loud"]);
-    out.success()
-        .stderr_has("cannot write the log .goal/logs/")
-        .stderr_has("No space left on device");
     assert_eq!(out.stdout.len(), 1_000_000);
+    out.success().stderr_is(
+        "
+        goal: start loud
+        goal: warning: cannot write the log .goal/logs/<run>/001-loud.log: No space left on device (os error 28)
+        goal: done  loud (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
 }
 
 #[test]
@@ -974,9 +1040,11 @@ fn a_recipe_that_prints_nothing_leaves_no_file_yet_shows_as_logged() {
         .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
         .collect();
     assert!(logs.is_empty(), "{logs:?}");
-    let out = project.goal(&["log", "quiet"]);
-    out.success().stderr_has("quiet: started");
-    assert_eq!(out.stdout, "");
+    project.goal(&["log", "quiet"]).expect(
+        0,
+        "",
+        "goal: quiet: started <date>, <duration>, ok, no output\n",
+    );
     project
         .goal(&["status"])
         .expect(0, "<date>  <duration>  ok  quiet\n", "");

@@ -19,6 +19,7 @@ fn location(project: &Project) -> Location {
 }
 
 /// `goal memory …` in the project, reaching the Memory through `socket`.
+#[track_caller]
 fn through(project: &Project, socket: &Path, args: &[&str]) -> Run {
     Run::from(
         project
@@ -327,11 +328,19 @@ fn a_memory_held_without_a_socket_names_its_holder() {
     let memory = Memory::new(location(&project));
     memory.set("held", "yes").unwrap();
 
-    project
-        .goal(&["memory", "get", "held"])
-        .status(2)
-        .stderr_has("goal::memory-locked")
-        .stderr_has(&format!("another goal run (pid {})", std::process::id()));
+    project.goal(&["memory", "get", "held"]).expect(
+        2,
+        "",
+        &format!(
+            "
+            goal::memory-locked
+
+              × the Memory at `.goal/memory` is in use by another goal run (pid {})
+              help: only one process at a time can open the Memory; wait for it to finish
+            ",
+            std::process::id()
+        ),
+    );
 }
 
 #[test]
@@ -348,14 +357,14 @@ fn one_run_per_project() {
     );
 
     let refused = RunLock::acquire(&state_dir, false).err().unwrap();
-    assert_eq!(refused.code, "goal::run-locked");
-    assert!(
-        refused.message.contains(&format!(
-            "another goal run (pid {pid}) is using this project"
-        )),
-        "{refused:?}"
+    assert_eq!(
+        (refused.code, refused.message, refused.help),
+        (
+            "goal::run-locked",
+            format!("another goal run (pid {pid}) is using this project"),
+            Some("wait for it to finish, or use --wait to wait for it".to_string())
+        ),
     );
-    assert!(refused.help.unwrap().contains("--wait"));
 
     let waiter = thread::spawn({
         let state_dir = state_dir.clone();
@@ -450,7 +459,7 @@ fn an_unfinished_snapshot_of_a_killed_process_does_not_lose_the_memory() {
         .expect(0, "", "");
     project.write(".goal/memory/snap.00000000FFFFFFFF.generating", "");
     project
-        .goal(&["memory", "get", "kept"]).expect(0, "yes\n", " WARN goal::memory::store: removing the unfinished snapshot snap.00000000FFFFFFFF.generating of a killed goal\n");
+        .goal(&["memory", "get", "kept"]).expect(0, "yes\n", "goal: warning: removing the unfinished snapshot snap.00000000FFFFFFFF.generating of a killed goal\n");
     assert!(!project.exists(".goal/memory/snap.00000000FFFFFFFF.generating"));
 }
 

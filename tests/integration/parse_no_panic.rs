@@ -1,5 +1,5 @@
-//! No input makes parsing or checking panic, abort or stall: every Goalfile we have, cut short
-//! at many places and mutated at random (deterministically), gives `Ok` or `Err`, in process and
+//! No input makes parsing, checking or `goal fmt`'s layout panic, abort or stall: every
+//! Goalfile we have, cut short at many places and mutated at random (deterministically), gives `Ok` or `Err`, in process and
 //! through the real `goal --check` (where an abort shows as a signal), in time that grows with
 //! the input's size, not faster. The inputs once found to break that are regression tests here.
 //!
@@ -74,10 +74,21 @@ fn kdl_blocks(markdown: &str) -> Vec<String> {
     blocks
 }
 
-/// Parses and checks; only a panic (or an abort, which ends the test binary) is a failure.
+/// Parses and checks, and lays out as `goal fmt` would; only a panic (or an abort, which ends
+/// the test binary) is a failure, and a layout `goal fmt` refuses to write as one it could not
+/// verify (`goal::fmt-unstable`, its own bug) rather than for the file's KDL problems.
 fn parse_and_check(text: &str) {
     if let Ok(goalfile) = goal::parse::parse_text("Goalfile", text) {
         let _ = goal::check::check(&goalfile);
+    }
+    if let Err(error) = goal::parse::layout::lay_out("Goalfile", text) {
+        assert!(
+            error
+                .problems
+                .iter()
+                .all(|p| p.code != "goal::fmt-unstable"),
+            "goal fmt cannot lay this out:\n{text}"
+        );
     }
 }
 

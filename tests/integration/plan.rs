@@ -307,10 +307,20 @@ fn a_longer_plan_wins_when_it_is_cheaper_and_explain_says_why_the_shorter_lost()
         "format=raw",
         "size=5G",
     ];
-    let run = project.goal(&args);
-    run.success()
-        .stderr_has("plan  image src=template.img out=disk.img format=raw size=5G: copy (2) → resize (0.5), total cost 2.5")
-        .stderr_has("runner-up grow (11), total 11: it costs 8.5 more");
+    project.goal(&args).expect(
+        0,
+        "",
+        "
+        goal: explain image src=template.img out=disk.img format=raw size=5G: fires: `tools/is-image 'disk.img' 'raw' '5G'` exited with status 1
+        goal: plan  image src=template.img out=disk.img format=raw size=5G: copy (2) → resize (0.5), total cost 2.5
+        goal: explain image src=template.img out=disk.img format=raw size=5G: plan chosen after exploring 3 states: copy (2) → resize (0.5), total 2.5
+        goal: explain image src=template.img out=disk.img format=raw size=5G: runner-up grow (11), total 11: it costs 8.5 more
+        goal: explain image src=template.img out=disk.img format=raw size=5G: runner-up copy (2) → grow (11), total 13: it costs 10.5 more
+        goal: start image src=template.img out=disk.img format=raw size=5G
+        goal: done  image src=template.img out=disk.img format=raw size=5G (<duration>)
+        goal: summary: 1 ran, 0 already reached (<duration>)
+        ",
+    );
     assert_eq!(
         logged(&project, "template.img", "disk.img"),
         ["cp SRC TMP", "qemu-img resize TMP 5G"]
@@ -454,10 +464,33 @@ fn unreachable_wanted_tags_are_named_in_the_error() {
         "format=qcow2",
         "size=2G",
     ]);
-    run.status(1)
-        .stderr_has("goal::no-plan")
-        .stderr_has(r#"unmet: compare "size" "==" "2G""#)
-        .stderr_has("the closest of the 3 states explored has: format=qcow2,");
+    run.expect(
+        1,
+        "",
+        r#"
+        goal: summary: 0 ran, 0 already reached, 1 failed (<duration>)
+        goal: failed: image src=template.img out=disk.img format=qcow2 size=2G
+        goal::no-plan
+
+          × `image src=template.img out=disk.img format=qcow2 size=2G`: no plan reaches the wanted tags
+            ╭─[Goalfile:53:5]
+         52 │         target { sh "tools/is-image {out} {format} {size}" }
+         53 │ ╭─▶     plan from="{src}" to="{out}" {
+         54 │ │           start output="tools/probe {src}" { add "template" }
+         55 │ │           want {
+         56 │ │               lacks "xz"
+         57 │ │               lacks "template"
+         58 │ │               is "format" "{format}"
+         59 │ │               compare "size" "==" "{size}"
+         60 │ │           }
+         61 │ ├─▶     }
+            · ╰──── this plan
+         62 │     }
+            ╰────
+          help: unmet: compare "size" "==" "2G"; the closest of the 3 states explored has: format=qcow2,
+                size=4096M
+        "#,
+    );
     assert!(!project.exists("tools.log"));
 }
 
@@ -655,6 +688,7 @@ fn step_recipes_see_their_files_and_parameters_in_the_environment() {
 #[test]
 fn a_missing_output_directory_is_reported() {
     let project = Project::new().goalfile(TWO_STEPS);
+    // The message names the directory the plan tried to make, whose name is random.
     project
         .goal(&["stepped", "command=true", "limit=2"])
         .status(1)

@@ -158,11 +158,13 @@ impl Run {
         )
     }
 
+    #[track_caller]
     pub fn status(&self, code: i32) -> &Run {
         assert_eq!(self.status, Some(code), "{}", self.describe());
         self
     }
 
+    #[track_caller]
     pub fn success(&self) -> &Run {
         self.status(0)
     }
@@ -212,6 +214,7 @@ impl Run {
         self
     }
 
+    #[track_caller]
     pub fn stdout_has(&self, text: &str) -> &Run {
         assert!(
             self.stdout.contains(text),
@@ -221,6 +224,7 @@ impl Run {
         self
     }
 
+    #[track_caller]
     pub fn stderr_has(&self, text: &str) -> &Run {
         assert!(
             self.stderr.contains(text),
@@ -230,6 +234,7 @@ impl Run {
         self
     }
 
+    #[track_caller]
     pub fn stderr_lacks(&self, text: &str) -> &Run {
         assert!(
             !self.stderr.contains(text),
@@ -239,6 +244,7 @@ impl Run {
         self
     }
 
+    #[track_caller]
     pub fn stdout_lacks(&self, text: &str) -> &Run {
         assert!(
             !self.stdout.contains(text),

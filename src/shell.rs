@@ -1,4 +1,4 @@
-//! Run: shell commands, for recipes and for the commands predicates and `let output=` ask.
+//! Shell commands, for recipes and for the commands predicates and `let output=` ask.
 //!
 //! Every command runs as `/bin/sh -ec SCRIPT`, so a multi-line recipe stops at its first failing
 //! command (a plain command with no shell syntax at all is run directly, as make does: the same
@@ -33,6 +33,18 @@ pub enum Stdout<'a> {
     Capture,
 }
 
+/// For the debug trace: where the output goes, without the log's internals.
+impl std::fmt::Display for Stdout<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stdout::Show(Some(_)) => f.write_str("shown and logged"),
+            Stdout::Show(None) => f.write_str("shown"),
+            Stdout::Discard => f.write_str("discarded"),
+            Stdout::Capture => f.write_str("captured"),
+        }
+    }
+}
+
 /// How a finished command went.
 pub struct Finished {
     pub status: ExitStatus,
@@ -40,8 +52,8 @@ pub struct Finished {
     pub stdout: String,
 }
 
-pub fn shell(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
-    tracing::debug!(script, ?stdout, "running");
+pub fn run(script: &str, env: &Env, stdout: Stdout) -> io::Result<Finished> {
+    tracing::debug!(script, %stdout, "running");
     let mut direct = plain_command(script).map(|words| {
         let mut command = Command::new(&words[0]);
         command.args(&words[1..]);
