@@ -651,9 +651,18 @@ fn dry_run(cli: &Cli) -> bool {
         )
 }
 
-/// Every name given to `goal compdb` is a goal of the Goalfile.
+/// Every name given to `goal compdb` is a goal of the Goalfile, which has a goal `all` to start
+/// from.
 fn known_goals(names: &[String], goalfile: &Goalfile) -> Result<()> {
     let goals = || goalfile.goals.iter().map(|goal| goal.name.text.as_str());
+    if !goals().any(|goal| goal == "all") {
+        return Err(Problem::input(
+            "goal::no-default-goal",
+            "`goal compdb` lists what a dry run of `all` meets, and the Goalfile has no goal `all`",
+        )
+        .with_help("add `goal all { … }` requiring what the project builds")
+        .into());
+    }
     let problems: Vec<Problem> = names
         .iter()
         .filter(|name| !goals().any(|goal| goal == name.as_str()))

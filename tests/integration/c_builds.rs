@@ -1025,3 +1025,25 @@ fn compdb_names_only_goals_of_the_goalfile() {
         ",
         );
 }
+
+#[test]
+fn compdb_needs_a_goal_all_to_start_from() {
+    let project = Project::new().goalfile(
+        r#"
+goal compiled {
+    target { file-newer "a.o" than="a.c" }
+    run "cc -c a.c -o a.o"
+}
+"#,
+    );
+    project.goal(&["compdb", "compiled"]).expect(
+        2,
+        "",
+        "
+        goal::no-default-goal
+
+          × `goal compdb` lists what a dry run of `all` meets, and the Goalfile has no goal `all`
+          help: add `goal all { … }` requiring what the project builds
+        ",
+    );
+}
