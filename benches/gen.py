@@ -4,6 +4,11 @@ docs/performance.md).
 
     gen.py graph DIR [N]              N sources, their objects and one link step, written three
                                       ways: Goalfile, Makefile (for make -rR), build.ninja
+    gen.py cgraph DIR N               a C-like graph: N sources, each with a depfile naming 20 of
+                                      1,000 headers (each named by N/50 depfiles), compiled into obj/ (the
+                                      recipe writes the object and its depfile) and linked;
+                                      Goalfile (depfiles), Goalfile.nodeps (none), Makefile
+                                      (-include of the depfiles), build.ninja (deps = gcc)
     gen.py chain DIR N                a chain of N copies (step i copies step i-1), three ways
     gen.py memory DIR N               a Goalfile whose N goals each have a memory-exists target,
                                       and a goal `seeded` that sets all N keys in one run
@@ -82,6 +87,74 @@ def graph(directory, n):
         for i in range(n):
             f.write(f" $\n    obj/{name(i)}.o")
         f.write("\n\ndefault app\n")
+
+
+# Headers per object, as a C file of a real project includes, out of a pool; each object's
+# headers are spread over the pool, so that each header is included by N/50 objects.
+CGRAPH_HEADERS = 20
+CGRAPH_POOL = 1000
+
+CGRAPH_GOALFILE = """\
+goal compiled src {
+    let obj "obj/{src|stem}.o"
+    target { file-newer "{obj}" than="{src}" DEPFILE}
+    run "cp {src} {obj} && cp src/{src|stem}.d obj/{src|stem}.d"
+}
+
+goal all {
+    for src glob="src/*.c" { require compiled src="{src}" }
+    target { file-newer "app" than-glob="obj/*.o" }
+    run "touch app"
+}
+"""
+
+CGRAPH_MAKEFILE = """\
+SRCS := $(wildcard src/*.c)
+OBJS := $(patsubst src/%.c,obj/%.o,$(SRCS))
+
+all: app
+
+app: $(OBJS)
+\ttouch app
+
+obj/%.o: src/%.c
+\tcp $< $@ && cp src/$*.d obj/$*.d
+
+-include $(OBJS:.o=.d)
+"""
+
+
+def cgraph(directory, n):
+    """The recipe is no compiler: it copies the source to the object and a depfile written here
+    (src/NAME.d) to where a compiler would write it (obj/NAME.d), so every tool reads the same
+    depfiles and the figures are the tools' own work."""
+    headers = CGRAPH_POOL
+    step = headers // CGRAPH_HEADERS
+    for sub in ("src", "inc", "obj"):
+        os.makedirs(os.path.join(directory, sub), exist_ok=True)
+    for h in range(headers):
+        write(directory, f"inc/h{h:05d}.h", f"#define H{h} {h}\n")
+    for i in range(n):
+        write(directory, f"src/{name(i)}.c", f"int {name(i)}(void) {{ return {i}; }}\n")
+        included = " ".join(f"inc/h{(i + j * step) % headers:05d}.h" for j in range(CGRAPH_HEADERS))
+        write(directory, f"src/{name(i)}.d", f"obj/{name(i)}.o: src/{name(i)}.c {included}\n")
+    write(directory, "Goalfile", CGRAPH_GOALFILE.replace("DEPFILE", 'depfile="obj/{src|stem}.d" '))
+    write(directory, "Goalfile.nodeps", CGRAPH_GOALFILE.replace("DEPFILE", ""))
+    write(directory, "Makefile", CGRAPH_MAKEFILE)
+    ninja = [
+        "rule cc\n  command = cp $in $out && cp $template $depfile\n"
+        "  depfile = $depfile\n  deps = gcc\n\n",
+        "rule link\n  command = touch $out\n\n",
+    ]
+    for i in range(n):
+        ninja.append(
+            f"build obj/{name(i)}.o: cc src/{name(i)}.c\n"
+            f"  depfile = obj/{name(i)}.d\n  template = src/{name(i)}.d\n"
+        )
+    ninja.append("\nbuild app: link")
+    ninja.extend(f" $\n    obj/{name(i)}.o" for i in range(n))
+    ninja.append("\n\ndefault app\n")
+    write(directory, "build.ninja", "".join(ninja))
 
 
 def write(directory, name, text):
@@ -203,6 +276,9 @@ FIGURES = [
     ("full", "(c) Full build from scratch"),
     ("noop", "(a) No-op"),
     ("dry-run", "(b) Dry run after touching one file"),
+    ("cnoop", "(g) C graph with depfiles: no-op"),
+    ("cheader", "(h) C graph with depfiles: rebuild after touching one header"),
+    ("csource", "(i) C graph with depfiles: rebuild after touching one source"),
     ("memory", "(e) Memory checks"),
     ("startup", "(f) Start-up"),
     ("parse", "Parse + check of a large Goalfile"),
@@ -283,6 +359,8 @@ def report(directory):
 def main(argv):
     if len(argv) >= 2 and argv[0] == "graph":
         graph(argv[1], int(argv[2]) if len(argv) > 2 else 10000)
+    elif len(argv) == 3 and argv[0] == "cgraph":
+        cgraph(argv[1], int(argv[2]))
     elif len(argv) == 3 and argv[0] == "chain":
         chain(argv[1], int(argv[2]))
     elif len(argv) == 3 and argv[0] == "memory":

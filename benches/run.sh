@@ -3,12 +3,14 @@
 # Method, results and what bounds each figure: docs/performance.md.
 #
 #   benches/run.sh [N...]     graphs of N sources -> N objects -> one link (default: 1000 10000
-#                             100000), then a chain, 100,000 Memory checks, start-up, parse
+#                             100000), then a chain, 100,000 Memory checks, start-up, parse,
+#                             and C-like graphs with depfiles (CGRAPH sizes)
 #
 # Environment: GOAL (the binary; default target/release/goal), FULL_MAX (largest N whose full
 # builds are timed; default 10000), CHAIN (chain depth; default 1000), MEMORY_N (Memory checks;
 # default 100000), PARSE_N (goals in the parse benchmark; default 10000), ONLY (a space-separated
-# subset of: graph chain memory startup parse), KEEP=1 (keep the temporary directory),
+# subset of: graph chain memory startup parse cgraph), CGRAPH (sizes of the C-like graphs with
+# depfiles; default 1000 10000), KEEP=1 (keep the temporary directory),
 # RECIPES=shell (every recipe through /bin/sh for every tool; see gen.py).
 set -euo pipefail
 
@@ -17,7 +19,8 @@ full_max=${FULL_MAX:-10000}
 depth=${CHAIN:-1000}
 memory_n=${MEMORY_N:-100000}
 parse_n=${PARSE_N:-10000}
-only=" ${ONLY:-graph chain memory startup parse} "
+only=" ${ONLY:-graph chain memory startup parse cgraph} "
+read -ra csizes <<<"${CGRAPH:-1000 10000}"
 here=$(cd "$(dirname "$0")" && pwd)
 goal=${GOAL:-$here/../target/release/goal}
 # A MAKEFLAGS of the caller (-j, -k …) would change what make does and measures.
@@ -231,6 +234,73 @@ if wanted graph; then
     done
 fi
 wanted chain && suite chain "$depth"
+
+# The C-like graph (gen.py cgraph): each object's depfile names 20 headers. Built once by each
+# tool (goal twice: with the depfiles, and the same graph without them), then interleaved runs of
+# the no-op, the rebuild after touching one header (exactly the objects whose depfiles name it
+# run) and after touching one source (one object and the link). ninja runs recipes side by side
+# unless told otherwise: rebuilds compare like with like, -j1 with -j1 and -j2 with -j2.
+csuite() { # N
+    local n=$1 dir=$work/cgraph-$1 rounds
+    rounds=$(((n >= 10000) ? 20 : 100))
+    step "C graph, N=$n: generate and build once with each tool (-j2)"
+    python3 "$here/gen.py" cgraph "$dir/make" "$n"
+    for tool in ninja goal nodeps; do
+        cp -a "$dir/make" "$dir/$tool"
+    done
+    cp "$dir/nodeps/Goalfile.nodeps" "$dir/nodeps/Goalfile"
+    (cd "$dir/make" && make -rR -s -j2)
+    (cd "$dir/ninja" && ninja -j2 >/dev/null)
+    (cd "$dir/goal" && "$goal" -q -j2)
+    (cd "$dir/nodeps" && "$goal" -q -j2)
+    up_to_date "$dir"
+    settle "$dir/goal" -q
+    settle "$dir/nodeps" -q
+
+    step "C graph, N=$n: no-op (interleaved)"
+    python3 "$here/alt.py" --warmup 2 --export "$results/cnoop.$n" \
+        --names "goal,goal (no depfiles),make,ninja" "$dir/goal" "$rounds" "" \
+        "$goal" "$dir/nodeps::$goal" "$dir/make::make -rR" "$dir/ninja::ninja" | sed "s/^/cnoop    $n  /"
+    python3 -c 'import json, sys; m = lambda t: json.load(open(f"{sys.argv[1]}.{t}.json"))["results"][0]["median"]; print("cnoop    %s  goal with depfiles / without: %.2f" % (sys.argv[2], m("goal") / m("goal (no depfiles)")))' \
+        "$results/cnoop.$n" "$n"
+
+    local header=inc/h00007.h source
+    source=src/$(printf 'f%05d' $((n / 2))).c
+    step "C graph, N=$n: rebuild after touching $header (interleaved)"
+    local including
+    including=$(grep -l -- "$header" "$dir/goal"/src/*.d | wc -l)
+    for tool in make ninja goal; do
+        touch "$dir/$tool/$header"
+    done
+    fires "make -rR -n" $((including + 1)) "touch app" "$(cd "$dir/make" && make -rR -n)"
+    fires "ninja -n" $((including + 1)) "touch app" "$(cd "$dir/ninja" && ninja -n | sed 's/^\[[0-9/]*\] //')"
+    fires "goal --dry-run" $((including + 1)) "would fire: compiled src=src/f00007.c " \
+        "$(cd "$dir/goal" && { "$goal" --dry-run -q | grep -E '^(would|may) fire:' || true; })"
+    # Each run rebuilds what the touch made out of date; the count is checked on the last one.
+    python3 "$here/alt.py" --warmup 1 --export "$results/cheader.$n" \
+        --names "goal,goal -j2,make -j1,ninja -j1,ninja -j2" "$dir/goal" "$((rounds / 2))" "touch $header" \
+        "$goal" "$goal -j2" "$dir/make::make -rR -s" "$dir/ninja::ninja -j1" "$dir/ninja::ninja -j2" |
+        sed "s/^/cheader  $n  /"
+    touch "$dir/goal/$header"
+    [[ $(cd "$dir/goal" && "$goal" 2>&1 | grep -c '^goal: start compiled') == "$including" ]] ||
+        fail "goal did not run exactly the $including objects that include $header"
+
+    step "C graph, N=$n: rebuild after touching $source (interleaved)"
+    python3 "$here/alt.py" --warmup 2 --export "$results/csource.$n" --names "goal,make -j1,ninja -j1" \
+        "$dir/goal" "$rounds" "touch $source" "$goal" "$dir/make::make -rR -s" "$dir/ninja::ninja -j1" |
+        sed "s/^/csource  $n  /"
+    touch "$dir/goal/$source"
+    [[ $(cd "$dir/goal" && "$goal" 2>&1 | grep -c '^goal: start ') == 2 ]] ||
+        fail "goal did not run exactly $source's object and the link"
+    up_to_date "$dir"
+    [[ ${KEEP:-} == 1 ]] || rm -rf "$dir"
+}
+
+if wanted cgraph; then
+    for n in "${csizes[@]}"; do
+        csuite "$n"
+    done
+fi
 
 if wanted memory; then
     step "Memory: $memory_n memory-exists targets"

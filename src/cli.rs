@@ -8,7 +8,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::colour;
 use crate::completion;
-use crate::diagnostic::{self, Error, Problem, Result};
+use crate::diagnostic::{self, did_you_mean, Error, Problem, Result};
 use crate::eval::{describe, Evaluator, Force, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::jobs::commands::{self, Listing, Project, SetMode};
@@ -162,6 +162,13 @@ pub enum Command {
         /// Draw the latest run's recipe runs from its log instead: what ran, how long, what failed
         #[arg(long, conflicts_with = "targets")]
         last_run: bool,
+    },
+    /// Print the compile commands of the instances of these goals as compile_commands.json, for
+    /// editors: those a dry run of `all` meets, each with its recipe as the dry run expands it
+    Compdb {
+        /// The goals whose instances compile something (say, `compiled`)
+        #[arg(required = true, value_name = "GOAL")]
+        goals: Vec<String>,
     },
     /// Print the script that completes goal's command line in SHELL, to source at its start
     Completions {
@@ -350,7 +357,7 @@ fn run(cli: Cli) -> Result<u8> {
             let path = find_goalfile(cli.file.as_deref())?;
             return crate::format::run(&path, *check || cli.dry_run);
         }
-        Some(Command::Graph { .. }) | None => {}
+        Some(Command::Graph { .. } | Command::Compdb { .. }) | None => {}
     }
     let path = find_goalfile(cli.file.as_deref())?;
     tracing::debug!(goalfile = %path.display(), "reading");
@@ -380,6 +387,11 @@ fn run(cli: Cli) -> Result<u8> {
     }
     let targets = match &cli.command {
         Some(Command::Graph { targets, .. }) => targets,
+        Some(Command::Compdb { goals }) => {
+            known_goals(goals, &goalfile)?;
+            // From `all`, as `ninja -t compdb` reads the whole build.
+            &Vec::new()
+        }
         _ => &cli.targets,
     };
     let requests = requests(targets, &goalfile)?;
@@ -630,26 +642,74 @@ fn check_json(cli: &Cli) -> Result<()> {
     Ok(())
 }
 
-/// Whether the command line asks for a dry run: `goal graph` draws one.
+/// Whether the command line asks for a dry run: `goal graph` draws one, `goal compdb` reads
+/// the recipes of one.
 fn dry_run(cli: &Cli) -> bool {
-    cli.dry_run || matches!(cli.command, Some(Command::Graph { .. }))
+    cli.dry_run
+        || matches!(
+            cli.command,
+            Some(Command::Graph { .. } | Command::Compdb { .. })
+        )
+}
+
+/// Every name given to `goal compdb` is a goal of the Goalfile, which has a goal `all` to start
+/// from.
+fn known_goals(names: &[String], goalfile: &Goalfile) -> Result<()> {
+    let goals = || goalfile.goals.iter().map(|goal| goal.name.text.as_str());
+    if !goals().any(|goal| goal == "all") {
+        return Err(Problem::input(
+            "goal::no-default-goal",
+            "`goal compdb` lists what a dry run of `all` meets, and the Goalfile has no goal `all`",
+        )
+        .with_help("add `goal all { … }` requiring what the project builds")
+        .into());
+    }
+    let problems: Vec<Problem> = names
+        .iter()
+        .filter(|name| !goals().any(|goal| goal == name.as_str()))
+        .map(|name| {
+            Problem::input(
+                "goal::unknown-goal",
+                format!("there is no goal `{name}` in the Goalfile"),
+            )
+            .with_help(
+                did_you_mean(name, goals())
+                    .unwrap_or_else(|| "`goal --list` shows the goals".to_string()),
+            )
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.into())
+    }
 }
 
 /// How the command line asks runs to be made.
 fn settings(cli: &Cli) -> Settings {
     let graph = matches!(cli.command, Some(Command::Graph { .. }));
+    // The database is the whole answer: no summary of a dry run that only read recipes.
+    let compdb_run = matches!(cli.command, Some(Command::Compdb { .. }));
+    let compdb = match &cli.command {
+        Some(Command::Compdb { goals }) => Some(goals.clone()),
+        _ => None,
+    };
+    // A compilation database lists every compile, up to date or not: its recipes are rendered
+    // as if every goal fired.
+    let always = cli.always || compdb.is_some();
     Settings {
-        answer: match (graph, cli.json) {
-            (true, _) => Answer::Graph,
-            (false, true) => Answer::Json,
-            (false, false) => Answer::Lines,
+        answer: match (compdb, graph, cli.json) {
+            (Some(goals), _, _) => Answer::Compdb(goals),
+            (None, true, _) => Answer::Graph,
+            (None, false, true) => Answer::Json,
+            (None, false, false) => Answer::Lines,
         },
         options: Options {
             dry_run: dry_run(cli),
             explain: cli.explain,
             keep_going: cli.keep_going,
             jobs: cli.jobs.into(),
-            force: if cli.always {
+            force: if always {
                 Force::Everything
             } else if cli.force {
                 Force::Requested
@@ -657,7 +717,7 @@ fn settings(cli: &Cli) -> Settings {
                 Force::Nothing
             },
         },
-        verbosity: match (cli.quiet, cli.verbose) {
+        verbosity: match (cli.quiet || compdb_run, cli.verbose) {
             (true, _) => Verbosity::Quiet,
             (false, 0) => Verbosity::Normal,
             (false, _) => Verbosity::Verbose,

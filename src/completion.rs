@@ -95,6 +95,9 @@ fn with_goal_completion(command: Command, load: Loader) -> Command {
                 arg.add(completer(Offer::GoalsAndParameters))
             })
         })
+        .mut_subcommand("compdb", |command| {
+            command.mut_arg("goals", |arg| arg.add(completer(Offer::Goals)))
+        })
         .mut_subcommand("log", move |command| {
             command
                 .mut_arg("goal", |arg| arg.add(completer(Offer::Goals)))

@@ -6,6 +6,7 @@
 //! A dry run asked for as JSON or as a graph keeps its answer in a [`Record`] instead, printed
 //! whole at the end.
 
+pub mod compdb;
 pub mod graph;
 pub mod json;
 mod list;
@@ -119,6 +120,20 @@ impl Reporter {
     pub fn reason(&mut self, instance: &str, why: &str) {
         if let Some(record) = &mut self.record {
             record.reason(instance, why);
+        }
+    }
+
+    /// Recording: the first target and source of an instance's first `file-newer`.
+    pub fn file_newer(&mut self, instance: &str, target: &str, source: Option<&str>) {
+        if let Some(record) = &mut self.record {
+            record.file_newer(instance, target, source);
+        }
+    }
+
+    /// Recording: a recipe an instance would run, as rendered.
+    pub fn recipe(&mut self, instance: &str, script: &str) {
+        if let Some(record) = &mut self.record {
+            record.recipe(instance, script);
         }
     }
 

@@ -3,16 +3,16 @@
 
 use std::time::Instant;
 
-use crate::diagnostic::{Error, Kind, Result};
+use crate::diagnostic::{Error, Kind, Problem, Result};
 use crate::eval::{Depfiles, Evaluator, Listings, Options, Request};
 use crate::goalfile::Goalfile;
 use crate::interrupt;
 use crate::logs::Logs;
 use crate::memory::{Location, Memory, RunLock};
-use crate::report::{graph, json, print_answer, Reporter, Verbosity};
+use crate::report::{compdb, graph, json, print_answer, Reporter, Verbosity};
 
 /// How to run: what the command line said.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub options: Options,
     pub verbosity: Verbosity,
@@ -20,7 +20,7 @@ pub struct Settings {
 }
 
 /// How a dry run gives its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
     /// A line for each instance that would fire, as it is found.
     Lines,
@@ -28,6 +28,8 @@ pub enum Answer {
     Json,
     /// The instance graph in Graphviz DOT (`goal graph`).
     Graph,
+    /// The compile commands of the instances of these goals, as JSON (`goal compdb`).
+    Compdb(Vec<String>),
 }
 
 /// What one run works on.
@@ -56,7 +58,9 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
         settings.options,
         match settings.answer {
             Answer::Lines => Reporter::new(settings.verbosity),
-            Answer::Json | Answer::Graph => Reporter::recording(settings.verbosity),
+            Answer::Json | Answer::Graph | Answer::Compdb(_) => {
+                Reporter::recording(settings.verbosity)
+            }
         },
     )?;
     evaluator.set_environment(run.environment);
@@ -95,15 +99,26 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
         }
     };
     if whole {
-        let answer = match (settings.answer, &record) {
+        let answer = match (&settings.answer, &record) {
             (Answer::Json, Some(record)) => json::dry_run(record, stats),
             (Answer::Graph, Some(record)) => graph::instances(record),
+            (Answer::Compdb(goals), Some(record)) => {
+                // Every run works in the project's directory: the commands run there.
+                let directory = std::env::current_dir().map_err(|error| {
+                    Problem::input(
+                        "goal::directory",
+                        format!("cannot read the current directory: {error}"),
+                    )
+                })?;
+                compdb::compile_commands(record, goals, &directory.to_string_lossy())
+            }
             _ => String::new(),
         };
         print_answer(&answer)?;
     }
     result?;
-    // A graph is the answer, whatever would fire.
-    let fires = settings.answer != Answer::Graph && stats.would_fire + stats.may_fire > 0;
+    // A graph or a compilation database is the answer, whatever would fire.
+    let answers = matches!(settings.answer, Answer::Graph | Answer::Compdb(_));
+    let fires = !answers && stats.would_fire + stats.may_fire > 0;
     Ok(u8::from(dry_run && fires))
 }

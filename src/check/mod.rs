@@ -40,6 +40,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     "jobs",
     "job",
     "graph",
+    "compdb",
     "completions",
     "man",
     "init",

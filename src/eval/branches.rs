@@ -3,8 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use rustc_hash::FxHashMap as HashMap;
-
+use super::mtimes::Mtimes;
 use super::scope::Scope;
 use super::shared::lock;
 use super::{Body, Evaluator, Result};
@@ -19,8 +18,7 @@ impl<'g> Evaluator<'g> {
             shared: self.shared.clone(),
             branch: self.shared.next_branch.fetch_add(1, Ordering::Relaxed),
             stack: self.stack.clone(),
-            mtimes: HashMap::default(),
-            commands_seen: 0,
+            mtimes: Mtimes::new(0, &self.shared.changes),
             reached_unshown: 0,
             last_recipe: None,
             memory: self.memory.clone(),
@@ -127,13 +125,7 @@ impl<'g> Evaluator<'g> {
     /// step after a loop of compiles would otherwise stat every object again).
     pub(super) fn absorb(&mut self, branch: Evaluator<'g>) {
         self.reached_unshown += branch.reached_unshown;
-        if branch.commands_seen == self.shared.commands_run.load(Ordering::SeqCst) {
-            if self.commands_seen != branch.commands_seen {
-                self.mtimes.clear();
-                self.commands_seen = branch.commands_seen;
-            }
-            self.mtimes.extend(branch.mtimes);
-        }
+        self.mtimes.absorb(&self.shared.changes, branch.mtimes);
     }
 }
 

@@ -2,8 +2,8 @@
 //! environment every command gets.
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
+use super::mtimes::Touched;
 use super::scope::Scope;
 use super::shared::lock;
 use super::{interrupted, Evaluator, LastRecipe, Result};
@@ -18,7 +18,8 @@ use crate::template::{Context, Template};
 impl<'g> Evaluator<'g> {
     /// Runs a recipe (a `run`, a step of a plan) holding one of the `-j` job slots: an
     /// interruption stops the goal; a failure is tried again as `retry` says, then fails it,
-    /// naming the recipe as `which` says (`its recipe`, a plan's step).
+    /// naming the recipe as `which` says (`its recipe`, a plan's step). `touched`: what it may
+    /// change (see [`super::mtimes`]).
     pub(super) fn recipe(
         &mut self,
         script: &str,
@@ -26,6 +27,7 @@ impl<'g> Evaluator<'g> {
         span: Span,
         retry: Retry,
         which: &str,
+        touched: Touched,
     ) -> Result<()> {
         let mut wait = retry.delay;
         let mut attempt = 1;
@@ -37,7 +39,13 @@ impl<'g> Evaluator<'g> {
             self.check_stop()?;
             let log = self.recipe_log();
             let running = progress::Running::new(&self.current());
-            let finished = self.command(script, scope, Stdout::Show(log.as_ref()), span);
+            let finished = self.command(
+                script,
+                scope,
+                Stdout::Show(log.as_ref()),
+                span,
+                touched.clone(),
+            );
             drop(running);
             drop(slot);
             let finished = finished?;
@@ -80,7 +88,7 @@ impl<'g> Evaluator<'g> {
         what: &str,
     ) -> Result<String> {
         let script = self.render(command, scope, Context::Shell)?;
-        let finished = self.command(&script, scope, Stdout::Capture, span)?;
+        let finished = self.command(&script, scope, Stdout::Capture, span, Touched::Anything)?;
         self.expect_success(&finished, &script, span, what)?;
         Ok(finished.stdout.trim().to_string())
     }
@@ -117,6 +125,7 @@ impl<'g> Evaluator<'g> {
         scope: &Scope<'g>,
         stdout: Stdout,
         span: Span,
+        touched: Touched,
     ) -> Result<Finished> {
         let mut env = {
             let shared = self.shared.clone();
@@ -127,18 +136,20 @@ impl<'g> Evaluator<'g> {
             owned_env(globals.computed())
         };
         env.extend(owned_env(scope.vars()));
-        self.spawn(script, env, stdout, span)
+        self.spawn(script, env, stdout, span, touched)
     }
 
     /// Runs a shell command with `env` and the Memory socket in its environment: every command
     /// of a run (recipes, `sh` and `output` predicates, `let output=`, `for output=`) comes
-    /// here, and `-v` shows each as it starts.
+    /// here, and `-v` shows each as it starts. Once it has ended, every branch forgets the
+    /// modification times `touched` says it may have changed.
     pub(super) fn spawn(
         &mut self,
         script: &str,
         mut env: Vec<(String, String)>,
         stdout: Stdout,
         span: Span,
+        touched: Touched,
     ) -> Result<Finished> {
         {
             let mut memory_env = lock(&self.shared.memory_env);
@@ -166,7 +177,7 @@ impl<'g> Evaluator<'g> {
         self.report().command(script);
         let finished = shell::run(script, &env, stdout);
         // What the command changed must be seen, by this branch and the others alike.
-        self.shared.commands_run.fetch_add(1, Ordering::SeqCst);
+        self.shared.changes.record(touched);
         finished.map_err(|error| {
             let sources = self.sources().clone();
             Problem::failure("goal::spawn", format!("could not start /bin/sh: {error}"))

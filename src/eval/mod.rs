@@ -18,6 +18,7 @@ mod force;
 mod instance;
 mod jobs;
 mod listings;
+mod mtimes;
 mod newer;
 mod plan;
 mod predicate;
@@ -25,9 +26,9 @@ mod scope;
 mod shared;
 mod values;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use compact_str::CompactString;
 use rustc_hash::FxHashMap as HashMap;
@@ -49,6 +50,7 @@ pub use listings::Listings;
 
 use branches::{only_requires, stopped, STOPPED};
 pub use instance::{describe, Instance};
+use mtimes::{Changes, Mtimes, Touched};
 pub use predicate::Verdict;
 use scope::{Globals, Scope};
 use shared::{lock, waits_for, Shared, Table};
@@ -124,6 +126,9 @@ enum Flow {
 struct Body<'g> {
     /// The target, once it was found false: the promise to check after the body.
     promise: Option<&'g Target>,
+    /// The files the promise names, once it fires: what its recipes declare they change (see
+    /// [`mtimes`]); `None` when it names none.
+    outputs: Option<Arc<[CompactString]>>,
     /// Why the target was false (for a dry run's answer and `--explain`).
     why_fires: Option<String>,
     /// Dry run: the first requirement that would fire.
@@ -147,10 +152,8 @@ pub struct Evaluator<'g> {
     /// The ids of the instances being reached, outermost first (a forked branch starts with its
     /// parent's), for cycle chains and "required by".
     stack: Vec<usize>,
-    /// Modification times seen since `commands_seen` commands had run. Inline strings: most
-    /// paths are short, and a no-op run inserts one per file it looks at.
-    mtimes: HashMap<CompactString, Option<SystemTime>>,
-    commands_seen: u64,
+    /// The modification times this branch has read and can still trust.
+    mtimes: Mtimes,
     /// Reached goals not shown, counted here until the branch ends.
     reached_unshown: usize,
     /// The last recipe this branch ran, for the hooks of its instance.
@@ -191,7 +194,7 @@ impl<'g> Evaluator<'g> {
             reporter: Mutex::new(reporter),
             failures: Mutex::default(),
             stopped: AtomicBool::new(false),
-            commands_run: AtomicU64::new(0),
+            changes: Changes::default(),
             next_branch: AtomicUsize::new(1),
             spare_threads: AtomicUsize::new(options.jobs.saturating_sub(1)),
             variables_set: AtomicBool::new(false),
@@ -209,8 +212,7 @@ impl<'g> Evaluator<'g> {
             branch: 0,
             stack: Vec::new(),
             // A file or two a goal, as in a chain of goals, without growing step by step.
-            mtimes: HashMap::with_capacity_and_hasher(goalfile.goals.len(), Default::default()),
-            commands_seen: 0,
+            mtimes: Mtimes::new(goalfile.goals.len(), &Changes::default()),
             reached_unshown: 0,
             last_recipe: None,
             memory,
@@ -389,6 +391,23 @@ impl<'g> Evaluator<'g> {
         let text = self.describe(instance);
         self.report()
             .met(requirer.as_deref(), &text, &goal.name.text, arguments);
+    }
+
+    /// Recording: a recipe the instance being reached would run.
+    #[inline(never)]
+    fn record_recipe(&mut self, script: &str) {
+        let text = self.current();
+        self.report().recipe(&text, script);
+    }
+
+    /// Recording: what the first `file-newer` of the instance's target makes and reads.
+    #[inline(never)]
+    fn record_file_newer(&mut self, target: &'g Target, scope: &Scope<'g>) -> Result<()> {
+        if let Some((made, read)) = self.first_file_newer(&target.predicate, scope)? {
+            let text = self.current();
+            self.report().file_newer(&text, &made, read.as_deref());
+        }
+        Ok(())
     }
 
     fn describe(&self, instance: &Instance) -> String {
@@ -944,8 +963,16 @@ impl<'g> Evaluator<'g> {
             }
             Statement::Run(recipe) => {
                 let script = self.render(&recipe.script, scope, Context::Shell)?;
+                if self.shared.recording {
+                    self.record_recipe(&script);
+                }
                 if self.act(body) {
-                    self.recipe(&script, scope, recipe.span, recipe.retry, "its recipe")?;
+                    let touched = match &body.outputs {
+                        Some(outputs) => Touched::Outputs(outputs.clone()),
+                        None => Touched::Anything,
+                    };
+                    let span = recipe.span;
+                    self.recipe(&script, scope, span, recipe.retry, "its recipe", touched)?;
                 }
             }
             Statement::MemorySet { key, value, span } => {
@@ -1074,6 +1101,9 @@ impl<'g> Evaluator<'g> {
         scope: &mut Scope<'g>,
         body: &mut Body<'g>,
     ) -> Result<Flow> {
+        if self.shared.recording {
+            self.record_file_newer(target, scope)?;
+        }
         let forced = self.forced();
         let mut verdict = match forced {
             Some(why) => Verdict {
@@ -1132,6 +1162,9 @@ impl<'g> Evaluator<'g> {
         }
         let newer = self.newer_sources(&target.predicate, scope, forced.is_some())?;
         scope.push(crate::goalfile::NEWER, newer);
+        if !self.options.dry_run {
+            body.outputs = self.outputs(&target.predicate, scope)?;
+        }
         body.promise = Some(target);
         Ok(Flow::Continue)
     }

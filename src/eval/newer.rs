@@ -1,8 +1,10 @@
 //! `file-newer`: make's rule over the paths its targets and sources name (paths, lists, globs,
 //! depfiles), and the changed sources a recipe sees as `{newer}` (make's `$?`).
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::SystemTime;
+
+use compact_str::CompactString;
 
 use rustc_hash::FxHashSet as HashSet;
 
@@ -11,6 +13,7 @@ use crate::goalfile::{Paths, Predicate, PredicateKind, Span};
 use crate::template::Context;
 
 use super::depfiles::Unreadable;
+use super::mtimes::Role;
 use super::predicate::Verdict;
 use super::scope::Scope;
 use super::shared::lock;
@@ -29,21 +32,11 @@ pub(super) enum Gather {
 }
 
 impl<'g> Evaluator<'g> {
-    /// A file's modification time, `None` when it does not exist. Remembered until the next
-    /// command runs: a no-op run would otherwise stat every object twice, once for its own
-    /// target and once for the link's.
-    fn modified(&mut self, path: &str) -> Option<SystemTime> {
-        let commands_run = self.shared.commands_run.load(Ordering::SeqCst);
-        if commands_run != self.commands_seen {
-            self.mtimes.clear();
-            self.commands_seen = commands_run;
-        }
-        if let Some(&time) = self.mtimes.get(path) {
-            return time;
-        }
-        let time = super::files::modified(path);
-        self.mtimes.insert(path.into(), time);
-        time
+    /// A file's modification time, `None` when it does not exist, as this branch last read it
+    /// when nothing since can have changed it (see [`super::mtimes`]): a no-op run would
+    /// otherwise stat every object twice, once for its own target and once for the link's.
+    fn modified(&mut self, path: &str, role: Role) -> Option<SystemTime> {
+        self.mtimes.modified(&self.shared.changes, path, role)
     }
 
     /// make's rule: every target exists, and no source is newer than the oldest target. With
@@ -64,7 +57,7 @@ impl<'g> Evaluator<'g> {
             self.paths(target, scope, span, &mut target_paths)?;
         }
         for path in target_paths {
-            let Some(modified) = self.modified(&path) else {
+            let Some(modified) = self.modified(&path, Role::Output) else {
                 missing = Some(format!("{path} does not exist"));
                 break;
             };
@@ -80,8 +73,16 @@ impl<'g> Evaluator<'g> {
             return Ok((Verdict::yes(), Vec::new()));
         }
         let mut paths = Vec::new();
+        // Where the paths depfiles name are in `paths`: they are kept across recipes as
+        // outputs are (see `super::mtimes`).
+        let mut prerequisites = Vec::new();
         for source in sources {
-            if let Some(why) = self.paths(source, scope, span, &mut paths)? {
+            let start = paths.len();
+            let missing_why = self.paths(source, scope, span, &mut paths)?;
+            if let Paths::Depfile(_) = source {
+                prerequisites.push(start..paths.len());
+            }
+            if let Some(why) = missing_why {
                 if gather == Gather::Verdict {
                     return Ok((Verdict::no(why), Vec::new()));
                 }
@@ -92,8 +93,13 @@ impl<'g> Evaluator<'g> {
         let mut why_false = missing;
         let mut changed = Vec::new();
         let mut seen = HashSet::default();
-        for source in &paths {
-            let newer = match (self.modified(source), &oldest) {
+        for (index, source) in paths.iter().enumerate() {
+            let role = if prerequisites.iter().any(|range| range.contains(&index)) {
+                Role::Prerequisite
+            } else {
+                Role::Source
+            };
+            let newer = match (self.modified(source, role), &oldest) {
                 (None, _) => {
                     why_false.get_or_insert_with(|| format!("its source {source} does not exist"));
                     true
@@ -174,6 +180,99 @@ impl<'g> Evaluator<'g> {
             ))
             .into()
         })
+    }
+
+    /// The files a target names as its own, its recipes' declared outputs (see
+    /// [`super::mtimes`]): `file-newer` targets and depfiles and `file-exists` paths, wherever
+    /// they are in it. `None` when it names none, or calls a predicate of the Goalfile (whose
+    /// files are not rendered here): then its recipes may change anything.
+    pub(super) fn outputs(
+        &mut self,
+        predicate: &'g Predicate,
+        scope: &Scope<'g>,
+    ) -> Result<Option<Arc<[CompactString]>>> {
+        let mut outputs = Vec::new();
+        if !self.named_files(predicate, scope, &mut outputs)? || outputs.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(outputs.into_iter().map(CompactString::from).collect()))
+    }
+
+    /// The first target and the first source of the first `file-newer` of a target, written in
+    /// it directly or in an `all` there: what a compile command makes and reads, for
+    /// `goal compdb`.
+    pub(super) fn first_file_newer(
+        &mut self,
+        predicate: &'g Predicate,
+        scope: &Scope<'g>,
+    ) -> Result<Option<(String, Option<String>)>> {
+        match &predicate.kind {
+            PredicateKind::FileNewer { targets, sources } => {
+                let mut paths = Vec::new();
+                for target in targets {
+                    self.paths(target, scope, predicate.span, &mut paths)?;
+                }
+                let Some(target) = paths.into_iter().next() else {
+                    return Ok(None);
+                };
+                let mut paths = Vec::new();
+                for source in sources {
+                    self.paths(source, scope, predicate.span, &mut paths)?;
+                    if !paths.is_empty() {
+                        break;
+                    }
+                }
+                Ok(Some((target, paths.into_iter().next())))
+            }
+            PredicateKind::All(predicates) => {
+                for predicate in predicates {
+                    if let Some(found) = self.first_file_newer(predicate, scope)? {
+                        return Ok(Some(found));
+                    }
+                }
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Adds the files `predicate` names as its own to `out`; false when it calls a predicate.
+    fn named_files(
+        &mut self,
+        predicate: &'g Predicate,
+        scope: &Scope<'g>,
+        out: &mut Vec<String>,
+    ) -> Result<bool> {
+        match &predicate.kind {
+            PredicateKind::FileNewer { targets, sources } => {
+                for target in targets {
+                    self.paths(target, scope, predicate.span, out)?;
+                }
+                for source in sources {
+                    if let Paths::Depfile(depfile) = source {
+                        out.push(self.render(depfile, scope, Context::Literal)?);
+                    }
+                }
+            }
+            PredicateKind::FileExists(paths) => {
+                for path in paths {
+                    out.push(self.render(path, scope, Context::Literal)?);
+                }
+            }
+            PredicateKind::All(predicates) | PredicateKind::Any(predicates) => {
+                for predicate in predicates {
+                    if !self.named_files(predicate, scope, out)? {
+                        return Ok(false);
+                    }
+                }
+            }
+            PredicateKind::Not(predicate) | PredicateKind::Memo { predicate, .. } => {
+                return self.named_files(predicate, scope, out);
+            }
+            PredicateKind::Call { .. } => return Ok(false),
+            _ => {}
+        }
+        Ok(true)
     }
 
     /// The changed sources of a target found false, as `{newer}` holds them: those of every

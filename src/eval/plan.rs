@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::mtimes::Touched;
 use super::scope::Scope;
 use super::{Body, Evaluator, Result};
 use crate::diagnostic::Problem;
@@ -81,7 +82,14 @@ impl<'g> Evaluator<'g> {
             let script = self.render(&def.run.script, &scope, Context::Shell)?;
             let which = format!("step {} of its plan, `{}`,", number + 1, def.name.text);
             let before = (number == last).then(|| Written::now(&to));
-            let ran = self.recipe(&script, &scope, def.run.span, def.run.retry, &which);
+            let ran = self.recipe(
+                &script,
+                &scope,
+                def.run.span,
+                def.run.retry,
+                &which,
+                Touched::Anything,
+            );
             if let (Err(_), Some(before)) = (&ran, &before) {
                 before.undo_changes(&to);
             }

@@ -13,6 +13,7 @@ use crate::plan::Comparison;
 use crate::shell::Stdout;
 use crate::template::{Context, Template};
 
+use super::mtimes::Touched;
 use super::newer::Gather;
 use super::scope::Scope;
 use super::shared::lock;
@@ -103,7 +104,13 @@ impl<'g> Evaluator<'g> {
             }
             PredicateKind::Sh(command) => {
                 let script = self.render(command, scope, Context::Shell)?;
-                let finished = self.command(&script, scope, Stdout::Discard, predicate.span)?;
+                let finished = self.command(
+                    &script,
+                    scope,
+                    Stdout::Discard,
+                    predicate.span,
+                    Touched::Anything,
+                )?;
                 Ok(if finished.status.success() {
                     self.yes(|| format!("`{}` succeeded", script.trim()))
                 } else {
@@ -261,7 +268,7 @@ impl<'g> Evaluator<'g> {
         span: Span,
     ) -> Result<Verdict> {
         let script = self.render(command, scope, Context::Shell)?;
-        let finished = self.command(&script, scope, Stdout::Capture, span)?;
+        let finished = self.command(&script, scope, Stdout::Capture, span, Touched::Anything)?;
         let output = finished.stdout.trim();
         let shown = script.trim();
         let failed = |status| format!("`{shown}` {}", crate::shell::describe_status(status));

@@ -1,11 +1,12 @@
 //! The state of a run that its branches share, and the locking rules around it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use regex::Regex;
 use rustc_hash::FxHashMap as HashMap;
 
+use super::mtimes::Changes;
 use super::scope::Globals;
 use super::{Depfiles, Instance, Listings, Outcome};
 use crate::diagnostic::Problem;
@@ -32,9 +33,9 @@ pub(super) struct Shared<'g> {
     pub(super) failures: Mutex<Vec<Problem>>,
     /// Without keep-going, a failure in one branch stops the others.
     pub(super) stopped: AtomicBool,
-    /// Counts commands run: any command may change files, so a branch's cache of modification
-    /// times is good only while this is unchanged.
-    pub(super) commands_run: AtomicU64,
+    /// What each command run so far may have changed, for the modification times each branch
+    /// keeps.
+    pub(super) changes: Changes,
     pub(super) next_branch: AtomicUsize,
     /// How many more threads branches may start: with the main one, `-j` threads reach
     /// instances, whatever the nesting of groups reached side by side, as at most that many

@@ -7,6 +7,7 @@ use regex::Regex;
 
 use super::commands::owned_env;
 use super::files;
+use super::mtimes::Touched;
 use super::scope::{Globals, Scope};
 use super::shared::lock;
 use super::{Evaluator, Result};
@@ -232,7 +233,13 @@ impl<'g> Evaluator<'g> {
             // could need this very value.
             LetValue::Output(_) => {
                 let env = owned_env(globals.computed().take(position));
-                let finished = self.spawn(&text, env, Stdout::Capture, definition.span)?;
+                let finished = self.spawn(
+                    &text,
+                    env,
+                    Stdout::Capture,
+                    definition.span,
+                    Touched::Anything,
+                )?;
                 self.expect_success(&finished, &text, definition.span, "let")?;
                 finished.stdout.trim().to_string()
             }

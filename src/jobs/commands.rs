@@ -138,7 +138,7 @@ impl Project {
             goal: job.label(),
             args: Vec::new(),
         };
-        runner::reach(self.settings, run, &[request])
+        runner::reach(self.settings.clone(), run, &[request])
     }
 
     /// Runs the `when` jobs whose conditions fire, one after the other, looking again after

@@ -23,6 +23,10 @@ pub struct RecordedInstance {
     pub reason: Option<String>,
     /// Indices into [`Record::instances`], in the order they are required.
     pub requires: Vec<usize>,
+    /// The first target and the first source of its first `file-newer`, as rendered.
+    pub file_newer: Option<(String, Option<String>)>,
+    /// Its recipes, as a dry run renders them, in the order they would run.
+    pub recipes: Vec<String>,
 }
 
 /// What a dry run found an instance to be.
@@ -73,6 +77,8 @@ impl Record {
                     state: State::MayFire,
                     reason: None,
                     requires: Vec::new(),
+                    file_newer: None,
+                    recipes: Vec::new(),
                 });
                 id
             }
@@ -91,6 +97,22 @@ impl Record {
             self.instances[id]
                 .reason
                 .get_or_insert_with(|| why.to_string());
+        }
+    }
+
+    /// The first target and source of the instance's first `file-newer`; the first given stands.
+    pub fn file_newer(&mut self, instance: &str, target: &str, source: Option<&str>) {
+        if let Some(&id) = self.ids.get(instance) {
+            self.instances[id]
+                .file_newer
+                .get_or_insert_with(|| (target.to_string(), source.map(str::to_string)));
+        }
+    }
+
+    /// A recipe the instance would run, as rendered.
+    pub fn recipe(&mut self, instance: &str, script: &str) {
+        if let Some(&id) = self.ids.get(instance) {
+            self.instances[id].recipes.push(script.to_string());
         }
     }
 

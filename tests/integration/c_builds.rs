@@ -741,3 +741,309 @@ goal all {
     assert!(project.exists(".goal/cache/depfiles"));
     assert!(project.exists(".goal/cache/listings"));
 }
+
+// A run keeps the modification times it read across the recipes it runs, forgetting only what a
+// recipe can have changed (src/eval/mtimes.rs): its own outputs, and every file no goal names as
+// its output. Each test below reads a file before a recipe changes it and again after.
+
+#[test]
+fn a_recipe_that_touches_an_input_of_a_later_goal_on_the_side_is_seen() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal early {
+    target { file-newer "early.out" than="shared.in" }
+    run "cp shared.in early.out"
+}
+goal toucher {
+    target { file-newer "toucher.out" than="toucher.in" }
+    run "touch toucher.out shared.in"
+}
+goal late {
+    target { file-newer "late.out" than="shared.in" }
+    run "cp shared.in late.out"
+}
+goal all { require early; require toucher; require late }
+"#,
+        )
+        .file("shared.in", "")
+        .file("early.out", "")
+        .file("late.out", "")
+        .file("toucher.in", "")
+        .file("toucher.out", "");
+    age(&project, &["shared.in", "toucher.out"], -120);
+    age(&project, &["early.out", "late.out", "toucher.in"], -60);
+    // `early` reads shared.in and holds; `toucher` changes it; `late` must read it again.
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start toucher
+        goal: done  toucher (0.00s)
+        goal: start late
+        goal: done  late (0.00s)
+        goal: summary: 2 ran, 1 already reached (0.00s)
+        ",
+    );
+}
+
+#[test]
+fn a_generated_header_read_before_its_goal_ran_is_read_again() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal header {
+    target { file-newer "gen.h" than="gen.txt" }
+    run "cp gen.txt gen.h"
+}
+goal lint {
+    target { file-newer "lint.out" than="gen.h" }
+    run "touch lint.out"
+}
+goal object {
+    require header
+    target { file-newer "a.o" { than "a.c" "gen.h"; } }
+    run "echo compiled >> log && touch a.o"
+}
+goal all { require lint; require object }
+"#,
+        )
+        .file("gen.txt", "#define X 2\n")
+        .file("gen.h", "#define X 1\n")
+        .file("a.c", "")
+        .file("a.o", "")
+        .file("lint.out", "");
+    age(&project, &["a.c", "gen.h"], -120);
+    age(&project, &["a.o", "lint.out", "gen.txt"], -60);
+    // `lint` reads gen.h and holds; `header` rewrites it; the object must see it newer.
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start header
+        goal: done  header (0.00s)
+        goal: start object
+        goal: done  object (0.00s)
+        goal: summary: 2 ran, 1 already reached (0.00s)
+        ",
+    );
+    assert_eq!(project.read("log"), "compiled\n");
+}
+
+#[test]
+fn a_generated_header_named_by_depfiles_is_read_again_after_its_goal_ran() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal header {
+    target { file-newer "gen.h" than="gen.txt" }
+    run "cp gen.txt gen.h"
+}
+goal object name {
+    target { file-newer "{name}.o" than="{name}.c" depfile="{name}.d" }
+    run "echo {name} >> log && touch {name}.o"
+}
+goal all { require object name="a"; require header; require object name="b" }
+"#,
+        )
+        .file("gen.txt", "#define X 2\n")
+        .file("gen.h", "#define X 1\n")
+        .file("a.c", "")
+        .file("b.c", "")
+        .file("a.d", "a.o: a.c gen.h\n")
+        .file("b.d", "b.o: b.c gen.h\n")
+        .file("a.o", "")
+        .file("b.o", "");
+    age(&project, &["a.c", "b.c", "a.d", "b.d", "gen.h"], -120);
+    age(&project, &["a.o", "b.o", "gen.txt"], -60);
+    // The depfile of `a` names gen.h, read and kept; `header` rewrites it, its declared output;
+    // the depfile of `b` names it too, and `b` must see it newer.
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start header
+        goal: done  header (0.00s)
+        goal: start object name=b
+        goal: done  object name=b (0.00s)
+        goal: summary: 2 ran, 1 already reached (0.00s)
+        ",
+    );
+    assert_eq!(project.read("log"), "b\n");
+}
+
+#[test]
+fn a_recipe_writing_into_a_globbed_directory_is_seen_by_a_later_glob() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal before {
+    target { file-newer "before.out" than-glob="gen/*.c" }
+    run "touch before.out"
+}
+goal writer {
+    target { file-newer "writer.out" than="writer.in" }
+    run "touch writer.out gen/b.c"
+}
+goal after {
+    target { file-newer "after.out" than-glob="gen/*.c" }
+    run "ls gen > after.out"
+}
+goal all { require before; require writer; require after }
+"#,
+        )
+        .file("gen/a.c", "")
+        .file("before.out", "")
+        .file("after.out", "")
+        .file("writer.in", "")
+        .file("writer.out", "");
+    age(&project, &["gen/a.c", "writer.out"], -120);
+    age(&project, &["before.out", "after.out", "writer.in"], -60);
+    // `before` lists gen/ and holds; `writer` adds gen/b.c; `after` must list it and fire.
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start writer
+        goal: done  writer (0.00s)
+        goal: start after
+        goal: done  after (0.00s)
+        goal: summary: 2 ran, 1 already reached (0.00s)
+        ",
+    );
+    assert_eq!(project.read("after.out"), "a.c\nb.c\n");
+}
+
+#[test]
+fn a_recipe_rewriting_an_object_read_earlier_is_seen_by_the_link_and_its_promise() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal object name {
+    target { file-newer "{name}.o" than="{name}.c" }
+    run "cp {name}.c {name}.o"
+}
+goal linked {
+    for name "a" "b" "c" { require object name="{name}" }
+    target { file-newer "app" { than "a.o" "b.o" "c.o"; } }
+    run "cat a.o b.o c.o > app"
+}
+"#,
+        )
+        .file("a.c", "a\n")
+        .file("b.c", "b\n")
+        .file("c.c", "c\n")
+        .file("a.o", "a\n")
+        .file("b.o", "old b\n")
+        .file("c.o", "c\n")
+        .file("app", "a\nold b\nc\n");
+    age(&project, &["a.c", "b.o", "c.c"], -120);
+    age(&project, &["a.o", "c.o"], -90);
+    age(&project, &["app", "b.c"], -60);
+    // a.o and c.o are read once, b.o before and after its recipe: the link sees it newer.
+    project.goal(&["linked"]).expect(
+        0,
+        "",
+        "
+        goal: start object name=b
+        goal: done  object name=b (0.00s)
+        goal: start linked
+        goal: done  linked (0.00s)
+        goal: summary: 2 ran, 2 already reached (0.00s)
+        ",
+    );
+    assert_eq!(project.read("app"), "a\nb\nc\n");
+}
+
+// `goal compdb`: compile_commands.json for editors, as `ninja -t compdb` writes it.
+
+#[test]
+fn compdb_prints_the_compile_commands_of_the_example_and_writes_nothing() {
+    let project = crate::examples::example("c-project");
+    let compile = |name: &str| {
+        format!(
+            r#"  {{
+    "directory": "/tmp/project",
+    "command": "cc -std=c99 -O2 -Wall -Wextra -MMD -MP -MF 'build/{name}.d' -c 'src/{name}.c' -o 'build/{name}.o'",
+    "file": "src/{name}.c",
+    "output": "build/{name}.o"
+  }}"#
+        )
+    };
+    // Before any build (no depfile yet) and after one (every object up to date): the same
+    // commands, in the order a run meets them.
+    let expected = format!(
+        "[\n{},\n{},\n{}\n]\n",
+        compile("main"),
+        compile("greet"),
+        compile("count")
+    );
+    project
+        .goal(&["compdb", "compiled"])
+        .expect(0, &expected, "");
+    assert!(!project.exists("build"));
+    assert!(!project.exists(".goal/cache/depfiles"));
+    project.goal(&["-q"]).expect(0, "", "");
+    project
+        .goal(&["compdb", "compiled"])
+        .expect(0, &expected, "");
+    // The link is no compile of one source: named, it is listed with its first source.
+    project.goal(&["compdb", "linked"]).expect(
+        0,
+        r#"
+        [
+          {
+            "directory": "/tmp/project",
+            "command": "cc -o 'build/hello' 'build'/main.o 'build'/libgreet.a",
+            "file": "build/main.o",
+            "output": "build/hello"
+          }
+        ]
+        "#,
+        "",
+    );
+}
+
+#[test]
+fn compdb_names_only_goals_of_the_goalfile() {
+    let project = crate::examples::example("c-project");
+    project
+        .goal(&["compdb", "compiled", "linkd", "nope"])
+        .expect(
+            2,
+            "",
+            "
+        goal::unknown-goal
+
+          × there is no goal `linkd` in the Goalfile
+          help: did you mean `linked`?
+        goal::unknown-goal
+
+          × there is no goal `nope` in the Goalfile
+          help: `goal --list` shows the goals
+        2 errors
+        ",
+        );
+}
+
+#[test]
+fn compdb_needs_a_goal_all_to_start_from() {
+    let project = Project::new().goalfile(
+        r#"
+goal compiled {
+    target { file-newer "a.o" than="a.c" }
+    run "cc -c a.c -o a.o"
+}
+"#,
+    );
+    project.goal(&["compdb", "compiled"]).expect(
+        2,
+        "",
+        "
+        goal::no-default-goal
+
+          × `goal compdb` lists what a dry run of `all` meets, and the Goalfile has no goal `all`
+          help: add `goal all { … }` requiring what the project builds
+        ",
+    );
+}

@@ -87,6 +87,7 @@ offered goal log ''
 offered goal log rebuilt p
 offered goal log rebuilt pkg=zlib ''
 offered goal graph pub
+offered goal compdb pub
 offered goal graph rebuilt pkg=zlib p
 "#
     );
@@ -94,8 +95,8 @@ offered goal graph rebuilt pkg=zlib p
         0,
         "
         complete -o bashdefault -o nosort -o nospace -F _clap_complete_goal goal
-        [goal ] memory log status daemon tick set get vars jobs job graph completions man init fmt help published rebuilt --file --directory --memory --dry-run --explain --keep-going --always --force --jobs --list --check --wait --quiet --verbose --json --color --help --version
-        [goal co] completions
+        [goal ] memory log status daemon tick set get vars jobs job graph compdb completions man init fmt help published rebuilt --file --directory --memory --dry-run --explain --keep-going --always --force --jobs --list --check --wait --quiet --verbose --json --color --help --version
+        [goal co] compdb completions
         [goal pub] published
         [goal rebuilt p] published pkg= profile=
         [goal rebuilt pkg=zlib p] published profile=
@@ -108,6 +109,7 @@ offered goal graph rebuilt pkg=zlib p
         [goal log rebuilt p] pkg= profile=
         [goal log rebuilt pkg=zlib ] profile= --follow --file --directory --memory --dry-run --explain --keep-going --jobs --wait --quiet --verbose --json --color --help
         [goal graph pub] published
+        [goal compdb pub] published
         [goal graph rebuilt pkg=zlib p] published profile=
         ",
         "",
