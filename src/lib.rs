@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod logs;
 pub mod manual;
 pub mod memory;
+pub mod orphans;
 pub mod parse;
 pub mod plan;
 pub mod progress;

@@ -83,6 +83,7 @@ impl RunLock {
                 file.lock().map_err(cannot)?;
             }
         }
+        stop_what_a_killed_holder_left(&file);
         let run_lock = RunLock { file, path };
         run_lock.record(&[])?;
         Ok(run_lock)
@@ -119,6 +120,24 @@ impl Drop for RunLock {
     fn drop(&mut self) {
         // An empty file says at once that no run is left; the lock goes with the descriptor.
         let _ = self.file.set_len(0);
+    }
+}
+
+/// A lock file that still has text once its lock is ours was left by a holder that never ended
+/// its run (a holder that ends empties it): a killed `goal`, whose recipes may still run. They
+/// carry the socket it names in their environment, which is how they are found.
+fn stop_what_a_killed_holder_left(file: &File) {
+    let mut text = Vec::new();
+    if io::Read::read_to_end(&mut &*file, &mut text).is_err() {
+        return;
+    }
+    let mut lines = text.split(|&byte| byte == b'\n');
+    let held_by_us = lines
+        .next()
+        .and_then(|line| std::str::from_utf8(line).ok()?.parse::<u32>().ok())
+        .is_some_and(|pid| pid == process::id());
+    if let Some(socket) = lines.next().filter(|line| !line.is_empty() && !held_by_us) {
+        crate::orphans::stop(super::SOCKET_ENV, std::ffi::OsStr::from_bytes(socket));
     }
 }
 
