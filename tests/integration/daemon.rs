@@ -40,18 +40,7 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while let Ok(None) = self.child.try_wait() {
-                if Instant::now() > deadline {
-                    let _ = self.child.kill();
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
+        common::terminate(&mut self.child);
     }
 }
 

@@ -58,16 +58,7 @@ impl<'p> Daemon<'p> {
 
 impl Drop for Daemon<'_> {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while let Ok(None) = self.child.try_wait() {
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        common::terminate(&mut self.child);
     }
 }
 

@@ -335,6 +335,23 @@ pub fn normalize(text: &str) -> String {
 }
 
 /// Whether a process is still running (a zombie waiting for its parent counts as gone).
+/// Stops a `goal` a test started as a user would (SIGTERM, so it ends its work cleanly), and
+/// kills it if it has not ended within 10 seconds.
+pub fn terminate(child: &mut std::process::Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while let Ok(None) = child.try_wait() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
 pub fn alive(pid: &str) -> bool {
     match fs::read_to_string(format!("/proc/{}/stat", pid.trim())) {
         Ok(stat) => !stat
