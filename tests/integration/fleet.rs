@@ -196,6 +196,15 @@ fn release(released: &Path) -> String {
     )
 }
 
+/// Waits until the `release` job's run has ended and recorded the version it ran with: a change
+/// before that would make its condition true again at its end, and rightly fire it once more.
+fn ran_with(project: &Project, database: &Database, version: &str) {
+    let key = "goal/when/release/var/version";
+    wait_until("the job's run to end", PATIENCE, || {
+        run(project, "host-b", database, &["memory", "get", key]).stdout == format!("{version}\n")
+    });
+}
+
 #[test]
 fn goal_set_on_any_host_fires_each_when_job_once() {
     let database = Database::new();
@@ -212,15 +221,15 @@ fn goal_set_on_any_host_fires_each_when_job_once() {
         "",
     );
     wait_until("the job to run", PATIENCE, || lines(&released).len() == 1);
+    ran_with(&host_b, &database, "1");
     // The host standing by: its daemon sets, and the leader fires.
     run(&host_b, "host-b", &database, &["set", "version=2"]).expect(
         0,
         "goal: the daemon on host host-a leads the jobs of namespace `fleet`: it fires the when jobs\n",
         "",
     );
-    wait_until("the job to run again", PATIENCE, || {
-        lines(&released).len() == 2
-    });
+    ran_with(&host_b, &database, "2");
+    assert_eq!(lines(&released).len(), 2);
     // Whispered: set, and nobody told.
     run(
         &host_b,
