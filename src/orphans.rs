@@ -47,12 +47,7 @@ pub fn stop(name: &str, value: &OsStr) -> Vec<i32> {
 fn groups_with(marker: &[u8]) -> BTreeSet<i32> {
     // SAFETY: getpgrp cannot fail and touches nothing.
     let ours = unsafe { libc::getpgrp() };
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return BTreeSet::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+    processes()
         .filter(|&pid| {
             fs::read(format!("/proc/{pid}/environ"))
                 .is_ok_and(|environ| environ.split(|&byte| byte == 0).any(|var| var == marker))
@@ -65,16 +60,20 @@ fn groups_with(marker: &[u8]) -> BTreeSet<i32> {
 /// Those of `groups` that still have a process that is not a zombie (one that has ended, and
 /// waits for init to collect it).
 fn running(groups: &BTreeSet<i32>) -> BTreeSet<i32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return BTreeSet::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+    processes()
         .filter_map(state_and_group)
         .filter(|(state, group)| *state != 'Z' && groups.contains(group))
         .map(|(_, group)| group)
         .collect()
+}
+
+/// The pids of the processes now running, none when `/proc` cannot be read.
+fn processes() -> impl Iterator<Item = u32> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
 }
 
 fn state_and_group(pid: u32) -> Option<(char, i32)> {
