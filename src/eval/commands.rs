@@ -177,7 +177,7 @@ impl<'g> Evaluator<'g> {
         self.report().command(script);
         let finished = shell::run(script, &env, stdout);
         // What the command changed must be seen, by this branch and the others alike.
-        self.shared.changes.record(touched);
+        self.shared.changes.record(touched, &self.shared.depfiles);
         finished.map_err(|error| {
             let sources = self.sources().clone();
             Problem::failure("goal::spawn", format!("could not start /bin/sh: {error}"))

@@ -25,6 +25,10 @@
 //!
 //! A path is kept under the spelling it was read by; a goal that names another's output by
 //! another spelling (`./a.o` for `a.o`) reads it as a source, so again after every command.
+//!
+//! A depfile's prerequisites are also kept by their index in the run's [`Depfiles`]: a no-op
+//! looks up some twenty headers for each object, and looking them up by path (hashing and
+//! comparing each) was most of what depfiles added to a no-op besides their `stat`s.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,6 +37,7 @@ use std::time::SystemTime;
 use compact_str::CompactString;
 use rustc_hash::FxHashMap as HashMap;
 
+use super::depfiles::Depfiles;
 use super::files;
 use super::shared::lock;
 
@@ -45,20 +50,47 @@ pub(super) enum Touched {
     Outputs(Arc<[CompactString]>),
 }
 
+/// What one command may have changed, as the run's log keeps it.
+#[derive(Debug)]
+enum Change {
+    Anything,
+    Outputs {
+        paths: Arc<[CompactString]>,
+        /// The indices of those paths some depfile names.
+        prerequisites: Box<[u32]>,
+    },
+}
+
 /// Every change of a run, in the order the commands ended: each branch catches up with it
 /// before it trusts what it read.
 #[derive(Debug, Default)]
 pub(super) struct Changes {
-    log: Mutex<Vec<Touched>>,
+    log: Mutex<Vec<Change>>,
     /// The log's length, read without its lock on every lookup.
     count: AtomicUsize,
 }
 
 impl Changes {
-    /// Records that a command ended having touched `touched`.
-    pub(super) fn record(&self, touched: Touched) {
+    /// Records that a command ended having touched `touched`. Its outputs are looked up in
+    /// `depfiles` now, after it ended: a branch that gave a path its index before then read it
+    /// before then too, and one that gives it later reads it afresh.
+    pub(super) fn record(&self, touched: Touched, depfiles: &Mutex<Depfiles>) {
+        let change = match touched {
+            Touched::Anything => Change::Anything,
+            Touched::Outputs(paths) => {
+                let mut depfiles = lock(depfiles);
+                let prerequisites = paths
+                    .iter()
+                    .filter_map(|path| depfiles.index_of(path))
+                    .collect();
+                Change::Outputs {
+                    paths,
+                    prerequisites,
+                }
+            }
+        };
         let mut log = lock(&self.log);
-        log.push(touched);
+        log.push(change);
         self.count.store(log.len(), Ordering::SeqCst);
     }
 
@@ -96,6 +128,9 @@ struct Entry {
 pub(super) struct Mtimes {
     /// Inline strings: most paths are short, and a no-op run inserts one per file it looks at.
     entries: HashMap<CompactString, Entry>,
+    /// What `entries` holds of depfiles' prerequisites, by their index in the run's depfiles:
+    /// `None` when not read, else their modification time (`None` when they do not exist).
+    prerequisites: Vec<Option<Option<SystemTime>>>,
     /// How much of the run's [`Changes`] is applied to `entries`.
     seen: usize,
 }
@@ -105,8 +140,32 @@ impl Mtimes {
     pub(super) fn new(capacity: usize, changes: &Changes) -> Mtimes {
         Mtimes {
             entries: HashMap::with_capacity_and_hasher(capacity, Default::default()),
+            prerequisites: Vec::new(),
             seen: changes.count(),
         }
+    }
+
+    /// The modification time of the prerequisite with index `index` in the run's depfiles, as
+    /// kept; `None` when not read since it can have changed: then it is read by path, with
+    /// [`Mtimes::modified`], and kept with [`Mtimes::keep_prerequisite`].
+    pub(super) fn prerequisite(
+        &mut self,
+        changes: &Changes,
+        index: u32,
+    ) -> Option<Option<SystemTime>> {
+        let count = changes.count();
+        if count != self.seen {
+            self.catch_up(changes, count);
+        }
+        self.prerequisites.get(index as usize).copied().flatten()
+    }
+
+    pub(super) fn keep_prerequisite(&mut self, index: u32, time: Option<SystemTime>) {
+        let index = index as usize;
+        if index >= self.prerequisites.len() {
+            self.prerequisites.resize(index + 1, None);
+        }
+        self.prerequisites[index] = Some(time);
     }
 
     /// `path`'s modification time, `None` when it does not exist: as read before when nothing
@@ -142,12 +201,23 @@ impl Mtimes {
     /// their generation is older than any change now.
     fn catch_up(&mut self, changes: &Changes, count: usize) {
         let log = lock(&changes.log);
-        for touched in &log[self.seen..count] {
-            match touched {
-                Touched::Anything => self.entries.clear(),
-                Touched::Outputs(outputs) => {
-                    for output in outputs.iter() {
-                        self.entries.remove(output.as_str());
+        for change in &log[self.seen..count] {
+            match change {
+                Change::Anything => {
+                    self.entries.clear();
+                    self.prerequisites.clear();
+                }
+                Change::Outputs {
+                    paths,
+                    prerequisites,
+                } => {
+                    for path in paths.iter() {
+                        self.entries.remove(path.as_str());
+                    }
+                    for &index in prerequisites.iter() {
+                        if let Some(time) = self.prerequisites.get_mut(index as usize) {
+                            *time = None;
+                        }
                     }
                 }
             }
@@ -163,6 +233,14 @@ impl Mtimes {
         }
         if branch.seen == self.seen {
             self.entries.extend(branch.entries);
+            if self.prerequisites.len() < branch.prerequisites.len() {
+                self.prerequisites.resize(branch.prerequisites.len(), None);
+            }
+            for (mine, theirs) in self.prerequisites.iter_mut().zip(branch.prerequisites) {
+                if theirs.is_some() {
+                    *mine = theirs;
+                }
+            }
         }
     }
 }

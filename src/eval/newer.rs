@@ -19,6 +19,13 @@ use super::scope::Scope;
 use super::shared::lock;
 use super::{Evaluator, Result};
 
+/// A source of a `file-newer`.
+enum Source {
+    Path(String),
+    /// A prerequisite a depfile names, by its index in the run's depfiles.
+    Prerequisite(u32),
+}
+
 /// What [`Evaluator::file_newer`] finds besides its verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Gather {
@@ -37,6 +44,31 @@ impl<'g> Evaluator<'g> {
     /// otherwise stat every object twice, once for its own target and once for the link's.
     fn modified(&mut self, path: &str, role: Role) -> Option<SystemTime> {
         self.mtimes.modified(&self.shared.changes, path, role)
+    }
+
+    /// A source's modification time, as [`Evaluator::modified`]. A depfile's prerequisite is
+    /// looked up by its index, and by its path only the first time.
+    fn source_modified(&mut self, source: &Source) -> Option<SystemTime> {
+        match *source {
+            Source::Path(ref path) => self.modified(path, Role::Source),
+            Source::Prerequisite(index) => {
+                if let Some(time) = self.mtimes.prerequisite(&self.shared.changes, index) {
+                    return time;
+                }
+                // Inline, as the path is kept: most are short.
+                let path = CompactString::from(lock(&self.shared.depfiles).path(index));
+                let time = self.modified(&path, Role::Prerequisite);
+                self.mtimes.keep_prerequisite(index, time);
+                time
+            }
+        }
+    }
+
+    fn source_path(&self, source: &Source) -> String {
+        match source {
+            Source::Path(path) => path.clone(),
+            Source::Prerequisite(index) => lock(&self.shared.depfiles).path(*index).to_string(),
+        }
     }
 
     /// make's rule: every target exists, and no source is newer than the oldest target. With
@@ -73,16 +105,8 @@ impl<'g> Evaluator<'g> {
             return Ok((Verdict::yes(), Vec::new()));
         }
         let mut paths = Vec::new();
-        // Where the paths depfiles name are in `paths`: they are kept across recipes as
-        // outputs are (see `super::mtimes`).
-        let mut prerequisites = Vec::new();
         for source in sources {
-            let start = paths.len();
-            let missing_why = self.paths(source, scope, span, &mut paths)?;
-            if let Paths::Depfile(_) = source {
-                prerequisites.push(start..paths.len());
-            }
-            if let Some(why) = missing_why {
+            if let Some(why) = self.file_sources(source, scope, span, &mut paths)? {
                 if gather == Gather::Verdict {
                     return Ok((Verdict::no(why), Vec::new()));
                 }
@@ -93,20 +117,18 @@ impl<'g> Evaluator<'g> {
         let mut why_false = missing;
         let mut changed = Vec::new();
         let mut seen = HashSet::default();
-        for (index, source) in paths.iter().enumerate() {
-            let role = if prerequisites.iter().any(|range| range.contains(&index)) {
-                Role::Prerequisite
-            } else {
-                Role::Source
-            };
-            let newer = match (self.modified(source, role), &oldest) {
+        for source in &paths {
+            let newer = match (self.source_modified(source), &oldest) {
                 (None, _) => {
-                    why_false.get_or_insert_with(|| format!("its source {source} does not exist"));
+                    why_false.get_or_insert_with(|| {
+                        format!("its source {} does not exist", self.source_path(source))
+                    });
                     true
                 }
                 (Some(time), Some((oldest, oldest_path))) if time > *oldest => {
-                    why_false
-                        .get_or_insert_with(|| format!("{oldest_path} is older than {source}"));
+                    why_false.get_or_insert_with(|| {
+                        format!("{oldest_path} is older than {}", self.source_path(source))
+                    });
                     true
                 }
                 _ => false,
@@ -115,8 +137,11 @@ impl<'g> Evaluator<'g> {
                 if let Some(why) = why_false {
                     return Ok((Verdict::no(why), Vec::new()));
                 }
-            } else if (newer || every_source) && seen.insert(source.as_str()) {
-                changed.push(source.clone());
+            } else if newer || every_source {
+                let path = self.source_path(source);
+                if seen.insert(path.clone()) {
+                    changed.push(path);
+                }
             }
         }
         let verdict = match why_false {
@@ -141,32 +166,48 @@ impl<'g> Evaluator<'g> {
         span: Span,
         out: &mut Vec<String>,
     ) -> Result<Option<String>> {
+        let mut sources = Vec::new();
+        let missing = self.file_sources(paths, scope, span, &mut sources)?;
+        out.extend(sources.iter().map(|source| self.source_path(source)));
+        Ok(missing)
+    }
+
+    /// As [`Evaluator::paths`], with a depfile's prerequisites by their index.
+    fn file_sources(
+        &mut self,
+        paths: &'g Paths,
+        scope: &Scope<'g>,
+        span: Span,
+        out: &mut Vec<Source>,
+    ) -> Result<Option<String>> {
         match paths {
-            Paths::One(path) => out.push(self.render(path, scope, Context::Literal)?),
+            Paths::One(path) => out.push(Source::Path(self.render(path, scope, Context::Literal)?)),
             Paths::Words(list) => {
                 let list = self.render(list, scope, Context::Literal)?;
-                out.extend(list.split_whitespace().map(str::to_string));
+                out.extend(list.split_whitespace().map(|word| Source::Path(word.to_string())));
             }
             Paths::Glob(pattern) => {
                 let pattern = self.render(pattern, scope, Context::Literal)?;
-                out.extend(self.glob(&pattern, span)?);
+                out.extend(self.glob(&pattern, span)?.into_iter().map(Source::Path));
             }
             Paths::Depfile(depfile) => {
                 let depfile = self.render(depfile, scope, Context::Literal)?;
-                match self.depfile(&depfile, span)? {
-                    Some(prerequisites) => out.extend(prerequisites),
-                    None => return Ok(Some(format!("its depfile {depfile} does not exist"))),
+                let mut prerequisites = Vec::new();
+                if !self.depfile(&depfile, span, &mut prerequisites)? {
+                    return Ok(Some(format!("its depfile {depfile} does not exist")));
                 }
+                out.reserve(prerequisites.len());
+                out.extend(prerequisites.into_iter().map(Source::Prerequisite));
             }
         }
         Ok(None)
     }
 
-    /// The prerequisites a depfile names; `None` when it does not exist. A depfile that cannot
-    /// be read or parsed is an error: taking it for "no prerequisites" could call an object
-    /// up to date whose headers changed.
-    fn depfile(&mut self, depfile: &str, span: Span) -> Result<Option<Vec<String>>> {
-        let read = lock(&self.shared.depfiles).prerequisites(depfile);
+    /// Adds the prerequisites a depfile names to `out`; false when it does not exist. A depfile
+    /// that cannot be read or parsed is an error: taking it for "no prerequisites" could call
+    /// an object up to date whose headers changed.
+    fn depfile(&mut self, depfile: &str, span: Span, out: &mut Vec<u32>) -> Result<bool> {
+        let read = lock(&self.shared.depfiles).prerequisites(depfile, out);
         read.map_err(|Unreadable(why)| {
             let text = self.current();
             let sources = self.sources().clone();

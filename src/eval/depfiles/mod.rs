@@ -15,6 +15,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use compact_str::CompactString;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 
@@ -22,41 +23,94 @@ use super::listings::Stamp;
 use crate::cache;
 
 /// Bump when what is kept changes.
-const FORMAT: &str = "goal depfiles 1";
+const FORMAT: &str = "goal depfiles 2";
 
 /// What one depfile said, as it was.
 #[derive(Debug, Serialize, Deserialize)]
 struct Entry {
     stamp: Stamp,
-    /// Indices into [`Kept::paths`].
-    prerequisites: Vec<u32>,
+    /// Where its prerequisites are in [`Kept::prerequisites`].
+    start: u32,
+    len: u32,
 }
 
-/// The depfiles kept, their prerequisites interned.
+/// The depfiles kept, their prerequisites interned. Read on every no-op, so made of few
+/// allocations: inline strings, and every depfile's prerequisites in one list.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Kept {
-    paths: Vec<String>,
-    entries: HashMap<String, Entry>,
-    /// Where each path is in `paths`; built when a depfile is first parsed in a run.
+    paths: Vec<CompactString>,
+    /// Indices into `paths`, a depfile's after another's.
+    prerequisites: Indices,
+    entries: HashMap<CompactString, Entry>,
+    /// Where each path is in `paths`; built at the first lookup of a run.
     #[serde(skip)]
-    index: HashMap<String, u32>,
+    index: HashMap<CompactString, u32>,
+}
+
+/// Numbers kept as little-endian bytes: read back in one copy, where a list is read one
+/// number at a time, and there are some twenty for each object of a build.
+#[derive(Debug, Default)]
+struct Indices(Vec<u32>);
+
+impl Serialize for Indices {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<u8> = self.0.iter().flat_map(|i| i.to_le_bytes()).collect();
+        serializer.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for Indices {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let bytes = <&[u8]>::deserialize(deserializer)?;
+        let numbers = bytes.chunks_exact(4);
+        if !numbers.remainder().is_empty() {
+            return Err(serde::de::Error::custom("a number cut short"));
+        }
+        Ok(Indices(
+            numbers
+                .map(|n| u32::from_le_bytes(n.try_into().expect("four bytes")))
+                .collect(),
+        ))
+    }
 }
 
 impl Kept {
-    fn intern(&mut self, path: &str) -> u32 {
-        if self.index.is_empty() && !self.paths.is_empty() {
+    /// Where each path is in `paths`, built at the first lookup of a run.
+    fn index(&mut self) -> &mut HashMap<CompactString, u32> {
+        if self.index.len() != self.paths.len() {
             self.index = (0..)
                 .zip(&self.paths)
                 .map(|(i, p)| (p.clone(), i))
                 .collect();
         }
-        if let Some(&index) = self.index.get(path) {
+        &mut self.index
+    }
+
+    fn intern(&mut self, path: &str) -> u32 {
+        if let Some(&index) = self.index().get(path) {
             return index;
         }
         let index = self.paths.len() as u32;
-        self.paths.push(path.to_string());
-        self.index.insert(path.to_string(), index);
+        self.paths.push(path.into());
+        self.index.insert(path.into(), index);
         index
+    }
+
+    /// Keeps what `depfile` said: `paths`, by their index in `paths`.
+    fn insert(&mut self, depfile: &str, stamp: Stamp, paths: impl IntoIterator<Item = u32>) {
+        let start = self.prerequisites.0.len();
+        self.prerequisites.0.extend(paths);
+        let entry = Entry {
+            stamp,
+            start: start as u32,
+            len: (self.prerequisites.0.len() - start) as u32,
+        };
+        self.entries.insert(depfile.into(), entry);
+    }
+
+    fn prerequisites(&self, entry: &Entry) -> &[u32] {
+        let start = entry.start as usize;
+        &self.prerequisites.0[start..start + entry.len as usize]
     }
 }
 
@@ -92,33 +146,27 @@ impl Depfiles {
         }
     }
 
-    /// The prerequisites `depfile` names, each once; `None` when it does not exist.
-    pub fn prerequisites(&mut self, depfile: &str) -> Result<Option<Vec<String>>, Unreadable> {
+    /// Adds the prerequisites `depfile` names to `out`, each once, as indices for [`Depfiles::path`]:
+    /// a no-op looks up thousands of headers, and an index is cheaper to copy and to look up
+    /// than a path. False when the depfile does not exist.
+    pub fn prerequisites(&mut self, depfile: &str, out: &mut Vec<u32>) -> Result<bool, Unreadable> {
         let meta = match fs::metadata(depfile) {
             Ok(meta) if meta.is_file() => meta,
             Ok(_) => return Err(Unreadable("it is not a file".to_string())),
             Err(error) if error.kind() == ErrorKind::NotFound => {
                 self.forget(depfile);
-                return Ok(None);
+                return Ok(false);
             }
             Err(error) => return Err(Unreadable(error.to_string())),
         };
         let stamp = Stamp::from(&meta);
-        let file = &self.file;
-        let kept = self
-            .kept
-            .get_or_insert_with(|| file.as_deref().map(read).unwrap_or_default());
+        let keeps = self.file.is_some();
+        let kept = self.kept();
         if let Some(entry) = kept.entries.get(depfile) {
             if entry.stamp == stamp {
                 tracing::debug!(depfile, "depfile reused");
-                let paths = &kept.paths;
-                return Ok(Some(
-                    entry
-                        .prerequisites
-                        .iter()
-                        .map(|&i| paths[i as usize].clone())
-                        .collect(),
-                ));
+                out.extend_from_slice(kept.prerequisites(entry));
+                return Ok(true);
             }
             kept.entries.remove(depfile);
             self.changed = true;
@@ -128,27 +176,38 @@ impl Depfiles {
             String::from_utf8(text).map_err(|_| Unreadable("it is not UTF-8 text".to_string()))?;
         let prerequisites =
             parse::prerequisites(&text).map_err(|corrupt| Unreadable(corrupt.to_string()))?;
-        if self.file.is_some() && stamp.settled(SystemTime::now()) {
-            let indices = prerequisites.iter().map(|path| kept.intern(path)).collect();
-            kept.entries.insert(
-                depfile.to_string(),
-                Entry {
-                    stamp,
-                    prerequisites: indices,
-                },
-            );
+        // Interned even when not kept: the run refers to its paths by index all the same.
+        let kept = self.kept();
+        let indices: Vec<u32> = prerequisites.iter().map(|path| kept.intern(path)).collect();
+        out.extend_from_slice(&indices);
+        if keeps && stamp.settled(SystemTime::now()) {
+            kept.insert(depfile, stamp, indices);
             self.changed = true;
         }
-        Ok(Some(prerequisites))
+        Ok(true)
+    }
+
+    /// The path of a prerequisite [`Depfiles::prerequisites`] gave.
+    pub fn path(&self, index: u32) -> &str {
+        let kept = self.kept.as_ref().expect("an index was given out");
+        &kept.paths[index as usize]
+    }
+
+    /// The index of `path` if some depfile read in this run, or kept, names it.
+    pub fn index_of(&mut self, path: &str) -> Option<u32> {
+        self.kept.as_mut()?.index().get(path).copied()
+    }
+
+    /// What is kept, read at the first use.
+    fn kept(&mut self) -> &mut Kept {
+        let file = &self.file;
+        self.kept
+            .get_or_insert_with(|| file.as_deref().map(read).unwrap_or_default())
     }
 
     /// Drops what a depfile that is gone said, so the cache does not keep it forever.
     fn forget(&mut self, depfile: &str) {
-        let file = &self.file;
-        let kept = self
-            .kept
-            .get_or_insert_with(|| file.as_deref().map(read).unwrap_or_default());
-        if kept.entries.remove(depfile).is_some() {
+        if self.kept().entries.remove(depfile).is_some() {
             self.changed = true;
         }
     }
@@ -165,18 +224,12 @@ impl Depfiles {
         }
         let mut compact = Kept::default();
         for (depfile, entry) in &kept.entries {
-            let prerequisites = entry
-                .prerequisites
+            let paths: Vec<u32> = kept
+                .prerequisites(entry)
                 .iter()
                 .map(|&i| compact.intern(&kept.paths[i as usize]))
                 .collect();
-            compact.entries.insert(
-                depfile.clone(),
-                Entry {
-                    stamp: entry.stamp,
-                    prerequisites,
-                },
-            );
+            compact.insert(depfile, entry.stamp, paths);
         }
         let written = postcard::to_stdvec(&(FORMAT, &compact))
             .map_err(std::io::Error::other)
@@ -206,6 +259,20 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// What `depfile` names, as paths; `None` when it does not exist.
+    fn names(depfiles: &mut Depfiles, depfile: &str) -> Result<Option<Vec<String>>, Unreadable> {
+        let mut indices = Vec::new();
+        if !depfiles.prerequisites(depfile, &mut indices)? {
+            return Ok(None);
+        }
+        Ok(Some(
+            indices
+                .iter()
+                .map(|&i| depfiles.path(i).to_string())
+                .collect(),
+        ))
+    }
+
     #[test]
     fn a_kept_depfile_is_reused_until_it_changes() {
         let dir = tempfile::tempdir().unwrap();
@@ -216,7 +283,7 @@ mod tests {
         let depfile = depfile.to_str().unwrap();
         let mut depfiles = Depfiles::new(dir.path());
         assert_eq!(
-            depfiles.prerequisites(depfile).unwrap(),
+            names(&mut depfiles, depfile).unwrap(),
             Some(vec!["a.c".to_string(), "a.h".to_string()])
         );
         depfiles.save();
@@ -224,18 +291,18 @@ mod tests {
         // A second run reads it from the cache: shown by a cache that says otherwise.
         let mut depfiles = Depfiles::new(dir.path());
         let mut kept = read(&dir.path().join("cache").join("depfiles"));
-        kept.paths[1] = "kept.h".to_string();
+        kept.paths[1] = "kept.h".into();
         let bytes = postcard::to_stdvec(&(FORMAT, &kept)).unwrap();
         fs::write(dir.path().join("cache").join("depfiles"), bytes).unwrap();
         assert_eq!(
-            depfiles.prerequisites(depfile).unwrap(),
+            names(&mut depfiles, depfile).unwrap(),
             Some(vec!["a.c".to_string(), "kept.h".to_string()])
         );
 
         // Rewritten, it is read again.
         fs::write(depfile, "a.o: a.c b.h\n").unwrap();
         assert_eq!(
-            depfiles.prerequisites(depfile).unwrap(),
+            names(&mut depfiles, depfile).unwrap(),
             Some(vec!["a.c".to_string(), "b.h".to_string()])
         );
     }
@@ -245,19 +312,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut depfiles = Depfiles::unkept();
         let missing = dir.path().join("missing.d");
-        assert!(depfiles
-            .prerequisites(missing.to_str().unwrap())
+        assert!(names(&mut depfiles, missing.to_str().unwrap())
             .unwrap()
             .is_none());
         let corrupt = dir.path().join("corrupt.d");
         fs::write(&corrupt, "no colon here\n").unwrap();
-        let Unreadable(why) = depfiles
-            .prerequisites(corrupt.to_str().unwrap())
-            .unwrap_err();
+        let Unreadable(why) = names(&mut depfiles, corrupt.to_str().unwrap()).unwrap_err();
         assert_eq!(why, "line 1 has no `:` after its targets");
-        let Unreadable(why) = depfiles
-            .prerequisites(dir.path().to_str().unwrap())
-            .unwrap_err();
+        let Unreadable(why) = names(&mut depfiles, dir.path().to_str().unwrap()).unwrap_err();
         assert_eq!(why, "it is not a file");
     }
 
@@ -270,15 +332,12 @@ mod tests {
         std::thread::sleep(crate::cache::RACY + Duration::from_millis(1100));
         let mut depfiles = Depfiles::new(dir.path());
         for depfile in [&a, &b] {
-            depfiles.prerequisites(depfile.to_str().unwrap()).unwrap();
+            names(&mut depfiles, depfile.to_str().unwrap()).unwrap();
         }
         depfiles.save();
         fs::remove_file(&a).unwrap();
         let mut depfiles = Depfiles::new(dir.path());
-        assert!(depfiles
-            .prerequisites(a.to_str().unwrap())
-            .unwrap()
-            .is_none());
+        assert!(names(&mut depfiles, a.to_str().unwrap()).unwrap().is_none());
         depfiles.save();
         let kept = read(&dir.path().join("cache").join("depfiles"));
         assert_eq!(kept.entries.len(), 1);
