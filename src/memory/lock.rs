@@ -6,11 +6,11 @@
 //! The kernel releases the lock when its holder exits, however it exits, so a killed run never
 //! blocks the next. The file's text may outlive its run: it counts only while that PID lives.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, TryLockError};
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, FileTypeExt};
 use std::path::{Path, PathBuf};
 use std::process;
 
@@ -125,7 +125,8 @@ impl Drop for RunLock {
 
 /// A lock file that still has text once its lock is ours was left by a holder that never ended
 /// its run (a holder that ends empties it): a killed `goal`, whose recipes may still run. They
-/// carry the socket it names in their environment, which is how they are found.
+/// carry the socket it names in their environment, which is how they are found. Then its
+/// sockets go, which nothing else would remove.
 fn stop_what_a_killed_holder_left(file: &File) {
     let mut text = Vec::new();
     if io::Read::read_to_end(&mut &*file, &mut text).is_err() {
@@ -136,8 +137,30 @@ fn stop_what_a_killed_holder_left(file: &File) {
         .next()
         .and_then(|line| std::str::from_utf8(line).ok()?.parse::<u32>().ok())
         .is_some_and(|pid| pid == process::id());
-    if let Some(socket) = lines.next().filter(|line| !line.is_empty() && !held_by_us) {
-        crate::orphans::stop(super::SOCKET_ENV, std::ffi::OsStr::from_bytes(socket));
+    if held_by_us {
+        return;
+    }
+    let mut sockets = lines.filter(|line| !line.is_empty()).map(OsStr::from_bytes);
+    if let Some(memory) = sockets.next() {
+        crate::orphans::stop(super::SOCKET_ENV, memory);
+        remove_socket(Path::new(memory));
+    }
+    sockets.for_each(|socket| remove_socket(Path::new(socket)));
+}
+
+/// Removes a socket a killed holder served on, and the private directory made for it (see
+/// [`crate::socket::Server::start`]) once empty. Only a socket in such a directory: the lock
+/// file is not to make `goal` delete anything else.
+fn remove_socket(socket: &Path) {
+    let Some(dir) = socket.parent() else {
+        return;
+    };
+    let made_for_it = dir
+        .file_name()
+        .is_some_and(|name| name.as_bytes().starts_with(b"goal-"));
+    let is_socket = fs::symlink_metadata(socket).is_ok_and(|meta| meta.file_type().is_socket());
+    if made_for_it && is_socket && fs::remove_file(socket).is_ok() {
+        let _ = fs::remove_dir(dir);
     }
 }
 

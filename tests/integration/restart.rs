@@ -130,6 +130,11 @@ goal slow {
     killed.wait().unwrap();
     let left = project.read("started").trim().to_string();
     assert!(common::alive(&left), "the recipe went with its goal");
+    // The killed run's Memory socket, in a directory made for it, is left behind too.
+    let lock = project.read(".goal/run.lock");
+    let socket = std::path::PathBuf::from(lock.lines().nth(1).expect("the socket's line"));
+    let socket_dir = socket.parent().unwrap().to_path_buf();
+    assert!(socket.exists());
     project.goal(&["slow"]).expect(
         0,
         "",
@@ -152,4 +157,5 @@ goal slow {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!project.exists("late"));
+    assert!(!socket_dir.exists(), "{} is left", socket_dir.display());
 }
