@@ -198,7 +198,17 @@ impl Template {
         context: Context,
         mut lookup: impl FnMut(&str) -> Option<Cow<'v, str>>,
     ) -> String {
-        let mut out = String::new();
+        // Room for the literals and a short value for each reference: most render in one
+        // allocation.
+        let room = self
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Literal(literal) => literal.len(),
+                Part::Ref(_) => 16,
+            })
+            .sum();
+        let mut out = String::with_capacity(room);
         for part in &self.parts {
             match part {
                 Part::Literal(literal) => out.push_str(literal),
@@ -321,37 +331,31 @@ fn apply_filters<'a>(value: &'a str, filters: &[Filter]) -> Cow<'a, str> {
     for filter in filters {
         value = match filter {
             Filter::Raw => continue,
-            Filter::Base => Cow::Owned(file_name(&value).to_string()),
-            Filter::Dir => Cow::Owned(match Path::new(value.as_ref()).parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir.to_string_lossy().into_owned(),
-                _ => ".".to_string(),
+            Filter::Base => cut(value, file_name),
+            Filter::Dir => cut(value, |path| match Path::new(path).parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => {
+                    dir.to_str().expect("a part of a str is a str")
+                }
+                _ => ".",
             }),
-            Filter::Stem => {
-                let name = file_name(&value);
-                Cow::Owned(split_extension(name).0.to_string())
-            }
-            Filter::Ext => {
-                let name = file_name(&value);
-                Cow::Owned(split_extension(name).1.to_string())
-            }
-            Filter::NoExt => {
-                let name_len = file_name(&value).len();
-                let (stem, ext) = split_extension(file_name(&value));
+            Filter::Stem => cut(value, |path| split_extension(file_name(path)).0),
+            Filter::Ext => cut(value, |path| split_extension(file_name(path)).1),
+            Filter::NoExt => cut(value, |path| {
+                let name = file_name(path);
+                let (stem, ext) = split_extension(name);
                 let cut = if ext.is_empty() {
                     0
                 } else {
-                    name_len - stem.len()
+                    name.len() - stem.len()
                 };
-                Cow::Owned(value[..value.len() - cut].to_string())
-            }
-            Filter::TrimSuffix(suffix) => match value.strip_suffix(suffix.as_str()) {
-                Some(trimmed) => Cow::Owned(trimmed.to_string()),
-                None => value,
-            },
-            Filter::TrimPrefix(prefix) => match value.strip_prefix(prefix.as_str()) {
-                Some(trimmed) => Cow::Owned(trimmed.to_string()),
-                None => value,
-            },
+                &path[..path.len() - cut]
+            }),
+            Filter::TrimSuffix(suffix) => cut(value, |text| {
+                text.strip_suffix(suffix.as_str()).unwrap_or(text)
+            }),
+            Filter::TrimPrefix(prefix) => cut(value, |text| {
+                text.strip_prefix(prefix.as_str()).unwrap_or(text)
+            }),
             Filter::Replace(from, to) if !from.is_empty() => {
                 Cow::Owned(value.replace(from.as_str(), to))
             }
@@ -359,6 +363,15 @@ fn apply_filters<'a>(value: &'a str, filters: &[Filter]) -> Cow<'a, str> {
         };
     }
     value
+}
+
+/// The part of `value` that `part` picks, borrowed when `value` is: most filters pick a part of
+/// a path, and rendering a template for each of thousands of objects is part of every no-op.
+fn cut<'a>(value: Cow<'a, str>, part: impl FnOnce(&str) -> &str) -> Cow<'a, str> {
+    match value {
+        Cow::Borrowed(text) => Cow::Borrowed(part(text)),
+        Cow::Owned(text) => Cow::Owned(part(&text).to_string()),
+    }
 }
 
 fn file_name(path: &str) -> &str {

@@ -181,10 +181,15 @@ impl<'g> Evaluator<'g> {
         out: &mut Vec<Source>,
     ) -> Result<Option<String>> {
         match paths {
-            Paths::One(path) => out.push(Source::Path(self.render(path, scope, Context::Literal)?)),
+            Paths::One(path) => {
+                out.push(Source::Path(self.render(path, scope, Context::Literal)?))
+            }
             Paths::Words(list) => {
                 let list = self.render(list, scope, Context::Literal)?;
-                out.extend(list.split_whitespace().map(|word| Source::Path(word.to_string())));
+                out.extend(
+                    list.split_whitespace()
+                        .map(|word| Source::Path(word.to_string())),
+                );
             }
             Paths::Glob(pattern) => {
                 let pattern = self.render(pattern, scope, Context::Literal)?;
