@@ -56,7 +56,8 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
         .prefix(".Goalfile.fmt")
         .tempfile_in(dir)
         .map_err(failed)?;
-    std::io::Write::write_all(&mut copy, text.as_bytes()).map_err(failed)?;
+    // Through the file itself: the temporary file's own `Write` names its random path in errors.
+    std::io::Write::write_all(&mut copy.as_file(), text.as_bytes()).map_err(failed)?;
     copy.as_file().sync_all().map_err(failed)?;
     std::fs::set_permissions(copy.path(), permissions).map_err(failed)?;
     copy.persist(&target).map_err(|error| failed(error.error))?;

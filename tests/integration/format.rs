@@ -228,3 +228,49 @@ fn the_file_keeps_its_permissions_and_a_link_stays_a_link() {
     let mode = std::fs::metadata(&real).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o640);
 }
+
+/// A disk that takes no more bytes: here a file-size limit of zero, which root cannot pass over as
+/// it passes over permissions. The Goalfile is left as it was, and no copy is left beside it.
+#[test]
+fn a_goalfile_that_cannot_be_written_is_left_as_it_was() {
+    use std::os::unix::process::CommandExt;
+    let text = "goal all {run \"true\"}\n";
+    let project = Project::new().goalfile(text);
+    let mut command = project.command(&["fmt"]);
+    // SAFETY: the hook only calls signal and setrlimit, which are async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            // Ignored, SIGXFSZ no longer kills a write past the limit: the write fails (EFBIG).
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &none) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    common::Run::from(output).expect(
+        1,
+        "",
+        "
+        goal::fmt-write
+
+          × cannot write Goalfile: File too large (os error 27); it is left as it was
+        ",
+    );
+    assert_eq!(project.read("Goalfile"), text);
+    let mut names: Vec<String> = std::fs::read_dir(project.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Goalfile"]);
+}
