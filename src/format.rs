@@ -52,7 +52,7 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let target = std::fs::canonicalize(path).map_err(failed)?;
     let dir = target.parent().unwrap_or(Path::new("."));
     let permissions = std::fs::metadata(&target).map_err(failed)?.permissions();
-    let mut copy = tempfile::Builder::new()
+    let copy = tempfile::Builder::new()
         .prefix(".Goalfile.fmt")
         .tempfile_in(dir)
         .map_err(failed)?;
