@@ -241,7 +241,7 @@ fn recipe_run(run: &RecordedRun) -> RecipeRun {
     let outcome = run.outcome();
     RecipeRun {
         instance: run.instance.clone(),
-        required_by: run.required_by.clone(),
+        required_by: Some(run.required_by.clone()),
         started: humantime::format_rfc3339_seconds(run.started).to_string(),
         seconds: run.duration().map(|took| took.as_secs_f64()),
         state: match outcome {
@@ -271,6 +271,7 @@ fn fleet_run(run: &FleetRun) -> RecipeRun {
         writing: run.live,
     };
     RecipeRun {
+        required_by: None,
         host: Some(run.host.clone()),
         log: Some(run.log.clone()),
         ..recipe_run(&recorded)

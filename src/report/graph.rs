@@ -71,7 +71,7 @@ pub fn last_run(runs: &[RecipeRun]) -> String {
     let mut without_run = 0;
     for (number, run) in runs.iter().enumerate() {
         let mut required = format!("r{}", number + 1);
-        for requirer in &run.required_by {
+        for requirer in run.required_by.iter().flatten() {
             let node = match nodes.get(requirer.as_str()) {
                 Some(node) => node.clone(),
                 None => {

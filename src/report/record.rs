@@ -161,9 +161,9 @@ impl Record {
 pub struct RecipeRun {
     /// As users see it.
     pub instance: String,
-    /// The instances that required it, the nearest first (for the graph, not in the JSON).
-    #[serde(skip)]
-    pub required_by: Vec<String>,
+    /// The instances that required it, the nearest first: empty when it was named on the
+    /// command line; none in a campaign's view, whose record keeps no requirements.
+    pub required_by: Option<Vec<String>>,
     /// When it started (RFC 3339, UTC, in seconds).
     pub started: String,
     /// How long it ran, or has run so far; none when its end was never recorded.

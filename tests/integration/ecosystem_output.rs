@@ -352,8 +352,8 @@ goal all { require good; require bad }
             "version": 2,
             "kind": "status",
             "runs": [
-                {"instance": "good", "started": "<date>", "seconds": "<seconds>", "state": "ok", "result": "ok", "host": null, "log": null},
-                {"instance": "bad", "started": "<date>", "seconds": "<seconds>", "state": "failed", "result": "failed (status 3)", "host": null, "log": null},
+                {"instance": "good", "required_by": ["all"], "started": "<date>", "seconds": "<seconds>", "state": "ok", "result": "ok", "host": null, "log": null},
+                {"instance": "bad", "required_by": ["all"], "started": "<date>", "seconds": "<seconds>", "state": "failed", "result": "failed (status 3)", "host": null, "log": null},
             ],
         })
     );

@@ -307,19 +307,24 @@ fn goal_status_lists_the_runs_of_every_host() {
     let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     crate::ecosystem_output::validate(&document, "status");
     let runs = document["runs"].as_array().unwrap();
-    let seen: Vec<(&str, &str, &str)> = runs
+    let seen: Vec<(&str, &str, &str, bool)> = runs
         .iter()
         .map(|run| {
             (
                 run["host"].as_str().unwrap(),
                 run["instance"].as_str().unwrap(),
                 run["state"].as_str().unwrap(),
+                // The campaign's record keeps no requirements.
+                run["required_by"].is_null(),
             )
         })
         .collect();
     assert_eq!(
         seen,
-        [("host-a", "built n=1", "ok"), ("host-b", "built n=2", "ok")]
+        [
+            ("host-a", "built n=1", "ok", true),
+            ("host-b", "built n=2", "ok", true)
+        ]
     );
     // The log is on the host that ran it, where its path leads.
     let log = runs[0]["log"].as_str().unwrap();
