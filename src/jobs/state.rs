@@ -13,9 +13,11 @@ use crate::variables::RESERVED_PREFIX;
 const IO: &str = "goal::job-state";
 
 /// The next serial number of a job run: one more than the last one handed out. Only one
-/// process hands them out at a time (the daemon, or a run holding the run lock).
+/// process of a project hands them out at a time (the daemon, or a run holding the run lock);
+/// hosts sharing a Memory take the counter in turn, as they take an instance to run.
 pub fn next_serial(memory: &Memory) -> Result<u64, Problem> {
     let key = format!("{RESERVED_PREFIX}serial");
+    let _taken = memory.lock_instance(&key, &|| Ok(()))?;
     let last = match memory.get(&key)? {
         Some(text) => text.parse::<u64>().map_err(|_| corrupt(&key, &text))?,
         None => 0,

@@ -520,3 +520,31 @@ fn a_leader_that_loses_its_session_stops_leading_and_a_daemon_leads_again() {
                 .contains("leads the jobs of namespace `fleet` as host host-b")
     });
 }
+
+/// Job runs started on several hosts at once each get a serial of their own: the hosts share
+/// the counter, and take it one at a time.
+#[test]
+fn job_runs_started_on_many_hosts_at_once_have_serials_of_their_own() {
+    let database = Database::new();
+    let serials = tempfile::NamedTempFile::new().unwrap();
+    let goalfile = format!(
+        "every \"1 day\" name=\"tick\" {{\n    run \"echo $GOAL_JOB_SERIAL >> {}\"\n}}\n",
+        serials.path().display()
+    );
+    let hosts: Vec<Project> = (0..3).map(|_| Project::new().goalfile(&goalfile)).collect();
+    std::thread::scope(|scope| {
+        for (number, host) in hosts.iter().enumerate() {
+            let database = &database;
+            scope.spawn(move || {
+                for _ in 0..6 {
+                    let name = format!("host-{number}");
+                    run(host, &name, database, &["-q", "job", "start", "tick"]).expect(0, "", "");
+                }
+            });
+        }
+    });
+    let mut seen = lines(serials.path());
+    seen.sort_by_key(|serial| serial.parse::<u64>().unwrap());
+    let expected: Vec<String> = (1..=18).map(|serial| serial.to_string()).collect();
+    assert_eq!(seen, expected);
+}
