@@ -143,7 +143,10 @@ impl PostgresStore {
                     database.shown()
                 ),
             )
-            .with_help("sslrootcert=FILE names a file of PEM root certificates")
+            .with_help(
+                "sslrootcert=FILE names a file of PEM root certificates; sslcert=FILE and \
+                 sslkey=FILE the client's PEM certificate and its key",
+            )
         })?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);

@@ -1,20 +1,22 @@
 //! TLS to the shared Memory's server, as its URL asks with libpq's `sslmode`: `require` encrypts
 //! without checking whom it talks to (as libpq does, unless `sslrootcert=` names a root),
 //! `verify-ca` checks the server's certificate chain, `verify-full` also its host name. The roots
-//! are the certificates in `sslrootcert=FILE`, else the system's. Without one of these modes,
-//! goal connects without TLS.
+//! are the certificates in `sslrootcert=FILE`, else the system's. A server that asks for the
+//! client's certificate (`cert` in its `pg_hba.conf`) gets the one in `sslcert=FILE`, signed with
+//! the key in `sslkey=FILE`. Without one of these modes, goal connects without TLS.
 //!
-//! The client reads only `disable`, `prefer` and `require`, and knows no `sslrootcert`: the URL
-//! is handed to it with both rewritten, and the verification done here.
+//! The client reads only `disable`, `prefer` and `require`, and knows no `sslrootcert`,
+//! `sslcert` or `sslkey`: the URL is handed to it with them rewritten or taken out, and the
+//! certificates handled here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
@@ -38,10 +40,13 @@ pub(super) struct Settings {
     pub(super) url: String,
     pub(super) mode: Mode,
     root_certificates: Option<PathBuf>,
+    /// `sslcert` and `sslkey`: the client's certificate chain and its key.
+    client_certificate: Option<PathBuf>,
+    client_key: Option<PathBuf>,
 }
 
 impl Settings {
-    /// Reads `sslmode` and `sslrootcert` from the URL's parameters.
+    /// Reads `sslmode`, `sslrootcert`, `sslcert` and `sslkey` from the URL's parameters.
     pub(super) fn from_url(url: &str) -> Result<Settings, String> {
         let (base, query) = match url.split_once('?') {
             Some((base, query)) => (base, query),
@@ -49,6 +54,7 @@ impl Settings {
         };
         let mut mode = Mode::Plain;
         let mut root_certificates = None;
+        let (mut client_certificate, mut client_key) = (None, None);
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             match pair.split_once('=') {
@@ -69,12 +75,21 @@ impl Settings {
                 Some(("sslrootcert", value)) => {
                     root_certificates = Some(percent_decoded(value));
                 }
+                Some(("sslcert", value)) => client_certificate = Some(percent_decoded(value)),
+                Some(("sslkey", value)) => client_key = Some(percent_decoded(value)),
                 _ => kept.push(pair),
             }
         }
         // libpq: `require` with a root given checks the chain, as `verify-ca`.
         if mode == Mode::Encrypted && root_certificates.is_some() {
             mode = Mode::VerifiedChain;
+        }
+        if client_certificate.is_some() != client_key.is_some() {
+            return Err(
+                "sslcert and sslkey go together: the certificate, and the key it is \
+                        signed with"
+                    .to_owned(),
+            );
         }
         kept.push(if mode == Mode::Plain {
             "sslmode=disable"
@@ -85,6 +100,8 @@ impl Settings {
             url: format!("{base}?{}", kept.join("&")),
             mode,
             root_certificates,
+            client_certificate,
+            client_key,
         })
     }
 
@@ -112,8 +129,16 @@ impl Settings {
             .with_safe_default_protocol_versions()
             .map_err(|error| error.to_string())?
             .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
+            .with_custom_certificate_verifier(verifier);
+        let config = match (&self.client_certificate, &self.client_key) {
+            (Some(certificate), Some(key)) => {
+                let (chain, key) = client_certificate(certificate, key)?;
+                config
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|error| format!("cannot use sslcert and sslkey: {error}"))?
+            }
+            _ => config.with_no_client_auth(),
+        };
         Ok(Some(MakeRustlsConnect::new(config)))
     }
 
@@ -144,6 +169,23 @@ impl Settings {
         }
         Ok(roots)
     }
+}
+
+/// The chain in the PEM file `certificate` and the key in the PEM file `key`.
+fn client_certificate(
+    certificate: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let shown = certificate.display();
+    let chain = CertificateDer::pem_file_iter(certificate)
+        .and_then(|chain| chain.collect::<Result<Vec<_>, _>>())
+        .map_err(|error| format!("cannot read sslcert `{shown}`: {error}"))?;
+    if chain.is_empty() {
+        return Err(format!("sslcert `{shown}` holds no PEM certificate"));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|error| format!("cannot read sslkey `{}`: {error}", key.display()))?;
+    Ok((chain, key))
 }
 
 /// `%XX` in a URL's parameter decoded, as the client decodes the others; a path may be any bytes.
@@ -270,5 +312,12 @@ mod tests {
             Settings::from_url("postgres://db/x?sslmode=require&sslrootcert=ca.pem").unwrap();
         assert_eq!(settings.mode, Mode::VerifiedChain);
         assert!(Settings::from_url("postgres://db/x?sslmode=sometimes").is_err());
+        let settings =
+            Settings::from_url("postgres://db/x?sslcert=me.crt&sslmode=require&sslkey=me.key")
+                .unwrap();
+        assert_eq!(settings.url, "postgres://db/x?sslmode=require");
+        assert_eq!(settings.client_certificate, Some(PathBuf::from("me.crt")));
+        assert_eq!(settings.client_key, Some(PathBuf::from("me.key")));
+        assert!(Settings::from_url("postgres://db/x?sslmode=require&sslcert=me.crt").is_err());
     }
 }

@@ -382,7 +382,82 @@ fn a_bad_sslmode_or_root_file_is_a_clear_error() {
 
   × cannot use TLS to the Memory at `postgres://db/x?sslmode=verify-full&sslrootcert=none.pem`:
   │ cannot read sslrootcert `none.pem`: I/O error: No such file or directory (os error 2)
-  help: sslrootcert=FILE names a file of PEM root certificates
+  help: sslrootcert=FILE names a file of PEM root certificates; sslcert=FILE and sslkey=FILE the
+        client's PEM certificate and its key
+",
+    );
+}
+
+/// A server that lets in only clients with a certificate (`cert` in `pg_hba.conf`): goal gives
+/// the one its URL names with `sslcert` and `sslkey`, and without one is refused.
+#[test]
+fn a_client_certificate_lets_goal_in_where_the_server_asks_for_one() {
+    let server = TcpServer::with_client_certificates();
+    let project = Project::new().goalfile("");
+    let (certificate, key) = &server.client;
+    let root = server.root.display();
+    let url = server.url(
+        "localhost",
+        &format!(
+            "sslmode=verify-full&sslrootcert={root}&sslcert={}&sslkey={}",
+            certificate.display(),
+            key.display()
+        ),
+    );
+    memory_at(&project, &url, &["set", "k", "with a certificate"]).expect(0, "", "");
+    memory_at(&project, &url, &["get", "k"]).expect(0, "with a certificate\n", "");
+    let without = server.url(
+        "localhost",
+        &format!("sslmode=verify-full&sslrootcert={root}"),
+    );
+    // The server's words, wrapped around a random path (which is why only they are compared).
+    let refused = memory_at(&project, &without, &["get", "k"]);
+    assert_eq!(refused.status, Some(2));
+    assert!(
+        refused.stderr.starts_with("goal::memory-io\n")
+            && refused
+                .stderr
+                .replace("\n  │ ", " ")
+                .contains("FATAL: connection requires a valid client certificate"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn a_client_certificate_without_its_key_or_unreadable_is_a_clear_error() {
+    let project = Project::new()
+        .goalfile("")
+        .file("me.crt", "not a certificate\n");
+    memory_at(
+        &project,
+        "postgres://db/x?sslmode=require&sslcert=me.crt",
+        &["get", "k"],
+    )
+    .expect(
+        2,
+        "",
+        "goal::memory-io
+
+  × cannot read the Memory's URL `postgres://db/x?sslmode=require&sslcert=me.crt`: sslcert and
+  │ sslkey go together: the certificate, and the key it is signed with
+  help: write it as postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE
+",
+    );
+    memory_at(
+        &project,
+        "postgres://db/x?sslmode=require&sslcert=me.crt&sslkey=me.key",
+        &["get", "k"],
+    )
+    .expect(
+        2,
+        "",
+        "goal::memory-io
+
+  × cannot use TLS to the Memory at `postgres://db/x?
+  │ sslmode=require&sslcert=me.crt&sslkey=me.key`: sslcert `me.crt` holds no PEM certificate
+  help: sslrootcert=FILE names a file of PEM root certificates; sslcert=FILE and sslkey=FILE the
+        client's PEM certificate and its key
 ",
     );
 }

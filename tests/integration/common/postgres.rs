@@ -23,10 +23,12 @@ struct Server {
 #[derive(Clone, Copy)]
 enum Listen {
     SocketOnly,
-    /// On 127.0.0.1 at this port, with TLS or without.
+    /// On 127.0.0.1 at this port, with TLS or without; with TLS, asking for the client's
+    /// certificate or not.
     Tcp {
         port: u16,
         tls: bool,
+        client_certificates: bool,
     },
 }
 
@@ -41,30 +43,45 @@ static SERVER: LazyLock<PathBuf> = LazyLock::new(|| start(Listen::SocketOnly));
 pub struct TcpServer {
     pub port: u16,
     pub root: PathBuf,
+    /// A client's certificate for the user `goal` and its key, signed by the root, when the
+    /// server asks for one.
+    pub client: (PathBuf, PathBuf),
 }
 
 impl TcpServer {
     /// The server with TLS (`ssl=on`), started by the first call.
     pub fn with_tls() -> &'static TcpServer {
-        static TLS: LazyLock<TcpServer> = LazyLock::new(|| TcpServer::start(true));
+        static TLS: LazyLock<TcpServer> = LazyLock::new(|| TcpServer::start(true, false));
         &TLS
     }
 
     /// The server without TLS, started by the first call.
     pub fn without_tls() -> &'static TcpServer {
-        static PLAIN: LazyLock<TcpServer> = LazyLock::new(|| TcpServer::start(false));
+        static PLAIN: LazyLock<TcpServer> = LazyLock::new(|| TcpServer::start(false, false));
         &PLAIN
     }
 
-    fn start(tls: bool) -> TcpServer {
+    /// The server with TLS that lets in only a client with a certificate for the user `goal`
+    /// signed by its root (`cert` in `pg_hba.conf`): one is in [`TcpServer::client`].
+    pub fn with_client_certificates() -> &'static TcpServer {
+        static CERT: LazyLock<TcpServer> = LazyLock::new(|| TcpServer::start(true, true));
+        &CERT
+    }
+
+    fn start(tls: bool, client_certificates: bool) -> TcpServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
-        let dir = start(Listen::Tcp { port, tls });
+        let dir = start(Listen::Tcp {
+            port,
+            tls,
+            client_certificates,
+        });
         TcpServer {
             port,
             root: dir.join("data/root.crt"),
+            client: (dir.join("data/client.crt"), dir.join("data/client.key")),
         }
     }
 
@@ -91,20 +108,27 @@ pub fn root_certificate(dir: &Path, name: &str) {
 /// root `root.crt` made there first.
 fn server_certificate(dir: &Path) {
     root_certificate(dir, "root");
-    let request = dir.join("server.csr");
+    signed_certificate(
+        dir,
+        "server",
+        "localhost",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    );
+}
+
+/// Makes `NAME.crt` for the common name `common_name`, with `extensions`, and its key
+/// `NAME.key`, in `dir`, signed by the root `root.crt` there.
+fn signed_certificate(dir: &Path, name: &str, common_name: &str, extensions: &str) {
+    let request = dir.join(format!("{name}.csr"));
     openssl(
         Command::new("openssl")
-            .args(["req", "-new", "-subj", "/CN=localhost"])
-            .args(key_options(dir, "server"))
+            .args(["req", "-new", "-subj", &format!("/CN={common_name}")])
+            .args(key_options(dir, name))
             .arg("-out")
             .arg(&request),
     );
-    let extensions = dir.join("server.ext");
-    std::fs::write(
-        &extensions,
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
-    )
-    .expect("writing the certificate's extensions");
+    let extension_file = dir.join(format!("{name}.ext"));
+    std::fs::write(&extension_file, extensions).expect("writing the certificate's extensions");
     openssl(
         Command::new("openssl")
             .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
@@ -115,9 +139,9 @@ fn server_certificate(dir: &Path) {
             .arg("-CAkey")
             .arg(dir.join("root.key"))
             .arg("-extfile")
-            .arg(&extensions)
+            .arg(&extension_file)
             .arg("-out")
-            .arg(dir.join("server.crt")),
+            .arg(dir.join(format!("{name}.crt"))),
     );
 }
 
@@ -250,7 +274,12 @@ fn start(listen: Listen) -> PathBuf {
         String::from_utf8_lossy(&initdb.stderr)
     );
     let mut settings = vec!["listen_addresses=".to_owned()];
-    if let Listen::Tcp { port, tls } = listen {
+    if let Listen::Tcp {
+        port,
+        tls,
+        client_certificates,
+    } = listen
+    {
         settings = vec![
             "listen_addresses=127.0.0.1".to_owned(),
             format!("port={port}"),
@@ -270,6 +299,16 @@ fn start(listen: Listen) -> PathBuf {
                 }
             }
             settings.push("ssl=on".to_owned());
+            if client_certificates {
+                signed_certificate(&data, "client", "goal", "basicConstraints=CA:FALSE\n");
+                settings.push("ssl_ca_file=root.crt".to_owned());
+                // The socket stays open to all, for the tests' own set-up.
+                std::fs::write(
+                    data.join("pg_hba.conf"),
+                    "local all all trust\nhostssl all all 127.0.0.1/32 cert\n",
+                )
+                .expect("writing pg_hba.conf");
+            }
         }
     }
     // Started from a thread that lives as long as the binary: the parent-death signal follows
@@ -322,10 +361,11 @@ fn start(listen: Listen) -> PathBuf {
         child,
     });
     drop(servers);
-    let ready = match listen {
-        Listen::SocketOnly => url(&dir, "postgres"),
-        Listen::Tcp { port, .. } => format!("postgres://goal@127.0.0.1:{port}/postgres"),
-    };
+    // Through the socket, which every server has and lets in without a certificate.
+    let mut ready = url(&dir, "postgres");
+    if let Listen::Tcp { port, .. } = listen {
+        ready.push_str(&format!("&port={port}"));
+    }
     wait_until_ready(&dir, &ready);
     dir
 }
