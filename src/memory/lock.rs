@@ -149,8 +149,9 @@ fn stop_what_a_killed_holder_left(file: &File) {
 }
 
 /// Removes a socket a killed holder served on, and the private directory made for it (see
-/// [`crate::socket::Server::start`]) once empty. Only a socket in such a directory: the lock
-/// file is not to make `goal` delete anything else.
+/// [`crate::socket::Server::start`]) once empty. Only a socket in such a directory, that nobody
+/// answers on: the lock file is not to make `goal` delete anything else, nor a socket a live
+/// process serves (a `goal` run inside another's recipe names the outer run's socket).
 fn remove_socket(socket: &Path) {
     let Some(dir) = socket.parent() else {
         return;
@@ -159,7 +160,8 @@ fn remove_socket(socket: &Path) {
         .file_name()
         .is_some_and(|name| name.as_bytes().starts_with(b"goal-"));
     let is_socket = fs::symlink_metadata(socket).is_ok_and(|meta| meta.file_type().is_socket());
-    if made_for_it && is_socket && fs::remove_file(socket).is_ok() {
+    let served = || std::os::unix::net::UnixStream::connect(socket).is_ok();
+    if made_for_it && is_socket && !served() && fs::remove_file(socket).is_ok() {
         let _ = fs::remove_dir(dir);
     }
 }
