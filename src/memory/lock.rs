@@ -11,6 +11,7 @@ use std::fs::{self, File, TryLockError};
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileExt, FileTypeExt};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process;
 
@@ -140,18 +141,22 @@ fn stop_what_a_killed_holder_left(file: &File) {
     if held_by_us {
         return;
     }
-    let mut sockets = lines.filter(|line| !line.is_empty()).map(OsStr::from_bytes);
-    if let Some(memory) = sockets.next() {
-        crate::orphans::stop(super::SOCKET_ENV, memory);
-        remove_socket(Path::new(memory));
+    // A socket someone answers on is a live process's, not the killed holder's: a `goal` run
+    // inside another's recipe, on the same Memory, names the outer run's socket.
+    let dead = |socket: &&Path| UnixStream::connect(socket).is_err();
+    let mut sockets = lines
+        .filter(|line| !line.is_empty())
+        .map(|line| Path::new(OsStr::from_bytes(line)));
+    if let Some(memory) = sockets.next().filter(dead) {
+        crate::orphans::stop(super::SOCKET_ENV, memory.as_os_str());
+        remove_socket(memory);
     }
-    sockets.for_each(|socket| remove_socket(Path::new(socket)));
+    sockets.filter(dead).for_each(remove_socket);
 }
 
 /// Removes a socket a killed holder served on, and the private directory made for it (see
-/// [`crate::socket::Server::start`]) once empty. Only a socket in such a directory, that nobody
-/// answers on: the lock file is not to make `goal` delete anything else, nor a socket a live
-/// process serves (a `goal` run inside another's recipe names the outer run's socket).
+/// [`crate::socket::Server::start`]) once empty. Only a socket in such a directory: the lock
+/// file is not to make `goal` delete anything else.
 fn remove_socket(socket: &Path) {
     let Some(dir) = socket.parent() else {
         return;
@@ -160,8 +165,7 @@ fn remove_socket(socket: &Path) {
         .file_name()
         .is_some_and(|name| name.as_bytes().starts_with(b"goal-"));
     let is_socket = fs::symlink_metadata(socket).is_ok_and(|meta| meta.file_type().is_socket());
-    let served = || std::os::unix::net::UnixStream::connect(socket).is_ok();
-    if made_for_it && is_socket && !served() && fs::remove_file(socket).is_ok() {
+    if made_for_it && is_socket && fs::remove_file(socket).is_ok() {
         let _ = fs::remove_dir(dir);
     }
 }

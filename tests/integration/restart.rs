@@ -159,3 +159,48 @@ goal slow {
     assert!(!project.exists("late"));
     assert!(!socket_dir.exists(), "{} is left", socket_dir.display());
 }
+
+/// A lock left naming a socket that a live run still answers on is not a killed run's: a `goal`
+/// run inside another's recipe, on the same Memory, names the outer run's socket. Its recipes
+/// and its socket are left alone.
+#[test]
+fn a_socket_a_live_run_answers_on_is_not_a_killed_runs() {
+    let outer = Project::new().goalfile(
+        r#"
+goal slow {
+    target { file-exists "done" }
+    run "touch started && sleep 2 && touch done"
+}
+"#,
+    );
+    let mut running = outer
+        .command(&["-q", "slow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !outer.exists("started") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the recipe never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let socket = outer
+        .read(".goal/run.lock")
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    // Another project's lock, left by a run that was killed while it used the outer one's
+    // socket (pid 1 is never a goal run).
+    let inner = Project::new()
+        .goalfile("goal all { run \"true\" }\n")
+        .file(".goal/run.lock", &format!("1\n{socket}\n"));
+    inner.goal(&["-q"]).expect(0, "", "");
+    assert!(std::path::Path::new(&socket).exists());
+    let ended = running.wait_with_output().unwrap();
+    common::Run::from(ended).expect(0, "", "");
+    assert!(outer.exists("done"));
+}
