@@ -173,7 +173,7 @@ goal slow {
 }
 "#,
     );
-    let mut running = outer
+    let running = outer
         .command(&["-q", "slow"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
