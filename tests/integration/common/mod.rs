@@ -17,6 +17,10 @@ use std::process::{Command, Output, Stdio};
 
 pub struct Project {
     dir: tempfile::TempDir,
+    /// `TMPDIR` of every `goal` run here, where it makes its sockets' directories: removed with
+    /// the project, with those a test's killed `goal` leaves (the next run would remove them,
+    /// and a test's killed run often has none).
+    tmp: tempfile::TempDir,
     /// What names the Memory of every `goal` run here ([`Project::memory`]).
     memory: Vec<(&'static str, String)>,
 }
@@ -32,6 +36,10 @@ impl Project {
         Project {
             dir: tempfile::Builder::new()
                 .prefix("goal-test")
+                .tempdir()
+                .expect("temporary directory"),
+            tmp: tempfile::Builder::new()
+                .prefix("goal-tmp")
                 .tempdir()
                 .expect("temporary directory"),
             memory: Vec::new(),
@@ -115,6 +123,7 @@ impl Project {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         stable_environment(&mut command);
+        command.env("TMPDIR", self.tmp.path());
         command.envs(self.memory.iter().map(|(name, value)| (name, value)));
         command
     }
