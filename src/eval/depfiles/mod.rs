@@ -108,6 +108,17 @@ impl Kept {
         self.entries.insert(depfile.into(), entry);
     }
 
+    /// Whether every entry's prerequisites are in the list, and every index in the list names
+    /// a path.
+    fn is_whole(&self) -> bool {
+        let (list, paths) = (&self.prerequisites.0, self.paths.len());
+        self.entries.values().all(|entry| {
+            (entry.start as usize)
+                .checked_add(entry.len as usize)
+                .is_some_and(|end| end <= list.len())
+        }) && list.iter().all(|&index| (index as usize) < paths)
+    }
+
     fn prerequisites(&self, entry: &Entry) -> &[u32] {
         let start = entry.start as usize;
         &self.prerequisites.0[start..start + entry.len as usize]
@@ -240,13 +251,14 @@ impl Depfiles {
     }
 }
 
-/// The kept depfiles; none when the file is missing, unreadable or of another format.
+/// The kept depfiles; none when the file is missing, unreadable, of another format, or damaged
+/// (an index out of its list, which would otherwise stop the run).
 fn read(file: &Path) -> Kept {
     let Ok(bytes) = fs::read(file) else {
         return Kept::default();
     };
     match postcard::from_bytes::<(&str, Kept)>(&bytes) {
-        Ok((FORMAT, kept)) => kept,
+        Ok((FORMAT, kept)) if kept.is_whole() => kept,
         _ => {
             tracing::debug!(file = %file.display(), "depfiles of another format ignored");
             Kept::default()
@@ -342,6 +354,28 @@ mod tests {
         let kept = read(&dir.path().join("cache").join("depfiles"));
         assert_eq!(kept.entries.len(), 1);
         assert_eq!(kept.paths, ["b.c", "shared.h"]);
+    }
+
+    #[test]
+    fn kept_depfiles_with_an_index_out_of_their_lists_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("depfiles");
+        let stamp = Stamp::from(&fs::metadata(dir.path()).unwrap());
+        let mut kept = Kept::default();
+        let index = kept.intern("a.h");
+        kept.insert("a.d", stamp, [index]);
+        let write = |kept: &Kept| {
+            fs::write(&file, postcard::to_stdvec(&(FORMAT, kept)).unwrap()).unwrap();
+        };
+        write(&kept);
+        assert_eq!(read(&file).entries.len(), 1);
+        kept.prerequisites.0[0] = 7;
+        write(&kept);
+        assert!(read(&file).entries.is_empty());
+        kept.prerequisites.0[0] = 0;
+        kept.entries.get_mut("a.d").unwrap().len = 2;
+        write(&kept);
+        assert!(read(&file).entries.is_empty());
     }
 
     #[test]
