@@ -2,7 +2,8 @@
 //!
 //! kdl parses child blocks and nested `/* */` comments recursively and overflows the stack (an
 //! abort, which `catch_unwind` cannot stop) at about 60 levels on a 2 MiB debug thread and
-//! 1,200 on a release main thread; and it takes time far beyond linear in the length of a chain
+//! 1,200 on a release main thread; it also parses the rest of the document again, one level
+//! deeper, after each `}` that closes no block; and it takes time far beyond linear in the length of a chain
 //! of `/-` (each commenting out the next) and in the number of properties of one node. A
 //! Goalfile needs none of that in quantity, so the guards refuse each past a limit well above
 //! real use, and what kdl is given parses in time linear in its size. The scan follows KDL's
@@ -29,6 +30,15 @@ pub const MAX_SLASHDASH_CHAIN: usize = 3;
 /// Properties of one node: far more than any node of a Goalfile takes.
 pub const MAX_PROPERTIES: usize = 256;
 
+/// `}` that close no block. kdl reports the first and, recovering, parses the rest of the
+/// document one call deeper: a fuzzed Goalfile of 32,768 lines with a stray `}` (and a string
+/// left open) each overflowed its big stack. A few get kdl's own diagnostics.
+pub const MAX_STRAY_CLOSES: usize = 64;
+
+/// `}` that close no block, counting braces in strings: a string of a real Goalfile may hold a
+/// `}` of its own (`sed 's/}//'`), so the limit is higher, and still far below what kdl survives.
+pub const MAX_STRAY_CLOSES_WITH_STRINGS: usize = 1024;
+
 /// What the text has too much of, at a byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Excess {
@@ -42,13 +52,18 @@ pub enum Excess {
     Slashdashes(usize),
     /// The `=` of the property that is one more than [`MAX_PROPERTIES`] on its node.
     Properties(usize),
+    /// The `}` that is one more than [`MAX_STRAY_CLOSES`] closing no block.
+    StrayCloses(usize),
+    /// The `}` that is one more than [`MAX_STRAY_CLOSES_WITH_STRINGS`] closing no block,
+    /// counting braces in strings.
+    StrayClosesWithStrings(usize),
 }
 
 /// The first place where the text has more than kdl should be given.
 pub fn excess(text: &str) -> Option<Excess> {
     let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut depth_with_strings = 0usize;
+    let mut depth = Depth::default();
+    let mut depth_with_strings = Depth::counting_strings();
     let mut chain = 0usize;
     // The `-` of a `/-` is part of it, not an end of the chain.
     let mut slashdash_dash = None;
@@ -60,8 +75,8 @@ pub fn excess(text: &str) -> Option<Excess> {
             Token::CommentTooDeep => return Some(Excess::Comments(i)),
             Token::String(end) => {
                 for (at, &byte) in bytes[i..end].iter().enumerate() {
-                    if brace(byte, &mut depth_with_strings, MAX_DEPTH_WITH_STRINGS) {
-                        return Some(Excess::BracesWithStrings(i + at));
+                    if let Some(excess) = depth_with_strings.brace(byte, i + at) {
+                        return Some(excess);
                     }
                 }
                 // A string is a value: it ends a chain of `/-` and a line continuation.
@@ -85,11 +100,11 @@ pub fn excess(text: &str) -> Option<Excess> {
             _ => chain = 0,
         }
         if byte != b'"' {
-            if brace(byte, &mut depth, MAX_DEPTH) {
-                return Some(Excess::Blocks(i));
+            if let Some(excess) = depth.brace(byte, i) {
+                return Some(excess);
             }
-            if brace(byte, &mut depth_with_strings, MAX_DEPTH_WITH_STRINGS) {
-                return Some(Excess::BracesWithStrings(i));
+            if let Some(excess) = depth_with_strings.brace(byte, i) {
+                return Some(excess);
             }
         }
         match byte {
@@ -109,14 +124,41 @@ pub fn excess(text: &str) -> Option<Excess> {
     })
 }
 
-/// Counts `byte` into `depth` when it is a brace; whether that took it past `limit`.
-fn brace(byte: u8, depth: &mut usize, limit: usize) -> bool {
-    match byte {
-        b'{' => *depth += 1,
-        b'}' => *depth = depth.saturating_sub(1),
-        _ => {}
+/// The nesting of braces in one view of the text (strings skipped, or not), and the `}` in it
+/// that closed nothing.
+#[derive(Default)]
+struct Depth {
+    with_strings: bool,
+    open: usize,
+    strays: usize,
+}
+
+impl Depth {
+    fn counting_strings() -> Depth {
+        Depth {
+            with_strings: true,
+            ..Depth::default()
+        }
     }
-    *depth > limit
+
+    /// Counts `byte`, at `at`, when it is a brace; what that took past its limits.
+    fn brace(&mut self, byte: u8, at: usize) -> Option<Excess> {
+        match byte {
+            b'{' => self.open += 1,
+            b'}' if self.open == 0 => self.strays += 1,
+            b'}' => self.open -= 1,
+            _ => return None,
+        }
+        match self.with_strings {
+            false if self.open > MAX_DEPTH => Some(Excess::Blocks(at)),
+            false if self.strays > MAX_STRAY_CLOSES => Some(Excess::StrayCloses(at)),
+            true if self.open > MAX_DEPTH_WITH_STRINGS => Some(Excess::BracesWithStrings(at)),
+            true if self.strays > MAX_STRAY_CLOSES_WITH_STRINGS => {
+                Some(Excess::StrayClosesWithStrings(at))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Where a bare `scheme://…` starts: KDL reads `scheme:` and takes the rest for a comment.

@@ -311,6 +311,26 @@ fn excess_problem(
             "one too many",
             "one `/-` comments out the whole node or value after it: remove the others",
         ),
+        guard::Excess::StrayCloses(offset) => (
+            "goal::stray-braces",
+            format!("more than {} `}}` close no block", guard::MAX_STRAY_CLOSES),
+            offset,
+            1,
+            "one too many",
+            "each `}` closes the block its `{` opened: remove those that close none",
+        ),
+        guard::Excess::StrayClosesWithStrings(offset) => (
+            "goal::stray-braces",
+            format!(
+                "more than {} `}}` close no block, counting those in strings",
+                guard::MAX_STRAY_CLOSES_WITH_STRINGS
+            ),
+            offset,
+            1,
+            "one too many",
+            "balance the braces in the strings: the KDL parser reads the rest of a string it \
+             rejects as nodes, where a `}` closes a block",
+        ),
         guard::Excess::Properties(offset) => (
             "goal::too-many-properties",
             format!("a node has more than {} properties", guard::MAX_PROPERTIES),

@@ -441,6 +441,55 @@ fn a_node_with_thousands_of_properties_is_refused_at_once() {
     );
 }
 
+/// The fuzz harness found this: 32,768 lines, each with a `}` that closes no block (and a
+/// string left open), overflowed the stack of kdl's thread, which parses the rest of the file
+/// again one level deeper after each.
+#[test]
+fn thousands_of_stray_closing_braces_are_refused_not_an_abort() {
+    let head = "goal compiled c {\n    run \"cc -c {c}\"\n}\n";
+    let text = head.to_string() + &"w} -c {c} -o {c|noext}.o\"\n}\n".repeat(32_768);
+    // The 65th stray `}`: the first line of each pair has one outside strings.
+    let line = 4 + 2 * 64;
+    check(&text).expect(
+        2,
+        "",
+        &format!(
+            "goal::stray-braces
+
+  × more than 64 `}}` close no block
+     ╭─[Goalfile:{line}:2]
+ {before} │ }}
+ {line} │ w}} -c {{c}} -o {{c|noext}}.o\"
+     ·  ┬
+     ·  ╰── one too many
+ {after} │ }}
+     ╰────
+  help: each `}}` closes the block its `{{` opened: remove those that close none
+",
+            before = line - 1,
+            after = line + 1,
+        ),
+    );
+    // Counting braces in strings, where a string may hold a `}` of its own: more are let by.
+    check(&"x \"}\"\n".repeat(2_000)).expect(
+        2,
+        "",
+        "goal::stray-braces
+
+  × more than 1024 `}` close no block, counting those in strings
+      ╭─[Goalfile:1025:4]
+ 1024 │ x \"}\"
+ 1025 │ x \"}\"
+      ·    ┬
+      ·    ╰── one too many
+ 1026 │ x \"}\"
+      ╰────
+  help: balance the braces in the strings: the KDL parser reads the rest of a string it rejects as
+        nodes, where a `}` closes a block
+",
+    );
+}
+
 /// 100,000 nested comments overflowed the stack of kdl's thread and aborted the process.
 #[test]
 fn deeply_nested_comments_are_refused_not_an_abort() {
