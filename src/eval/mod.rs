@@ -22,6 +22,7 @@ mod mtimes;
 mod newer;
 mod plan;
 mod predicate;
+mod prefetch;
 mod scope;
 mod shared;
 mod values;
@@ -252,6 +253,14 @@ impl<'g> Evaluator<'g> {
         *lock(&self.shared.depfiles) = depfiles;
     }
 
+    /// At `-j1`, reads ahead the times of the files the last run read, kept in `state_dir` (see
+    /// [`prefetch`]); [`Evaluator::end`] keeps the list of this run's.
+    pub fn read_ahead_files(&mut self, state_dir: &std::path::Path) {
+        if self.options.jobs <= 1 {
+            self.mtimes.prefetch = Some(prefetch::Prefetch::start(state_dir));
+        }
+    }
+
     /// Writes the listings and depfiles this run read, unless it is a dry run (see
     /// [`Evaluator::remember_listings`]), and lets go of what the run met without freeing it: the process ends soon after (a
     /// `goal tick` runs one run per job), and freeing every instance, outcome, mtime and listed
@@ -271,6 +280,12 @@ impl<'g> Evaluator<'g> {
             depfiles.save();
         }
         std::mem::forget(depfiles);
+        if let Some(prefetch) = self.mtimes.prefetch.take() {
+            if keep {
+                prefetch.save(self.shared.changes.count() > 0);
+            }
+            std::mem::forget(prefetch);
+        }
         std::mem::forget(std::mem::take(&mut *lock(&self.shared.table)));
         std::mem::forget(std::mem::take(&mut self.mtimes));
     }

@@ -39,6 +39,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::depfiles::Depfiles;
 use super::files;
+use super::prefetch::Prefetch;
 use super::shared::lock;
 
 /// What one command may have changed.
@@ -131,6 +132,8 @@ pub(super) struct Mtimes {
     /// What `entries` holds of depfiles' prerequisites, by their index in the run's depfiles:
     /// `None` when not read, else their modification time (`None` when they do not exist).
     prerequisites: Vec<Option<Option<SystemTime>>>,
+    /// The times read ahead, in the first branch only.
+    pub(super) prefetch: Option<Prefetch>,
     /// How much of the run's [`Changes`] is applied to `entries`.
     seen: usize,
 }
@@ -141,6 +144,7 @@ impl Mtimes {
         Mtimes {
             entries: HashMap::with_capacity_and_hasher(capacity, Default::default()),
             prerequisites: Vec::new(),
+            prefetch: None,
             seen: changes.count(),
         }
     }
@@ -187,7 +191,13 @@ impl Mtimes {
                 return entry.time;
             }
         }
-        let time = files::modified(path);
+        // Read ahead, a time counts only while no command has run (`seen` is the count).
+        let time = match &mut self.prefetch {
+            Some(prefetch) if self.seen == 0 => {
+                prefetch.take(path).unwrap_or_else(|| files::modified(path))
+            }
+            _ => files::modified(path),
+        };
         let entry = Entry {
             time,
             kept: role != Role::Source,

@@ -698,7 +698,7 @@ goal again {
 /// A dry run reuses the depfiles and listings the last run kept, and keeps none of its own: it
 /// writes nothing, where the real run after it keeps both.
 #[test]
-fn a_dry_run_keeps_no_depfiles_or_listings() {
+fn a_dry_run_keeps_no_depfiles_listings_or_stat_order() {
     let project = Project::new()
         .goalfile(
             r#"
@@ -729,6 +729,7 @@ goal all {
     );
     assert!(!project.exists(".goal/cache/depfiles"));
     assert!(!project.exists(".goal/cache/listings"));
+    assert!(!project.exists(".goal/cache/stats"));
     project.goal(&[]).expect(
         0,
         "",
@@ -740,6 +741,7 @@ goal all {
     );
     assert!(project.exists(".goal/cache/depfiles"));
     assert!(project.exists(".goal/cache/listings"));
+    assert!(project.exists(".goal/cache/stats"));
 }
 
 // A run keeps the modification times it read across the recipes it runs, forgetting only what a
@@ -783,6 +785,49 @@ goal all { require early; require toucher; require late }
         goal: start late
         goal: done  late (0.00s)
         goal: summary: 2 ran, 1 already reached (0.00s)
+        ",
+    );
+}
+
+/// The times a run reads ahead (src/eval/prefetch.rs), in the order the last run read them, count
+/// only until a command runs: `late.in`, read ahead before `toucher` changed it, is read again.
+#[test]
+fn a_time_read_ahead_is_not_trusted_after_a_command() {
+    let project = Project::new()
+        .goalfile(
+            r#"
+goal toucher {
+    target { file-newer "toucher.out" than="toucher.in" }
+    run "touch toucher.out late.in"
+}
+goal late {
+    target { file-newer "late.out" than="late.in" }
+    run "touch late.out"
+}
+goal all { require toucher; require late }
+"#,
+        )
+        .file("toucher.in", "")
+        .file("toucher.out", "")
+        .file("late.in", "")
+        .file("late.out", "");
+    age(&project, &["toucher.in", "late.in"], -120);
+    age(&project, &["toucher.out", "late.out"], -60);
+    // A run with nothing to do keeps the order it read the files in.
+    project
+        .goal(&[])
+        .expect(0, "", "goal: summary: 0 ran, 2 already reached (0.00s)\n");
+    assert!(project.exists(".goal/cache/stats"));
+    age(&project, &["toucher.in"], -30);
+    project.goal(&[]).expect(
+        0,
+        "",
+        "
+        goal: start toucher
+        goal: done  toucher (0.00s)
+        goal: start late
+        goal: done  late (0.00s)
+        goal: summary: 2 ran, 0 already reached (0.00s)
         ",
     );
 }

@@ -1,0 +1,204 @@
+//! The files the last run looked at, `stat`ed ahead on a second core.
+//!
+//! A no-op run is a `stat` per target and source, one after another: at 10,000 sources half its
+//! time was in the kernel, waiting for them. A run that runs no command keeps, in
+//! `.goal/cache/stats`, the paths it read in the order it first read them; the next run hands
+//! that list to a thread that `stat`s them ahead of the evaluator, which takes each answer in
+//! turn instead of asking the kernel itself. An answer counts only while the run has run no
+//! command: what a command may change is read again, as [`super::mtimes`] says. One that is not
+//! there yet, or a path not next in the list, is read as before: the list is only a guess of
+//! what comes next.
+//!
+//! Only at `-j1`, where the evaluator is the only thread that runs commands, so that no command
+//! can end between its check that none has run and its use of an answer. With `-j2` and more,
+//! the branches already spread their `stat`s over the cores.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
+
+use compact_str::CompactString;
+
+use super::files;
+use crate::cache;
+
+/// The paths of the last run, and their times as the thread reads them.
+#[derive(Debug)]
+struct Shared {
+    paths: Vec<CompactString>,
+    times: Vec<OnceLock<Option<SystemTime>>>,
+    /// Where the evaluator is in `paths`: the thread skips what it has passed.
+    taken: AtomicUsize,
+}
+
+/// The answers ahead of the evaluator, and the paths it reads, for the next run.
+#[derive(Debug)]
+pub(super) struct Prefetch {
+    file: PathBuf,
+    shared: Arc<Shared>,
+    /// The next path the list expects.
+    next: usize,
+    /// The paths this run read first, in order, while it ran no command.
+    read: Vec<CompactString>,
+}
+
+/// How far past a path the list expects the evaluator's path is looked for: a few files added or
+/// removed since the last run.
+const LOOKAHEAD: usize = 8;
+
+impl Prefetch {
+    /// Starts reading the times of the paths the last run read, kept in `state_dir`; on one core,
+    /// or without a list, only records this run's.
+    pub(super) fn start(state_dir: &Path) -> Prefetch {
+        let file = state_dir.join("cache").join("stats");
+        let paths = if std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1) {
+            read(&file)
+        } else {
+            Vec::new()
+        };
+        let shared = Arc::new(Shared {
+            times: (0..paths.len()).map(|_| OnceLock::new()).collect(),
+            paths,
+            taken: AtomicUsize::new(0),
+        });
+        if !shared.paths.is_empty() {
+            let ahead = shared.clone();
+            let started = std::thread::Builder::new()
+                .name("goal-stat-ahead".to_owned())
+                .spawn(move || ahead.run());
+            if let Err(error) = started {
+                tracing::debug!(%error, "no thread to stat ahead");
+            }
+        }
+        let read = Vec::with_capacity(shared.paths.len());
+        Prefetch {
+            file,
+            shared,
+            next: 0,
+            read,
+        }
+    }
+
+    /// `path`'s time as the thread read it, if it is one of the next paths of the list and the
+    /// thread has read it; records `path` as read.
+    pub(super) fn take(&mut self, path: &str) -> Option<Option<SystemTime>> {
+        self.read.push(path.into());
+        let shared = &*self.shared;
+        let end = shared.paths.len().min(self.next + LOOKAHEAD);
+        let found = (self.next..end).find(|&i| shared.paths[i] == path)?;
+        self.next = found + 1;
+        shared.taken.store(self.next, Ordering::Relaxed);
+        shared.times[found].get().copied()
+    }
+
+    /// Keeps the paths this run read for the next, when they differ from the last run's. A run
+    /// that ran a command read only the paths before it this way: its list is kept only when
+    /// there is none, lest it replace a whole one.
+    pub(super) fn save(&self, ran_commands: bool) {
+        if self.read == self.shared.paths || (ran_commands && !self.shared.paths.is_empty()) {
+            return;
+        }
+        let mut text = String::with_capacity(self.read.iter().map(|path| path.len() + 1).sum());
+        for path in &self.read {
+            text.push_str(path);
+            text.push('\0');
+        }
+        if let Err(error) = cache::replace(&self.file, text.as_bytes()) {
+            tracing::debug!(file = %self.file.display(), %error, "stat list not written");
+        }
+    }
+}
+
+impl Shared {
+    /// Reads each time, from where the evaluator is when it is ahead.
+    fn run(&self) {
+        let mut i = 0;
+        while i < self.paths.len() {
+            i = i.max(self.taken.load(Ordering::Relaxed));
+            let Some(path) = self.paths.get(i) else {
+                break;
+            };
+            let _ = self.times[i].set(files::modified(path));
+            i += 1;
+        }
+    }
+}
+
+/// The paths in `file`, each ended by a NUL; none when it cannot be read.
+fn read(file: &Path) -> Vec<CompactString> {
+    let Ok(bytes) = std::fs::read(file) else {
+        return Vec::new();
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    text.split_terminator('\0')
+        .map(CompactString::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// Waits until the thread has read every path of the list.
+    fn read_all(prefetch: &Prefetch) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while prefetch
+            .shared
+            .times
+            .iter()
+            .any(|time| time.get().is_none())
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the thread read nothing"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_run_reads_ahead_what_the_last_run_read_in_its_order() {
+        if !std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, "").unwrap();
+        let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+
+        // No list yet: nothing is read ahead, and what is read is kept.
+        let mut first = Prefetch::start(dir.path());
+        assert_eq!(first.take(a), None);
+        assert_eq!(first.take(b), None);
+        first.save(false);
+
+        let mut second = Prefetch::start(dir.path());
+        read_all(&second);
+        assert_eq!(second.take(a), Some(files::modified(a)));
+        // A path the list does not expect is read as before, and the list goes on after it.
+        assert_eq!(second.take("elsewhere"), None);
+        assert_eq!(second.take(b), Some(None));
+    }
+
+    #[test]
+    fn a_run_that_ran_commands_keeps_its_list_only_when_there_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut partial = Prefetch::start(dir.path());
+        partial.take("a");
+        partial.save(true);
+        assert_eq!(read(&dir.path().join("cache").join("stats")), ["a"]);
+
+        let mut whole = Prefetch::start(dir.path());
+        whole.take("a");
+        whole.take("b");
+        whole.save(false);
+        let mut partial = Prefetch::start(dir.path());
+        partial.take("b");
+        partial.save(true);
+        assert_eq!(read(&dir.path().join("cache").join("stats")), ["a", "b"]);
+    }
+}
