@@ -1,7 +1,13 @@
 //! File-system questions the evaluator asks often: globs and modification times.
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::errno::Errno;
+use serde::{Deserialize, Serialize};
+
+use crate::cache::RACY;
 
 use glob::{MatchOptions, Pattern, PatternError};
 
@@ -64,25 +70,110 @@ pub fn in_one_directory(dir: &str, name: &Pattern) -> Vec<String> {
         .collect()
 }
 
-/// A file's modification time, `None` when it does not exist.
+/// What tells that a directory's entries, or a file's content, are as they were (depfiles are
+/// kept by the same stamp: writing a file sets its mtime and ctime too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Stamp {
+    device: u64,
+    inode: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+}
+
+impl Stamp {
+    /// The stamp of `directory` (the working one when empty).
+    pub(super) fn of(directory: &str) -> Option<Stamp> {
+        let meta = fs::metadata(if directory.is_empty() { "." } else { directory }).ok()?;
+        Some(Stamp::from(&meta))
+    }
+
+    pub(super) fn from(meta: &fs::Metadata) -> Stamp {
+        Stamp {
+            device: meta.dev(),
+            inode: meta.ino(),
+            modified: (meta.mtime(), meta.mtime_nsec()),
+            changed: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// Whether the last change was already [`RACY`] old at `time`.
+    pub(super) fn settled(&self, time: SystemTime) -> bool {
+        let Ok(now) = time.duration_since(SystemTime::UNIX_EPOCH) else {
+            return false;
+        };
+        let latest = self.modified.0.max(self.changed.0);
+        // Whole seconds, rounded up: a change at 12.9 s is not settled at 14.0 s.
+        latest.saturating_add(1 + RACY.as_secs() as i64) <= now.as_secs() as i64
+    }
+
+    /// The modification time; `None` when a `SystemTime` cannot hold it.
+    pub(super) fn modified(&self) -> Option<SystemTime> {
+        let (seconds, nanoseconds) = self.modified;
+        let whole = Duration::from_secs(seconds.unsigned_abs());
+        let second = if seconds >= 0 {
+            UNIX_EPOCH.checked_add(whole)
+        } else {
+            UNIX_EPOCH.checked_sub(whole)
+        }?;
+        // The nanoseconds count forward from the second, before 1970 too.
+        second.checked_add(Duration::from_nanos(nanoseconds as u64))
+    }
+}
+
+/// What one `stat` says of a path.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Status {
+    pub(super) stamp: Stamp,
+    /// A regular file, or a link to one.
+    pub(super) is_file: bool,
+}
+
+/// What `stat` says of `path`.
 ///
 /// With `stat`, not std's `statx` asking for every field: a no-op run is a `stat` per target and
 /// source, and on ext4 `statx` cost ~0.05–0.1 µs more a call (~1 ms of a 10,000-source no-op).
+pub(super) fn status(path: &str) -> Result<Status, Errno> {
+    let stat = nix::sys::stat::stat(path)?;
+    Ok(Status {
+        stamp: Stamp {
+            device: stat.st_dev,
+            inode: stat.st_ino,
+            modified: (stat.st_mtime, stat.st_mtime_nsec),
+            changed: (stat.st_ctime, stat.st_ctime_nsec),
+        },
+        is_file: stat.st_mode & libc::S_IFMT == libc::S_IFREG,
+    })
+}
+
+/// A file's modification time, `None` when it does not exist.
 pub fn modified(path: &str) -> Option<SystemTime> {
-    let stat = nix::sys::stat::stat(path).ok()?;
-    let seconds = Duration::from_secs(stat.st_mtime.unsigned_abs());
-    let second = if stat.st_mtime >= 0 {
-        UNIX_EPOCH.checked_add(seconds)
-    } else {
-        UNIX_EPOCH.checked_sub(seconds)
-    }?;
-    // The nanoseconds count forward from the second, before 1970 too.
-    second.checked_add(Duration::from_nanos(stat.st_mtime_nsec as u64))
+    status(path).ok()?.stamp.modified()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stamp(seconds: i64) -> Stamp {
+        Stamp {
+            device: 1,
+            inode: 2,
+            modified: (seconds, 500_000_000),
+            changed: (seconds - 10, 0),
+        }
+    }
+
+    #[test]
+    fn a_directory_changed_within_racy_seconds_is_not_settled() {
+        let at = |seconds: u64| SystemTime::UNIX_EPOCH + Duration::from_millis(seconds * 1000);
+        assert!(!stamp(100).settled(at(100)));
+        assert!(!stamp(100).settled(at(102)));
+        assert!(stamp(100).settled(at(103)));
+        let mut changed_later = stamp(100);
+        changed_later.changed = (104, 0);
+        assert!(!changed_later.settled(at(106)));
+        assert!(changed_later.settled(at(107)));
+    }
 
     #[test]
     fn modified_agrees_with_std() {

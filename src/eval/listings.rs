@@ -9,62 +9,25 @@
 //! the paths a pattern matched are kept in `.goal/cache/listings` with the directory's device,
 //! inode and times, and reused while those are unchanged.
 //!
-//! A directory changed less than [`RACY`] before it was listed is listed again next time: a
+//! A directory changed less than [`RACY`](crate::cache::RACY) before it was listed is listed again next time: a
 //! change in the same clock tick as the listing would leave its times as they were.
 
 use std::collections::VecDeque;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use glob::{Pattern, PatternError};
 use serde::{Deserialize, Serialize};
 
-use super::files;
-use crate::cache::{self, RACY};
+use super::files::{self, Stamp};
+use crate::cache;
 
 /// Listings kept: the most recently made first.
 const KEPT: usize = 256;
 
 /// Bump when [`Listing`] changes.
 const FORMAT: &str = "goal listings 2";
-
-/// What tells that a directory's entries, or a file's content, are as they were (depfiles are
-/// kept by the same stamp: writing a file sets its mtime and ctime too).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Stamp {
-    device: u64,
-    inode: u64,
-    modified: (i64, i64),
-    changed: (i64, i64),
-}
-
-impl Stamp {
-    fn of(directory: &str) -> Option<Stamp> {
-        let meta = fs::metadata(if directory.is_empty() { "." } else { directory }).ok()?;
-        Some(Stamp::from(&meta))
-    }
-
-    pub(super) fn from(meta: &fs::Metadata) -> Stamp {
-        Stamp {
-            device: meta.dev(),
-            inode: meta.ino(),
-            modified: (meta.mtime(), meta.mtime_nsec()),
-            changed: (meta.ctime(), meta.ctime_nsec()),
-        }
-    }
-
-    /// Whether the last change was already [`RACY`] old at `time`.
-    pub(super) fn settled(&self, time: SystemTime) -> bool {
-        let Ok(now) = time.duration_since(SystemTime::UNIX_EPOCH) else {
-            return false;
-        };
-        let latest = self.modified.0.max(self.changed.0);
-        // Whole seconds, rounded up: a change at 12.9 s is not settled at 14.0 s.
-        latest.saturating_add(1 + RACY.as_secs() as i64) <= now.as_secs() as i64
-    }
-}
 
 /// The paths a name pattern matched in one directory.
 #[derive(Debug, Serialize, Deserialize)]
@@ -177,28 +140,6 @@ fn read(file: &Path) -> VecDeque<Listing> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    fn stamp(seconds: i64) -> Stamp {
-        Stamp {
-            device: 1,
-            inode: 2,
-            modified: (seconds, 500_000_000),
-            changed: (seconds - 10, 0),
-        }
-    }
-
-    #[test]
-    fn a_directory_changed_within_racy_seconds_is_not_settled() {
-        let at = |seconds: u64| SystemTime::UNIX_EPOCH + Duration::from_millis(seconds * 1000);
-        assert!(!stamp(100).settled(at(100)));
-        assert!(!stamp(100).settled(at(102)));
-        assert!(stamp(100).settled(at(103)));
-        let mut changed_later = stamp(100);
-        changed_later.changed = (104, 0);
-        assert!(!changed_later.settled(at(106)));
-        assert!(changed_later.settled(at(107)));
-    }
 
     #[test]
     fn listings_of_another_format_are_ignored() {

@@ -37,8 +37,10 @@ use std::time::SystemTime;
 use compact_str::CompactString;
 use rustc_hash::FxHashMap as HashMap;
 
+use nix::errno::Errno;
+
 use super::depfiles::Depfiles;
-use super::files;
+use super::files::{self, Status};
 use super::prefetch::Prefetch;
 use super::shared::lock;
 
@@ -191,12 +193,9 @@ impl Mtimes {
                 return entry.time;
             }
         }
-        // Read ahead, a time counts only while no command has run (`seen` is the count).
-        let time = match &mut self.prefetch {
-            Some(prefetch) if self.seen == 0 => {
-                prefetch.take(path).unwrap_or_else(|| files::modified(path))
-            }
-            _ => files::modified(path),
+        let time = match self.read_ahead(changes, path) {
+            Some(status) => status.ok().and_then(|status| status.stamp.modified()),
+            None => files::modified(path),
         };
         let entry = Entry {
             time,
@@ -205,6 +204,23 @@ impl Mtimes {
         };
         self.entries.insert(path.into(), entry);
         time
+    }
+
+    /// What `stat` said of `path`, read ahead (see [`super::prefetch`]), when the first branch
+    /// has it and no command has run.
+    pub(super) fn read_ahead(
+        &mut self,
+        changes: &Changes,
+        path: &str,
+    ) -> Option<Result<Status, Errno>> {
+        let count = changes.count();
+        if count != self.seen {
+            self.catch_up(changes, count);
+        }
+        match &mut self.prefetch {
+            Some(prefetch) if self.seen == 0 => prefetch.take(path),
+            _ => None,
+        }
     }
 
     /// Applies the changes recorded after `self.seen`, up to `count`. Sources need nothing:

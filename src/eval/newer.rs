@@ -212,7 +212,8 @@ impl<'g> Evaluator<'g> {
     /// that cannot be read or parsed is an error: taking it for "no prerequisites" could call
     /// an object up to date whose headers changed.
     fn depfile(&mut self, depfile: &str, span: Span, out: &mut Vec<u32>) -> Result<bool> {
-        let read = lock(&self.shared.depfiles).prerequisites(depfile, out);
+        let status = self.mtimes.read_ahead(&self.shared.changes, depfile);
+        let read = lock(&self.shared.depfiles).prerequisites(depfile, status, out);
         read.map_err(|Unreadable(why)| {
             let text = self.current();
             let sources = self.sources().clone();

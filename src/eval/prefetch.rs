@@ -13,21 +13,21 @@
 //! can end between its check that none has run and its use of an answer. With `-j2` and more,
 //! the branches already spread their `stat`s over the cores.
 
+use compact_str::CompactString;
+use nix::errno::Errno;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::SystemTime;
 
-use compact_str::CompactString;
-
-use super::files;
+use super::files::{self, Status};
 use crate::cache;
 
-/// The paths of the last run, and their times as the thread reads them.
+/// The paths of the last run, and what `stat` says of them as the thread reads them.
 #[derive(Debug)]
 struct Shared {
     paths: Vec<CompactString>,
-    times: Vec<OnceLock<Option<SystemTime>>>,
+    /// What `stat` said, as the thread reads them.
+    statuses: Vec<OnceLock<Result<Status, Errno>>>,
     /// Where the evaluator is in `paths`: the thread skips what it has passed.
     taken: AtomicUsize,
 }
@@ -48,7 +48,7 @@ pub(super) struct Prefetch {
 const LOOKAHEAD: usize = 8;
 
 impl Prefetch {
-    /// Starts reading the times of the paths the last run read, kept in `state_dir`; on one core,
+    /// Starts reading what `stat` says of the paths the last run read, kept in `state_dir`; on one core,
     /// or without a list, only records this run's.
     pub(super) fn start(state_dir: &Path) -> Prefetch {
         let file = state_dir.join("cache").join("stats");
@@ -58,7 +58,7 @@ impl Prefetch {
             Vec::new()
         };
         let shared = Arc::new(Shared {
-            times: (0..paths.len()).map(|_| OnceLock::new()).collect(),
+            statuses: (0..paths.len()).map(|_| OnceLock::new()).collect(),
             paths,
             taken: AtomicUsize::new(0),
         });
@@ -80,16 +80,16 @@ impl Prefetch {
         }
     }
 
-    /// `path`'s time as the thread read it, if it is one of the next paths of the list and the
-    /// thread has read it; records `path` as read.
-    pub(super) fn take(&mut self, path: &str) -> Option<Option<SystemTime>> {
+    /// What `stat` said of `path` as the thread read it, if it is one of the next paths of the
+    /// list and the thread has read it; records `path` as read.
+    pub(super) fn take(&mut self, path: &str) -> Option<Result<Status, Errno>> {
         self.read.push(path.into());
         let shared = &*self.shared;
         let end = shared.paths.len().min(self.next + LOOKAHEAD);
         let found = (self.next..end).find(|&i| shared.paths[i] == path)?;
         self.next = found + 1;
         shared.taken.store(self.next, Ordering::Relaxed);
-        shared.times[found].get().copied()
+        shared.statuses[found].get().copied()
     }
 
     /// Keeps the paths this run read for the next, when they differ from the last run's. A run
@@ -119,7 +119,7 @@ impl Shared {
             let Some(path) = self.paths.get(i) else {
                 break;
             };
-            let _ = self.times[i].set(files::modified(path));
+            let _ = self.statuses[i].set(files::status(path));
             i += 1;
         }
     }
@@ -148,9 +148,9 @@ mod tests {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while prefetch
             .shared
-            .times
+            .statuses
             .iter()
-            .any(|time| time.get().is_none())
+            .any(|status| status.get().is_none())
         {
             assert!(
                 std::time::Instant::now() < deadline,
@@ -172,16 +172,21 @@ mod tests {
 
         // No list yet: nothing is read ahead, and what is read is kept.
         let mut first = Prefetch::start(dir.path());
-        assert_eq!(first.take(a), None);
-        assert_eq!(first.take(b), None);
+        assert!(first.take(a).is_none());
+        assert!(first.take(b).is_none());
         first.save(false);
 
         let mut second = Prefetch::start(dir.path());
         read_all(&second);
-        assert_eq!(second.take(a), Some(files::modified(a)));
+        let modified =
+            |status: Option<Result<Status, Errno>>| status.map(|s| s.ok()?.stamp.modified());
+        assert_eq!(modified(second.take(a)), Some(files::modified(a)));
         // A path the list does not expect is read as before, and the list goes on after it.
-        assert_eq!(second.take("elsewhere"), None);
-        assert_eq!(second.take(b), Some(None));
+        assert!(second.take("elsewhere").is_none());
+        assert_eq!(
+            second.take(b).map(|status| status.err()),
+            Some(Some(Errno::ENOENT))
+        );
     }
 
     #[test]

@@ -11,7 +11,6 @@
 mod parse;
 
 use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -19,7 +18,9 @@ use compact_str::CompactString;
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 
-use super::listings::Stamp;
+use nix::errno::Errno;
+
+use super::files::{self, Stamp, Status};
 use crate::cache;
 
 /// Bump when what is kept changes.
@@ -160,17 +161,23 @@ impl Depfiles {
     /// Adds the prerequisites `depfile` names to `out`, each once, as indices for [`Depfiles::path`]:
     /// a no-op looks up thousands of headers, and an index is cheaper to copy and to look up
     /// than a path. False when the depfile does not exist.
-    pub fn prerequisites(&mut self, depfile: &str, out: &mut Vec<u32>) -> Result<bool, Unreadable> {
-        let meta = match fs::metadata(depfile) {
-            Ok(meta) if meta.is_file() => meta,
+    /// `status` is what `stat` said of the depfile when the run read it ahead, else it is read
+    /// here.
+    pub(super) fn prerequisites(
+        &mut self,
+        depfile: &str,
+        status: Option<Result<Status, Errno>>,
+        out: &mut Vec<u32>,
+    ) -> Result<bool, Unreadable> {
+        let stamp = match status.unwrap_or_else(|| files::status(depfile)) {
+            Ok(status) if status.is_file => status.stamp,
             Ok(_) => return Err(Unreadable("it is not a file".to_string())),
-            Err(error) if error.kind() == ErrorKind::NotFound => {
+            Err(Errno::ENOENT) => {
                 self.forget(depfile);
                 return Ok(false);
             }
-            Err(error) => return Err(Unreadable(error.to_string())),
+            Err(errno) => return Err(Unreadable(std::io::Error::from(errno).to_string())),
         };
-        let stamp = Stamp::from(&meta);
         let keeps = self.file.is_some();
         let kept = self.kept();
         if let Some(entry) = kept.entries.get(depfile) {
@@ -274,7 +281,7 @@ mod tests {
     /// What `depfile` names, as paths; `None` when it does not exist.
     fn names(depfiles: &mut Depfiles, depfile: &str) -> Result<Option<Vec<String>>, Unreadable> {
         let mut indices = Vec::new();
-        if !depfiles.prerequisites(depfile, &mut indices)? {
+        if !depfiles.prerequisites(depfile, None, &mut indices)? {
             return Ok(None);
         }
         Ok(Some(
