@@ -226,6 +226,9 @@ impl Mtimes {
     /// Applies the changes recorded after `self.seen`, up to `count`. Sources need nothing:
     /// their generation is older than any change now.
     fn catch_up(&mut self, changes: &Changes, count: usize) {
+        if let Some(prefetch) = &self.prefetch {
+            prefetch.halt();
+        }
         let log = lock(&changes.log);
         for change in &log[self.seen..count] {
             match change {

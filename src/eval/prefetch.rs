@@ -16,7 +16,7 @@
 use compact_str::CompactString;
 use nix::errno::Errno;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use super::files::{self, Status};
@@ -30,6 +30,8 @@ struct Shared {
     statuses: Vec<OnceLock<Result<Status, Errno>>>,
     /// Where the evaluator is in `paths`: the thread skips what it has passed.
     taken: AtomicUsize,
+    /// Set when a command has run, after which no answer counts: the thread stops.
+    halted: AtomicBool,
 }
 
 /// The answers ahead of the evaluator, and the paths it reads, for the next run.
@@ -61,6 +63,7 @@ impl Prefetch {
             statuses: (0..paths.len()).map(|_| OnceLock::new()).collect(),
             paths,
             taken: AtomicUsize::new(0),
+            halted: AtomicBool::new(false),
         });
         if !shared.paths.is_empty() {
             let ahead = shared.clone();
@@ -92,6 +95,12 @@ impl Prefetch {
         shared.statuses[found].get().copied()
     }
 
+    /// Stops the thread: a command has run, and what it reads from now on would not count (a
+    /// rebuild's recipes have the second core to themselves).
+    pub(super) fn halt(&self) {
+        self.shared.halted.store(true, Ordering::Relaxed);
+    }
+
     /// Keeps the paths this run read for the next, when they differ from the last run's. A run
     /// that ran a command read only the paths before it this way: its list is kept only when
     /// there is none, lest it replace a whole one.
@@ -114,7 +123,7 @@ impl Shared {
     /// Reads each time, from where the evaluator is when it is ahead.
     fn run(&self) {
         let mut i = 0;
-        while i < self.paths.len() {
+        while i < self.paths.len() && !self.halted.load(Ordering::Relaxed) {
             i = i.max(self.taken.load(Ordering::Relaxed));
             let Some(path) = self.paths.get(i) else {
                 break;
