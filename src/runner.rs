@@ -66,7 +66,7 @@ pub fn reach(settings: Settings, run: Run, requests: &[Request]) -> Result<u8> {
     evaluator.set_environment(run.environment);
     evaluator.remember_listings(Listings::new(&run.location.state_dir));
     evaluator.remember_depfiles(Depfiles::new(&run.location.state_dir));
-    evaluator.read_ahead_files(&run.location.state_dir);
+    evaluator.read_ahead_files(&run.location.state_dir, requests);
     if !dry_run {
         let fleet = crate::memory::fleet::RunRecorder::of(run.location);
         evaluator.keep_logs(Logs::new(&run.location.state_dir).for_fleet(fleet));

@@ -253,11 +253,22 @@ impl<'g> Evaluator<'g> {
         *lock(&self.shared.depfiles) = depfiles;
     }
 
-    /// At `-j1`, reads ahead the times of the files the last run read, kept in `state_dir` (see
-    /// [`prefetch`]); [`Evaluator::end`] keeps the list of this run's.
-    pub fn read_ahead_files(&mut self, state_dir: &std::path::Path) {
+    /// At `-j1`, reads ahead the times of the files the last run asked for `requests` read, kept
+    /// in `state_dir` (see [`prefetch`]); [`Evaluator::end`] keeps the list of this run's.
+    pub fn read_ahead_files(&mut self, state_dir: &std::path::Path, requests: &[Request]) {
         if self.options.jobs <= 1 {
-            self.mtimes.prefetch = Some(prefetch::Prefetch::start(state_dir));
+            let asked: Vec<String> = requests
+                .iter()
+                .map(|request| {
+                    let args = request
+                        .args
+                        .iter()
+                        .map(|(name, value)| format!(" {name}={value}"));
+                    std::iter::once(request.goal.clone()).chain(args).collect()
+                })
+                .collect();
+            let asked = asked.join("\n");
+            self.mtimes.prefetch = Some(prefetch::Prefetch::start(state_dir, &asked));
         }
     }
 

@@ -2,9 +2,10 @@
 //!
 //! A no-op run is a `stat` per target and source, one after another: at 10,000 sources half its
 //! time was in the kernel, waiting for them. A run that runs no command keeps, in
-//! `.goal/cache/stats`, the paths it read in the order it first read them; the next run hands
-//! that list to a thread that `stat`s them ahead of the evaluator, which takes each answer in
-//! turn instead of asking the kernel itself. An answer counts only while the run has run no
+//! `.goal/cache/stats-HASH` (one list for each set of goals asked for: `goal all`, `goal test`
+//! and each job read different files), the paths it read in the order it first read them; the
+//! next run hands that list to a thread that `stat`s them ahead of the evaluator, which takes
+//! each answer in turn instead of asking the kernel itself. An answer counts only while the run has run no
 //! command: what a command may change is read again, as [`super::mtimes`] says. One that is not
 //! there yet, or a path not next in the list, is read as before: the list is only a guess of
 //! what comes next.
@@ -49,11 +50,18 @@ pub(super) struct Prefetch {
 /// removed since the last run.
 const LOOKAHEAD: usize = 8;
 
+/// A run that read fewer paths keeps no list: reading them ahead would save it little, and each
+/// set of goals asked for (a campaign's `goal rebuilt pkg=…` for each package) would leave one.
+const MIN_KEPT: usize = 64;
+
 impl Prefetch {
-    /// Starts reading what `stat` says of the paths the last run read, kept in `state_dir`; on one core,
-    /// or without a list, only records this run's.
-    pub(super) fn start(state_dir: &Path) -> Prefetch {
-        let file = state_dir.join("cache").join("stats");
+    /// Starts reading what `stat` says of the paths the last run asked for `asked` read, kept
+    /// in `state_dir`; on one core, or without a list, only records this run's.
+    pub(super) fn start(state_dir: &Path, asked: &str) -> Prefetch {
+        let hash = blake3::hash(asked.as_bytes());
+        let file = state_dir
+            .join("cache")
+            .join(format!("stats-{}", &hash.to_hex()[..16]));
         let paths = if std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1) {
             read(&file)
         } else {
@@ -105,7 +113,10 @@ impl Prefetch {
     /// that ran a command read only the paths before it this way: its list is kept only when
     /// there is none, lest it replace a whole one.
     pub(super) fn save(&self, ran_commands: bool) {
-        if self.read == self.shared.paths || (ran_commands && !self.shared.paths.is_empty()) {
+        if self.read.len() < MIN_KEPT
+            || self.read == self.shared.paths
+            || (ran_commands && !self.shared.paths.is_empty())
+        {
             return;
         }
         let mut text = String::with_capacity(self.read.iter().map(|path| path.len() + 1).sum());
@@ -180,12 +191,18 @@ mod tests {
         let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
 
         // No list yet: nothing is read ahead, and what is read is kept.
-        let mut first = Prefetch::start(dir.path());
+        let others: Vec<String> = (0..MIN_KEPT).map(|n| format!("other{n}")).collect();
+        let mut first = Prefetch::start(dir.path(), "all");
         assert!(first.take(a).is_none());
         assert!(first.take(b).is_none());
+        others
+            .iter()
+            .for_each(|other| assert!(first.take(other).is_none()));
         first.save(false);
+        // Another set of goals has a list of its own.
+        assert!(Prefetch::start(dir.path(), "test").shared.paths.is_empty());
 
-        let mut second = Prefetch::start(dir.path());
+        let mut second = Prefetch::start(dir.path(), "all");
         read_all(&second);
         let modified =
             |status: Option<Result<Status, Errno>>| status.map(|s| s.ok()?.stamp.modified());
@@ -201,18 +218,26 @@ mod tests {
     #[test]
     fn a_run_that_ran_commands_keeps_its_list_only_when_there_is_none() {
         let dir = tempfile::tempdir().unwrap();
-        let mut partial = Prefetch::start(dir.path());
-        partial.take("a");
-        partial.save(true);
-        assert_eq!(read(&dir.path().join("cache").join("stats")), ["a"]);
+        let paths = |prefix: &str| -> Vec<String> {
+            (0..MIN_KEPT).map(|n| format!("{prefix}{n}")).collect()
+        };
+        let kept = |prefetch: &Prefetch| read(&prefetch.file);
+        let run = |prefix: &str, ran_commands: bool| {
+            let mut prefetch = Prefetch::start(dir.path(), "all");
+            for path in paths(prefix) {
+                let _ = prefetch.take(&path);
+            }
+            prefetch.save(ran_commands);
+            kept(&prefetch)
+        };
+        assert_eq!(run("partial", true), paths("partial"));
+        assert_eq!(run("whole", false), paths("whole"));
+        assert_eq!(run("partial", true), paths("whole"));
 
-        let mut whole = Prefetch::start(dir.path());
-        whole.take("a");
-        whole.take("b");
-        whole.save(false);
-        let mut partial = Prefetch::start(dir.path());
-        partial.take("b");
-        partial.save(true);
-        assert_eq!(read(&dir.path().join("cache").join("stats")), ["a", "b"]);
+        // Too few paths to be worth a list.
+        let mut small = Prefetch::start(dir.path(), "small");
+        small.take("a");
+        small.save(false);
+        assert!(kept(&small).is_empty());
     }
 }
