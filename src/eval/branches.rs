@@ -53,7 +53,8 @@ impl<'g> Evaluator<'g> {
         let mut wanted = Vec::with_capacity(requires.len());
         for statement in requires {
             if let Statement::Require(require) = statement {
-                wanted.push((self.required_instance(require, scope)?, require.span));
+                let required = self.required_instance(require, scope)?;
+                wanted.push((std::sync::Arc::new(required), require.span));
             }
         }
         let outcomes = self
@@ -62,7 +63,7 @@ impl<'g> Evaluator<'g> {
                 branch.reach(instance.clone(), Some(*span))
             })
             .inspect_err(|_| {
-                self.note_failed_requirements(wanted.iter().map(|(instance, _)| instance), body)
+                self.note_failed_requirements(wanted.iter().map(|(instance, _)| &**instance), body)
             })?;
         for ((instance, _), outcome) in wanted.iter().zip(outcomes) {
             self.note_requirement(instance, outcome, body);

@@ -395,7 +395,7 @@ impl<'g> Evaluator<'g> {
         if self.shared.recording {
             self.record_met(&instance);
         }
-        if let Outcome::Reached = self.reach(instance, None)? {
+        if let Outcome::Reached = self.reach(Arc::new(instance), None)? {
             if !grouping {
                 self.report().reached(&text, true);
             }
@@ -490,7 +490,7 @@ impl<'g> Evaluator<'g> {
     // only the hot path, and everything with large locals (messages, problems, hooks, the
     // other statements) is in functions kept out of line, whose frames are gone by the time
     // the recursion goes deeper.
-    fn reach(&mut self, instance: Instance, via: Option<Span>) -> Result<Outcome> {
+    fn reach(&mut self, instance: Arc<Instance>, via: Option<Span>) -> Result<Outcome> {
         let (id, instance) = match self.claim(instance, via) {
             Claim::New(id, instance) => (id, instance),
             Claim::Settled(outcome) => return outcome,
@@ -503,7 +503,7 @@ impl<'g> Evaluator<'g> {
     /// The instance's id if it is new (now owned by this branch), else its outcome: at once
     /// when it has settled, after waiting when another branch is reaching it.
     #[inline(never)]
-    fn claim(&mut self, instance: Instance, via: Option<Span>) -> Claim {
+    fn claim(&mut self, instance: Arc<Instance>, via: Option<Span>) -> Claim {
         let mut table = lock(&self.shared.table);
         if let Some(&id) = table.ids.get(&instance) {
             loop {
@@ -528,7 +528,6 @@ impl<'g> Evaluator<'g> {
             }
         }
         let id = table.instances.len();
-        let instance = Arc::new(instance);
         table.ids.insert(instance.clone(), id);
         table.instances.push(instance.clone());
         table.outcomes.push(None);
@@ -870,7 +869,8 @@ impl<'g> Evaluator<'g> {
 
     /// Reaches the instance a `require` names, and notes its outcome in the body.
     fn require(&mut self, require: &'g Require, scope: &Scope<'g>, body: &mut Body) -> Result<()> {
-        let required = self.required_instance(require, scope)?;
+        // Shared, not cloned: the body needs it again after reaching it.
+        let required = Arc::new(self.required_instance(require, scope)?);
         if self.shared.recording {
             self.record_met(&required);
         }
@@ -880,7 +880,7 @@ impl<'g> Evaluator<'g> {
                 Ok(())
             }
             Err(problem) => {
-                self.note_failed_requirements([&required], body);
+                self.note_failed_requirements([&*required], body);
                 Err(problem)
             }
         }

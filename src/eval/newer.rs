@@ -84,7 +84,7 @@ impl<'g> Evaluator<'g> {
         let mut oldest: Option<(SystemTime, String)> = None;
         // Why it is false before any source is compared.
         let mut missing = None;
-        let mut target_paths = Vec::new();
+        let mut target_paths = Vec::with_capacity(targets.len());
         for target in targets {
             self.paths(target, scope, span, &mut target_paths)?;
         }
@@ -104,7 +104,7 @@ impl<'g> Evaluator<'g> {
             // No target at all (an empty list): nothing can be older than a source.
             return Ok((Verdict::yes(), Vec::new()));
         }
-        let mut paths = Vec::new();
+        let mut paths = Vec::with_capacity(sources.len());
         for source in sources {
             if let Some(why) = self.file_sources(source, scope, span, &mut paths)? {
                 if gather == Gather::Verdict {
@@ -166,9 +166,16 @@ impl<'g> Evaluator<'g> {
         span: Span,
         out: &mut Vec<String>,
     ) -> Result<Option<String>> {
+        if let Paths::One(path) = paths {
+            out.push(self.render(path, scope, Context::Literal)?);
+            return Ok(None);
+        }
         let mut sources = Vec::new();
         let missing = self.file_sources(paths, scope, span, &mut sources)?;
-        out.extend(sources.iter().map(|source| self.source_path(source)));
+        out.extend(sources.into_iter().map(|source| match source {
+            Source::Path(path) => path,
+            prerequisite => self.source_path(&prerequisite),
+        }));
         Ok(missing)
     }
 

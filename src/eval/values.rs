@@ -77,7 +77,9 @@ impl<'g> Evaluator<'g> {
         params: &'g [Param],
         args: Vec<(&str, String)>,
     ) -> Result<Box<[String]>> {
-        let mut values: Vec<Option<String>> = vec![None; params.len()];
+        // Inline: most goals have a parameter or two, and every requirement binds them.
+        let mut values: smallvec::SmallVec<[Option<String>; 4]> =
+            smallvec::smallvec![None; params.len()];
         for (name, value) in args {
             let Some(position) = params.iter().position(|param| param.name.text == name) else {
                 let help = did_you_mean(name, params.iter().map(|p| p.name.text.as_str()))
@@ -98,11 +100,18 @@ impl<'g> Evaluator<'g> {
             }
             values[position] = Some(value);
         }
-        let mut scope = Scope::new();
+        let mut bound = Vec::with_capacity(params.len());
         for (param, value) in params.iter().zip(values) {
             let value = match (value, &param.default) {
                 (Some(value), _) => value,
-                (None, Some(default)) => self.render(default, &scope, Context::Literal)?,
+                (None, Some(default)) => {
+                    // A default may name the parameters before it.
+                    let mut scope = Scope::new();
+                    for (earlier, value) in params.iter().zip(&bound) {
+                        scope.push(&earlier.name.text, String::clone(value));
+                    }
+                    self.render(default, &scope, Context::Literal)?
+                }
                 (None, None) => {
                     return Err(Problem::failure(
                         "goal::missing-param",
@@ -128,9 +137,9 @@ impl<'g> Evaluator<'g> {
                     .at(&sources, pattern.span, "the pattern it must match").into());
                 }
             }
-            scope.push(&param.name.text, value);
+            bound.push(value);
         }
-        Ok(scope.vars().map(|(_, value)| value.to_string()).collect())
+        Ok(bound.into_boxed_slice())
     }
 
     /// The compiled form of a pattern; parameter patterns must match in full.
