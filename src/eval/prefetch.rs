@@ -62,11 +62,13 @@ impl Prefetch {
         let file = state_dir
             .join("cache")
             .join(format!("stats-{}", &hash.to_hex()[..16]));
-        let paths = if std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1) {
-            read(&file)
-        } else {
-            Vec::new()
-        };
+        let mut paths = read(&file);
+        // Asked only with a list to read: it reads the cgroup's quota, a few files, on start-up.
+        if !paths.is_empty()
+            && !std::thread::available_parallelism().is_ok_and(|cores| cores.get() > 1)
+        {
+            paths.clear();
+        }
         let shared = Arc::new(Shared {
             statuses: (0..paths.len()).map(|_| OnceLock::new()).collect(),
             paths,

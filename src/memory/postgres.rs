@@ -170,7 +170,18 @@ impl PostgresStore {
             Some(tls) => self.config.connect(tls.clone()),
             None => self.config.connect(NoTls),
         }
-        .map_err(|error| self.database.problem("reach", &explained(&error)))
+        .map_err(|error| {
+            let problem = self.database.problem("reach", &explained(&error));
+            // Class 28: the server is up and answered, and refused this client.
+            match error.code() {
+                Some(code) if code.code().starts_with("28") => problem.with_help(
+                    "the server refused this client: check the user and password of the URL, \
+                     and the certificate (sslcert=FILE, sslkey=FILE) where the server's \
+                     pg_hba.conf asks for one",
+                ),
+                _ => problem,
+            }
+        })
     }
 
     fn upgrade_schema(&self, client: &mut Client) -> Result<(), Problem> {

@@ -183,8 +183,12 @@ fn client_certificate(
     if chain.is_empty() {
         return Err(format!("sslcert `{shown}` holds no PEM certificate"));
     }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|error| format!("cannot read sslkey `{}`: {error}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|error| match error {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            format!("sslkey `{}` holds no PEM private key", key.display())
+        }
+        error => format!("cannot read sslkey `{}`: {error}", key.display()),
+    })?;
     Ok((chain, key))
 }
 

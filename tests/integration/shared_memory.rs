@@ -410,17 +410,20 @@ fn a_client_certificate_lets_goal_in_where_the_server_asks_for_one() {
         "localhost",
         &format!("sslmode=verify-full&sslrootcert={root}"),
     );
-    // The server's words, wrapped around a random path (which is why only they are compared).
-    let refused = memory_at(&project, &without, &["get", "k"]);
-    assert_eq!(refused.status, Some(2));
-    assert!(
-        refused.stderr.starts_with("goal::memory-io\n")
-            && refused
-                .stderr
-                .replace("\n  │ ", " ")
-                .contains("FATAL: connection requires a valid client certificate"),
-        "{}",
-        refused.stderr
+    memory_at(&project, &without, &["get", "k"]).expect(
+        2,
+        "",
+        &format!(
+            "goal::memory-io
+
+  × cannot reach the Memory at `postgres://goal@localhost:{}/postgres?sslmode=verify-
+  │ full&sslrootcert={root}` (namespace `project`): db error: FATAL:
+  │ connection requires a valid client certificate
+  help: the server refused this client: check the user and password of the URL, and the
+        certificate (sslcert=FILE, sslkey=FILE) where the server's pg_hba.conf asks for one
+",
+            server.port
+        ),
     );
 }
 
@@ -456,6 +459,25 @@ fn a_client_certificate_without_its_key_or_unreadable_is_a_clear_error() {
 
   × cannot use TLS to the Memory at `postgres://db/x?
   │ sslmode=require&sslcert=me.crt&sslkey=me.key`: sslcert `me.crt` holds no PEM certificate
+  help: sslrootcert=FILE names a file of PEM root certificates; sslcert=FILE and sslkey=FILE the
+        client's PEM certificate and its key
+",
+    );
+    // A real certificate, and a key that is not one.
+    let server = TcpServer::with_client_certificates();
+    std::fs::copy(&server.client.0, project.path().join("client.crt")).unwrap();
+    memory_at(
+        &project,
+        "postgres://db/x?sslmode=require&sslcert=client.crt&sslkey=me.crt",
+        &["get", "k"],
+    )
+    .expect(
+        2,
+        "",
+        "goal::memory-io
+
+  × cannot use TLS to the Memory at `postgres://db/x?
+  │ sslmode=require&sslcert=client.crt&sslkey=me.crt`: sslkey `me.crt` holds no PEM private key
   help: sslrootcert=FILE names a file of PEM root certificates; sslcert=FILE and sslkey=FILE the
         client's PEM certificate and its key
 ",
