@@ -168,12 +168,12 @@ fn node_line(out: &mut String, node: &KdlNode, depth: usize, source: &str) {
     let format = node.format();
     let decor = |pick: fn(&kdl::KdlNodeFormat) -> &String| format.map_or("", |f| pick(f).as_str());
     if let Some(ty) = node.ty() {
-        out.push('(');
-        inline(out, decor(|f| &f.before_ty_name));
-        out.push_str(&ty.to_string());
-        inline(out, decor(|f| &f.after_ty_name));
-        out.push(')');
-        inline(out, decor(|f| &f.after_ty));
+        let decor = [
+            decor(|f| &f.before_ty_name),
+            decor(|f| &f.after_ty_name),
+            decor(|f| &f.after_ty),
+        ];
+        type_annotation(out, &ty.to_string(), decor);
     }
     out.push_str(&node.name().to_string());
     for entry in node.entries() {
@@ -238,6 +238,17 @@ fn one_line_block(out: &mut String, children: &KdlDocument, source: &str) {
 /// that goes on over lines (after a line continuation) as written from its first character
 /// to the next part's indent. Nothing when there is none; a line continuation with no comment
 /// is left out, so the node is written on one line.
+/// A type annotation, `(ty)`, of a node or a value, with the comments around its name and after
+/// it.
+fn type_annotation(out: &mut String, ty: &str, [before_name, after_name, after]: [&str; 3]) {
+    out.push('(');
+    inline(out, before_name);
+    out.push_str(ty);
+    inline(out, after_name);
+    out.push(')');
+    inline(out, after);
+}
+
 fn inline(out: &mut String, decor: &str) {
     let text = decor.trim();
     if text.chars().all(|c| c == '\\' || c.is_whitespace()) {
@@ -271,12 +282,12 @@ fn entry_text(out: &mut String, entry: &KdlEntry) {
         inline(out, decor(|f| &f.after_eq));
     }
     if let Some(ty) = entry.ty() {
-        out.push('(');
-        inline(out, decor(|f| &f.before_ty_name));
-        out.push_str(&ty.to_string());
-        inline(out, decor(|f| &f.after_ty_name));
-        out.push(')');
-        inline(out, decor(|f| &f.after_ty));
+        let decor = [
+            decor(|f| &f.before_ty_name),
+            decor(|f| &f.after_ty_name),
+            decor(|f| &f.after_ty),
+        ];
+        type_annotation(out, &ty.to_string(), decor);
     }
     match format {
         Some(format) if !format.value_repr.is_empty() => out.push_str(&format.value_repr),
